@@ -1,0 +1,17 @@
+# libsoa: every runtime/src/*.c, in each variant.
+
+RUNTIME_SRCS := $(sort $(wildcard runtime/src/*.c))
+RUNTIME_HDRS := $(sort $(wildcard runtime/include/soa/*.h))
+
+define runtime_lib
+$(LIB_$(1))/libsoa.a: $(call objs,$(1),$(RUNTIME_SRCS))
+	@mkdir -p $$(@D)
+	rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach v,rel asan tsan,$(eval $(call runtime_lib,$(v))))
+
+LIBSOA      := $(LIB_rel)/libsoa.a
+LIBSOA_asan := $(LIB_asan)/libsoa.a
+LIBSOA_tsan := $(LIB_tsan)/libsoa.a
+ALL_TARGETS += $(LIBSOA)

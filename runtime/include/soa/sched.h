@@ -1,0 +1,92 @@
+/*
+ * soa/sched.h: runs systems frame by frame, in ordered stages, in parallel
+ * where their accesses allow.  The seed's ParallelScheduler and ZCScheduler
+ * in one.
+ *
+ * A system is either
+ *   - local: a function that runs against the world in place, declaring
+ *     which components it reads and writes (the seed's `run() {}`), or
+ *   - offloaded: a generated S_system plus its kernel: each frame the
+ *     scheduler builds the snapshot, runs the kernel over it on the pool,
+ *     and commits the changed rows (the seed's `offload.zeroCopy`).
+ *
+ * Within a stage, systems whose accesses do not conflict (neither writes a
+ * component the other reads or writes) run at the same time as pool jobs;
+ * conflicting systems keep their registration order.  The result equals
+ * running every system one by one in registration order.
+ */
+#ifndef SOA_SCHED_H
+#define SOA_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "desc.h"
+#include "pool.h"
+#include "world.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct soa_sched soa_sched;
+
+/* A local system's function: runs on some pool thread with the world. */
+typedef void (*soa_local_fn)(soa_world *w, const soa_frame *frame,
+                             void *ctx);
+
+typedef struct soa_sched_spec {
+    const char *name;   /* for errors and timings; defaults to system->name */
+    const char *stage;  /* a stage added with soa_sched_stage; NULL: "update" */
+
+    /* Local system: accesses and the function. */
+    const soa_component_desc *const *reads;
+    uint32_t nreads;
+    const soa_component_desc *const *writes;
+    uint32_t nwrites;
+    soa_local_fn run;
+
+    /* Offloaded system: the generated descriptor and the kernel, erased
+     * with the generated S_kernel_fn() (or (soa_fn)kernel). */
+    const soa_system_desc *system;
+    soa_fn kernel;
+
+    void *ctx;          /* passed to run or kernel */
+} soa_sched_spec;
+
+/* Error codes of soa_sched_add (negative), also set as errno-like values. */
+enum {
+    SOA_SCHED_OK = 0,
+    SOA_SCHED_EINVAL = -1,      /* NULL spec, neither or both kinds, NULL fn */
+    SOA_SCHED_ESTAGE = -2,      /* unknown stage name */
+    SOA_SCHED_ECOMPONENT = -3,  /* a component not registered / refused */
+    SOA_SCHED_ENOMEM = -4
+};
+
+/* A scheduler over `world`, running on `pool` (NULL: the caller alone).
+ * Has one stage, "update".  NULL on ENOMEM. */
+soa_sched *soa_sched_create(soa_world *world, soa_pool *pool);
+
+/* Releases every snapshot and the scheduler.  NULL is a no-op. */
+void soa_sched_destroy(soa_sched *s);
+
+/* Appends a stage that runs after the existing ones: SOA_SCHED_OK, or an
+ * error code (EINVAL for a duplicate or empty name). */
+int soa_sched_stage(soa_sched *s, const char *name);
+
+/* Registers a system at the end of its stage: its index (>= 0) or an error
+ * code above.  Nothing is registered on error. */
+int soa_sched_add(soa_sched *s, const soa_sched_spec *spec);
+
+/* Runs one frame: every stage in order.  0, or -1 when a snapshot could not
+ * be built (errno set; that system's changes are not committed). */
+int soa_sched_run_frame(soa_sched *s, double dt, double time);
+
+/* A human-readable message for an error code. */
+const char *soa_sched_strerror(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SOA_SCHED_H */

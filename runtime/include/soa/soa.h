@@ -1,0 +1,48 @@
+/*
+ * soa/soa.h: the umbrella header of libsoa, the runtime that soac's generated
+ * headers link against.  Include this one header; it pulls in every module.
+ *
+ *   bitset.h   64-bit-word bitsets (the "changed" bits of a snapshot)
+ *   alloc.h    the allocator interface, the heap allocator, mmap arenas
+ *   pool.h     a low-latency worker pool for short, frequent dispatches
+ *   desc.h     reflection: component and system descriptors, soa_frame
+ *   world.h    a reference ECS world (entities, sparse-set components)
+ *   sched.h    a scheduler that runs local and offloaded systems by stage
+ *   mailbox.h  sequence-numbered shared-memory rings for worker processes
+ *   worker.h   worker processes that run offloaded systems
+ */
+#ifndef SOA_SOA_H
+#define SOA_SOA_H
+
+#define SOA_VERSION_MAJOR 0
+#define SOA_VERSION_MINOR 1
+#define SOA_VERSION_PATCH 0
+#define SOA_VERSION_STRING "0.1.0"
+
+/*
+ * The ABI of generated code: bumped whenever a generated header would no
+ * longer work with this runtime (a descriptor layout changed, say).  Every
+ * generated header checks it at compile time.
+ */
+#define SOA_ABI_VERSION 1
+
+#include "bitset.h"
+#include "alloc.h"
+#include "pool.h"
+#include "desc.h"
+#include "world.h"
+#include "sched.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The runtime's version string ("0.1.0"): the library's, which may differ
+ * from the SOA_VERSION_STRING a program was compiled with. */
+const char *soa_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SOA_SOA_H */

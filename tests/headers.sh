@@ -1,0 +1,22 @@
+#!/bin/sh
+# Every public runtime header compiles on its own, with no warning, as C99,
+# C11 (gcc and clang) and C++17 (g++ and clang++), under the strictest flags
+# we promise users.
+cd "$(dirname "$0")/.." || exit 2
+strict="-Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+fail=0
+for h in runtime/include/soa/*.h; do
+    printf '#include "soa/%s"\n#include "soa/%s"\nint soa_header_test_dummy;\n' \
+        "$(basename "$h")" "$(basename "$h")" > "$tmp/t.c"
+    cp "$tmp/t.c" "$tmp/t.cpp"
+    for cc in "gcc -std=c99" "gcc -std=c11" "clang -std=c99" "clang -std=c11" \
+              "g++ -std=c++17" "clang++ -std=c++17"; do
+        case "$cc" in *++*) src="$tmp/t.cpp" ;; *) src="$tmp/t.c" ;; esac
+        if ! $cc $strict -Iruntime/include -c "$src" -o "$tmp/t.o" 2>"$tmp/err"; then
+            echo "FAIL: $h with $cc"; cat "$tmp/err"; fail=1
+        fi
+    done
+done
+[ $fail -eq 0 ] && echo "all public headers compile cleanly (C99, C11, C++17; gcc, clang)"
+exit $fail

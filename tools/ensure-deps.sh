@@ -1,0 +1,19 @@
+#!/bin/sh
+# Makes sure the tools the build needs are here: flex, bison, cmocka.
+# As root, installs what is missing with apt-get; otherwise names the command.
+missing=""
+command -v flex  >/dev/null 2>&1 || missing="$missing flex"
+command -v bison >/dev/null 2>&1 || missing="$missing bison"
+[ -f /usr/include/cmocka.h ]     || missing="$missing libcmocka-dev"
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "ensure-deps: installing$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2 && apt-get install -y -qq $missing >&2 && exit 0
+    echo "ensure-deps: apt-get failed to install$missing" >&2
+    exit 1
+fi
+echo "ensure-deps: missing$missing. Install them with:" >&2
+echo "    sudo apt-get install -y$missing" >&2
+exit 1
