@@ -1,0 +1,103 @@
+/* out.c: the growable output buffer the emitters write into. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit.h"
+
+static void reserve(soac_out *o, size_t extra)
+{
+    if (o->len + extra + 1 <= o->cap)
+        return;
+    size_t cap = o->cap ? o->cap : 4096;
+    while (cap < o->len + extra + 1) {
+        if (cap > (size_t)-1 / 2) {
+            fputs("soac: output too large\n", stderr);
+            exit(2);
+        }
+        cap *= 2;
+    }
+    char *p = realloc(o->data, cap);
+    if (!p) {
+        fputs("soac: out of memory\n", stderr);
+        exit(2);
+    }
+    o->data = p;
+    o->cap = cap;
+}
+
+void soac_out_write(soac_out *o, const char *s, size_t n)
+{
+    reserve(o, n);
+    memcpy(o->data + o->len, s, n);
+    o->len += n;
+    o->data[o->len] = '\0';
+}
+
+void soac_out_puts(soac_out *o, const char *s)
+{
+    soac_out_write(o, s, strlen(s));
+}
+
+void soac_out_printf(soac_out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        fputs("soac: formatting failed\n", stderr);
+        exit(2);
+    }
+    reserve(o, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(o->data + o->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    o->len += (size_t)n;
+}
+
+void soac_out_free(soac_out *o)
+{
+    free(o->data);
+    o->data = NULL;
+    o->len = o->cap = 0;
+}
+
+const char *soac_scalar_ctype(soac_scalar t)
+{
+    switch (t) {
+    case SOAC_F32: return "float";
+    case SOAC_F64: return "double";
+    case SOAC_I8: return "int8_t";
+    case SOAC_I16: return "int16_t";
+    case SOAC_I32: return "int32_t";
+    case SOAC_I64: return "int64_t";
+    case SOAC_U8: return "uint8_t";
+    case SOAC_U16: return "uint16_t";
+    case SOAC_U32: return "uint32_t";
+    case SOAC_U64: return "uint64_t";
+    case SOAC_BOOL: return "bool";
+    case SOAC_NONE: break;
+    }
+    return "void";
+}
+
+const char *soac_scalar_enum(soac_scalar t)
+{
+    switch (t) {
+    case SOAC_F32: return "SOA_F32";
+    case SOAC_F64: return "SOA_F64";
+    case SOAC_I8: return "SOA_I8";
+    case SOAC_I16: return "SOA_I16";
+    case SOAC_I32: return "SOA_I32";
+    case SOAC_I64: return "SOA_I64";
+    case SOAC_U8: return "SOA_U8";
+    case SOAC_U16: return "SOA_U16";
+    case SOAC_U32: return "SOA_U32";
+    case SOAC_U64: return "SOA_U64";
+    case SOAC_BOOL: return "SOA_BOOL";
+    case SOAC_NONE: break;
+    }
+    return "0";
+}
