@@ -1,10 +1,12 @@
 #!/bin/sh
-# Makes sure the tools the build needs are here: flex, bison, cmocka.
+# Makes sure the tools the build needs are here: flex, bison, cmocka and
+# pkg-config (the integration test uses it).
 # As root, installs what is missing with apt-get; otherwise names the command.
 missing=""
 command -v flex  >/dev/null 2>&1 || missing="$missing flex"
 command -v bison >/dev/null 2>&1 || missing="$missing bison"
 [ -f /usr/include/cmocka.h ]     || missing="$missing libcmocka-dev"
+command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
