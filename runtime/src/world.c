@@ -159,6 +159,11 @@ soa_world *soa_world_create(soa_alloc *alloc)
     return w;
 }
 
+soa_alloc *soa_world_allocator(const soa_world *w)
+{
+    return w ? w->alloc : NULL;
+}
+
 static void comp_free(soa_alloc *a, comp *c)
 {
     a->free(a, c->sparse, c->sparse_cap * sizeof *c->sparse);

@@ -92,7 +92,21 @@ typedef struct soa_system_desc {
     int (*run)(void *snap, soa_pool *pool, soa_fn kernel,
                const soa_frame *frame, void *ctx);
     size_t (*commit)(const void *snap, soa_world *w);
+    /* Added after ABI 1's first draft (NULL in descriptors that lack it):
+     * runs the kernel over rows [begin, end) of a built snapshot on the
+     * calling thread, so a scheduler can put the chunks of several systems
+     * on one pool at once.  Chunk boundaries other than `rows` must be
+     * multiples of 64.  Every generated S_snap starts with `size_t rows,
+     * cap;`, so soa_snap_rows() reads the row count of an erased one. */
+    void (*run_range)(void *snap, soa_fn kernel, const soa_frame *frame,
+                      void *ctx, size_t begin, size_t end);
 } soa_system_desc;
+
+/* Rows of a built snapshot given as void * (see run_range). */
+static inline size_t soa_snap_rows(const void *snap)
+{
+    return *(const size_t *)snap;
+}
 
 #ifdef __cplusplus
 }

@@ -52,7 +52,21 @@ typedef struct soa_sched_spec {
     soa_fn kernel;
 
     void *ctx;          /* passed to run or kernel */
+
+    /* Optional (zero is the default). */
+    unsigned flags;     /* SOA_SCHED_EXCLUSIVE */
+    soa_alloc *alloc;   /* an offloaded system's snapshot columns; NULL:
+                           the world's allocator */
 } soa_sched_spec;
+
+/*
+ * A local system that changes the world's structure (spawn, despawn, add,
+ * remove, set of an absent component) must be EXCLUSIVE: it runs alone, on
+ * the thread that calls soa_sched_run_frame, after every earlier system of
+ * its stage and before every later one.  Other local systems may only read
+ * and write the values of the components they declare, from any thread.
+ */
+#define SOA_SCHED_EXCLUSIVE 1u
 
 /* Error codes of soa_sched_add (negative), also set as errno-like values. */
 enum {
@@ -81,6 +95,31 @@ int soa_sched_add(soa_sched *s, const soa_sched_spec *spec);
 /* Runs one frame: every stage in order.  0, or -1 when a snapshot could not
  * be built (errno set; that system's changes are not committed). */
 int soa_sched_run_frame(soa_sched *s, double dt, double time);
+
+/* What one system did in the last frame.  Times are wall-clock
+ * nanoseconds; a local system's whole run counts as `run_ns`.  When several
+ * systems share a wave, `run_ns` spans from the wave's start to the moment
+ * this system's work was seen finished. */
+typedef struct soa_sched_stats {
+    const char *name;
+    const char *stage;
+    unsigned wave;        /* position within its stage: same wave = overlap */
+    int offloaded;        /* 1 for an offloaded system */
+    uint64_t build_ns, run_ns, commit_ns;
+    size_t rows;          /* snapshot rows (offloaded) */
+    size_t committed;     /* rows written back (offloaded) */
+    int failed;           /* 1 when its snapshot could not be built */
+} soa_sched_stats;
+
+/* Systems registered so far (indices 0 .. count-1). */
+int soa_sched_count(const soa_sched *s);
+
+/* Copies system `index`'s stats from the last frame into *out: 0, or
+ * SOA_SCHED_EINVAL for a bad index or NULL argument.  O(1). */
+int soa_sched_get_stats(const soa_sched *s, int index, soa_sched_stats *out);
+
+/* Frames run so far (the next frame's soa_frame.index). */
+uint64_t soa_sched_frames(const soa_sched *s);
 
 /* A human-readable message for an error code. */
 const char *soa_sched_strerror(int code);

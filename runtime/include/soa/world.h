@@ -51,6 +51,10 @@ soa_world *soa_world_create(soa_alloc *alloc);
 /* Frees the world and everything in it.  NULL is a no-op. */
 void soa_world_destroy(soa_world *w);
 
+/* The allocator the world's storage comes from (never NULL for a world;
+ * NULL for a NULL world).  The scheduler allocates from it too. */
+soa_alloc *soa_world_allocator(const soa_world *w);
+
 /*
  * Registers a component type.  Idempotent: registering the same name again
  * returns the same cid (the descriptor pointer may differ, as each
