@@ -1,0 +1,592 @@
+/*
+ * emit_sys.c: the generated code of one `system` (SPEC "generated header",
+ * system table): S_snap, S_view, S_kernel, S_kernel_fn, S_snap_init,
+ * S_snap_release, S_snap_reserve, S_build, S_run_range, S_run, S_commit, and
+ * S_system with its type-erased wrappers (S_erased_*, S_reads, S_writes,
+ * S_without, S_run_args, S_run_chunk).
+ *
+ * Every function is short and reads like hand-written C: a person stepping
+ * through a kernel's build should not need this file.  The output compiles
+ * warning-free as C99, C11 and C++17 under -Wall -Wextra -Wpedantic
+ * -Wconversion -Wshadow, so: explicit casts from void *, no designated
+ * initialisers, no empty arrays, no mixed declarations needed.
+ *
+ * Tags (components without fields) have no columns: in a system they are
+ * only query terms.  A snapshot's private members start with `soa_`, a
+ * prefix schema names may not use, so they never collide with a component.
+ */
+#include <string.h>
+
+#include "emit.h"
+
+typedef struct sys_ctx {
+    soac_out *o;
+    const soac_system *sys;
+    const char *S; /* the system's C name */
+} sys_ctx;
+
+/* ---- component lists ------------------------------------------------ */
+
+static const soac_component *comp_at(const soac_list *l, size_t i)
+{
+    return (const soac_component *)l->items[i];
+}
+
+static bool is_tag(const soac_component *c)
+{
+    return c->fields.len == 0;
+}
+
+static const soac_field *field_at(const soac_component *c, size_t i)
+{
+    return (const soac_field *)c->fields.items[i];
+}
+
+/* The C element type of a field's column. */
+static const char *field_ctype(const soac_field *f)
+{
+    return f->type.enm ? f->type.enm->cname : soac_scalar_ctype(f->type.scalar);
+}
+
+/* Calls fn for every component with columns: reads first, then writes, in
+ * the order the checker resolved them. */
+typedef void (*comp_fn)(const sys_ctx *x, const soac_component *c,
+                        bool written);
+
+static void each_cols(const sys_ctx *x, comp_fn fn)
+{
+    for (size_t i = 0; i < x->sys->r.len; i++)
+        if (!is_tag(comp_at(&x->sys->r, i)))
+            fn(x, comp_at(&x->sys->r, i), false);
+    for (size_t i = 0; i < x->sys->w.len; i++)
+        if (!is_tag(comp_at(&x->sys->w, i)))
+            fn(x, comp_at(&x->sys->w, i), true);
+}
+
+static size_t n_all(const soac_system *s)
+{
+    return s->r.len + s->w.len;
+}
+
+/* The i-th `all` term of the query: reads, then writes. */
+static const soac_component *all_at(const soac_system *s, size_t i)
+{
+    return i < s->r.len ? comp_at(&s->r, i) : comp_at(&s->w, i - s->r.len);
+}
+
+/* Index of c among the `all` terms. */
+static size_t all_index(const soac_system *s, const soac_component *c)
+{
+    for (size_t i = 0; i < n_all(s); i++)
+        if (all_at(s, i) == c)
+            return i;
+    return 0;
+}
+
+/* Writes a doc comment safely: no text can end the comment early. */
+static void emit_doc(soac_out *o, const char *doc)
+{
+    if (!doc || !*doc)
+        return;
+    soac_out_puts(o, "/*");
+    for (const char *p = doc; *p; p++) {
+        if (*p == '\n') {
+            soac_out_puts(o, "\n *");
+            continue;
+        }
+        if (p == doc || p[-1] == '\n')
+            soac_out_puts(o, " ");
+        /* Neither a comment's end nor a nested start (-Wcomment). */
+        if (p > doc && ((*p == '/' && p[-1] == '*') ||
+                        (*p == '*' && p[-1] == '/')))
+            soac_out_puts(o, " ");
+        soac_out_write(o, p, 1);
+    }
+    soac_out_puts(o, " */\n");
+}
+
+/* ---- types ---------------------------------------------------------- */
+
+static void snap_member(const sys_ctx *x, const soac_component *c,
+                        bool written)
+{
+    soac_out_printf(x->o, "    %s_cols %s; /* %s */\n", c->cname, c->name,
+                    written ? "write" : "read");
+}
+
+static void emit_snap(const sys_ctx *x)
+{
+    soac_out *o = x->o;
+    soac_out_printf(o,
+        "/* The rows system %s works on, gathered by %s_build: eids[row]\n"
+        " * is the entity of each row, and each component has its columns. */\n"
+        "typedef struct %s_snap {\n"
+        "    size_t rows, cap;\n"
+        "    soa_entity *eids;\n", x->sys->name, x->S, x->S);
+    each_cols(x, snap_member);
+    soac_out_printf(o,
+        "    soa_alloc *soa_mem; /* private: where the columns live */\n"
+        "} %s_snap;\n\n", x->S);
+}
+
+static void view_member(const sys_ctx *x, const soac_component *c,
+                        bool written)
+{
+    const char *cq = written ? "" : "const ";
+    soac_out_puts(x->o, "    struct {\n");
+    for (size_t i = 0; i < c->fields.len; i++) {
+        const soac_field *f = field_at(c, i);
+        if (f->type.is_array)
+            soac_out_printf(x->o, "        %s%s *%s[%llu];\n", cq,
+                            field_ctype(f), f->name,
+                            (unsigned long long)f->type.array_len);
+        else
+            soac_out_printf(x->o, "        %s%s *%s;\n", cq, field_ctype(f),
+                            f->name);
+    }
+    if (written)
+        soac_out_puts(x->o, "        uint64_t *changed;\n");
+    soac_out_printf(x->o, "    } %s;\n", c->name);
+}
+
+static void emit_view(const sys_ctx *x)
+{
+    soac_out *o = x->o;
+    soac_out_printf(o,
+        "/* What a kernel sees: rows [begin, end) of the snapshot.  Pointers\n"
+        " * index absolute rows; read-only components are const.  A kernel\n"
+        " * that changes a row of a written component sets its bit in\n"
+        " * `changed` (soa_bitset_set: chunks never share a word). */\n"
+        "typedef struct %s_view {\n"
+        "    size_t begin, end;\n"
+        "    const soa_entity *eids;\n", x->S);
+    each_cols(x, view_member);
+    soac_out_printf(o, "} %s_view;\n\n", x->S);
+    soac_out_printf(o,
+        "typedef void (*%s_kernel)(const %s_view *v, const soa_frame *frame,\n"
+        "    void *ctx);\n\n"
+        "/* The kernel type-erased, for soa_sched_spec.kernel. */\n"
+        "static inline soa_fn %s_kernel_fn(%s_kernel k)\n"
+        "{\n"
+        "    return (soa_fn)k;\n"
+        "}\n\n", x->S, x->S, x->S, x->S);
+}
+
+/* ---- storage -------------------------------------------------------- */
+
+static void release_cols(const sys_ctx *x, const soac_component *c, bool w)
+{
+    (void)w;
+    soac_out_printf(x->o, "    %s_cols_release(&s->%s, s->soa_mem);\n",
+                    c->cname, c->name);
+}
+
+static void init_cols(const sys_ctx *x, const soac_component *c, bool w)
+{
+    (void)w;
+    soac_out_printf(x->o,
+        "    if (%s_cols_init(&s->%s, cap, a) != 0) {\n"
+        "        err = errno;\n"
+        "        %s_snap_release(s);\n"
+        "        errno = err;\n"
+        "        return -1;\n"
+        "    }\n", c->cname, c->name, x->S);
+}
+
+static void emit_storage(const sys_ctx *x)
+{
+    soac_out *o = x->o;
+    const char *S = x->S;
+    soac_out_printf(o,
+        "/* An empty snapshot whose columns will come from `alloc` (NULL: the\n"
+        " * heap).  Allocates nothing until the first build.  0, or -1 (EINVAL\n"
+        " * for a NULL snapshot). */\n"
+        "static inline int %s_snap_init(%s_snap *s, soa_alloc *alloc)\n"
+        "{\n"
+        "    if (!s) {\n"
+        "        errno = EINVAL;\n"
+        "        return -1;\n"
+        "    }\n"
+        "    memset(s, 0, sizeof *s);\n"
+        "    s->soa_mem = soa_alloc_or_heap(alloc);\n"
+        "    return 0;\n"
+        "}\n\n", S, S);
+    soac_out_printf(o,
+        "/* Frees every column; the snapshot stays usable (empty).  NULL and an\n"
+        " * uninitialised (zeroed) snapshot are no-ops. */\n"
+        "static inline void %s_snap_release(%s_snap *s)\n"
+        "{\n"
+        "    if (!s || !s->soa_mem)\n"
+        "        return;\n", S, S);
+    each_cols(x, release_cols);
+    soac_out_printf(o,
+        "    s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));\n"
+        "    s->eids = NULL;\n"
+        "    s->rows = s->cap = 0;\n"
+        "}\n\n");
+    soac_out_printf(o,
+        "/* Room for at least `rows` rows: the old columns are freed (a build\n"
+        " * refills them), the new capacity is at least twice the old one,\n"
+        " * rounded up to 64 rows.  0, or -1 (EOVERFLOW, ENOMEM) with the\n"
+        " * snapshot empty. */\n"
+        "static inline int %s_snap_reserve(%s_snap *s, size_t rows)\n"
+        "{\n"
+        "    soa_alloc *a = s->soa_mem;\n"
+        "    size_t cap = s->cap, bytes;\n"
+        "    int err;\n"
+        "    %s_snap_release(s);\n"
+        "    if (cap > (size_t)-1 / 4u || rows > (size_t)-1 / 4u) {\n"
+        "        errno = EOVERFLOW;\n"
+        "        return -1;\n"
+        "    }\n"
+        "    cap = cap * 2u > rows ? cap * 2u : rows;\n"
+        "    cap = (cap + 63u) & ~(size_t)63u;\n"
+        "    if (!soa_mul_ok(cap, sizeof(soa_entity), &bytes)) {\n"
+        "        errno = EOVERFLOW;\n"
+        "        return -1;\n"
+        "    }\n"
+        "    s->eids = (soa_entity *)a->alloc(a, bytes, SOA_ALIGN);\n"
+        "    if (!s->eids) {\n"
+        "        errno = ENOMEM;\n"
+        "        return -1;\n"
+        "    }\n"
+        "    s->cap = cap;\n", S, S, S);
+    each_cols(x, init_cols);
+    soac_out_puts(o, "    (void)err;\n    return 0;\n}\n\n");
+}
+
+/* ---- build ---------------------------------------------------------- */
+
+static void store_cols(const sys_ctx *x, const soac_component *c, bool w)
+{
+    (void)w;
+    soac_out_printf(x->o,
+        "        %s_cols_store(&s->%s, row,\n"
+        "            (const %s *)soa_world_get_const(w, e, all[%zu]));\n",
+        c->cname, c->name, c->cname, all_index(x->sys, c));
+}
+
+static void clear_cols(const sys_ctx *x, const soac_component *c, bool w)
+{
+    (void)w;
+    soac_out_printf(x->o, "    %s_clear_changed(&s->%s, row);\n", c->cname,
+                    c->name);
+}
+
+/* Registers each component of `l` into arr[base + i]. */
+static void emit_register(const sys_ctx *x, const soac_list *l,
+                          const char *arr, size_t base)
+{
+    for (size_t i = 0; i < l->len; i++)
+        soac_out_printf(x->o, "    %s[%zu] = soa_world_register(w, &%s_desc);\n",
+                        arr, base + i, comp_at(l, i)->cname);
+}
+
+static void emit_check_cids(const sys_ctx *x, const char *arr, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        soac_out_printf(x->o,
+            "    if (%s[%zu] == SOA_CID_INVALID)\n"
+            "        return -1;\n", arr, i);
+}
+
+static void emit_build(const sys_ctx *x)
+{
+    soac_out *o = x->o;
+    const soac_system *y = x->sys;
+    size_t na = n_all(y), nn = y->wo.len;
+    soac_out_printf(o,
+        "/* Gathers every entity that matches %s into rows [0, rows) and\n"
+        " * clears the changed bits.  Registers the components in `w`\n"
+        " * (idempotent).  Allocates only when the matching entities outgrow\n"
+        " * the capacity.  0, or -1 with errno: EINVAL (a NULL argument, an\n"
+        " * uninitialised snapshot, a component the world refuses), ENOMEM. */\n"
+        "static inline int %s_build(%s_snap *s, soa_world *w)\n"
+        "{\n"
+        "    soa_cid all[%zu];\n", y->name, x->S, x->S, na ? na : 1);
+    if (nn)
+        soac_out_printf(o, "    soa_cid none[%zu];\n", nn);
+    soac_out_printf(o,
+        "    soa_query q;\n"
+        "    soa_query_iter it;\n"
+        "    soa_entity e;\n"
+        "    size_t bound, row = 0;\n"
+        "    if (!s || !s->soa_mem || !w) {\n"
+        "        errno = EINVAL;\n"
+        "        return -1;\n"
+        "    }\n"
+        "    s->rows = 0;\n");
+    emit_register(x, &y->r, "all", 0);
+    emit_register(x, &y->w, "all", y->r.len);
+    emit_register(x, &y->wo, "none", 0);
+    emit_check_cids(x, "all", na);
+    emit_check_cids(x, "none", nn);
+    soac_out_printf(o,
+        "    q.all = all;\n"
+        "    q.nall = %zu;\n"
+        "    q.none = %s;\n"
+        "    q.nnone = %zu;\n"
+        "    bound = soa_query_begin(w, &q, &it);\n"
+        "    if (bound > s->cap && %s_snap_reserve(s, bound) != 0)\n"
+        "        return -1;\n"
+        "    while (soa_query_next(&it, &e)) {\n"
+        "        s->eids[row] = e;\n",
+        na, nn ? "none" : "NULL", nn, x->S);
+    each_cols(x, store_cols);
+    soac_out_puts(o, "        row++;\n    }\n    s->rows = row;\n");
+    each_cols(x, clear_cols);
+    soac_out_puts(o, "    return 0;\n}\n\n");
+}
+
+/* ---- run ------------------------------------------------------------ */
+
+static void view_assign(const sys_ctx *x, const soac_component *c,
+                        bool written)
+{
+    for (size_t i = 0; i < c->fields.len; i++) {
+        const soac_field *f = field_at(c, i);
+        if (f->type.is_array)
+            soac_out_printf(x->o,
+                "    for (i = 0; i < %llu; i++)\n"
+                "        v.%s.%s[i] = s->%s.%s[i];\n",
+                (unsigned long long)f->type.array_len, c->name, f->name,
+                c->name, f->name);
+        else
+            soac_out_printf(x->o, "    v.%s.%s = s->%s.%s;\n", c->name,
+                            f->name, c->name, f->name);
+    }
+    if (written)
+        soac_out_printf(x->o, "    v.%s.changed = s->%s.changed;\n", c->name,
+                        c->name);
+}
+
+static bool has_array_field(const soac_system *y)
+{
+    for (size_t i = 0; i < n_all(y); i++) {
+        const soac_component *c = all_at(y, i);
+        for (size_t k = 0; k < c->fields.len; k++)
+            if (field_at(c, k)->type.is_array)
+                return true;
+    }
+    return false;
+}
+
+static void emit_run(const sys_ctx *x)
+{
+    soac_out *o = x->o;
+    const char *S = x->S;
+    soac_out_printf(o,
+        "/* Calls `k` on rows [begin, end) of a built snapshot, on this thread.\n"
+        " * begin and end (unless it is rows) are multiples of 64. */\n"
+        "static inline void %s_run_range(%s_snap *s, %s_kernel k,\n"
+        "    const soa_frame *frame, void *ctx, size_t begin, size_t end)\n"
+        "{\n"
+        "    %s_view v;\n", S, S, S, S);
+    if (has_array_field(x->sys))
+        soac_out_puts(o, "    size_t i;\n");
+    soac_out_puts(o,
+        "    v.begin = begin;\n"
+        "    v.end = end;\n"
+        "    v.eids = s->eids;\n");
+    each_cols(x, view_assign);
+    soac_out_puts(o, "    k(&v, frame, ctx);\n}\n\n");
+    soac_out_printf(o,
+        "typedef struct %s_run_args {\n"
+        "    %s_snap *s;\n"
+        "    %s_kernel k;\n"
+        "    const soa_frame *frame;\n"
+        "    void *ctx;\n"
+        "} %s_run_args;\n\n"
+        "static inline void %s_run_chunk(void *p, size_t begin, size_t end,\n"
+        "    unsigned worker)\n"
+        "{\n"
+        "    const %s_run_args *a = (const %s_run_args *)p;\n"
+        "    (void)worker;\n"
+        "    %s_run_range(a->s, a->k, a->frame, a->ctx, begin, end);\n"
+        "}\n\n", S, S, S, S, S, S, S, S);
+    soac_out_printf(o,
+        "/* Runs `k` over every row of a built snapshot, in chunks whose\n"
+        " * boundaries are multiples of 64 rows, on `pool` (NULL: this thread\n"
+        " * alone; a NULL frame reads as all zeros).  Returns when every chunk\n"
+        " * ran.  0, or -1 (EINVAL: a NULL snapshot or kernel). */\n"
+        "static inline int %s_run(%s_snap *s, soa_pool *pool, %s_kernel k,\n"
+        "    const soa_frame *frame, void *ctx)\n"
+        "{\n"
+        "    %s_run_args a;\n"
+        "    soa_frame zero;\n"
+        "    if (!s || !k) {\n"
+        "        errno = EINVAL;\n"
+        "        return -1;\n"
+        "    }\n"
+        "    if (!frame) {\n"
+        "        memset(&zero, 0, sizeof zero);\n"
+        "        frame = &zero;\n"
+        "    }\n"
+        "    a.s = s;\n"
+        "    a.k = k;\n"
+        "    a.frame = frame;\n"
+        "    a.ctx = ctx;\n"
+        "    soa_pool_for(pool, s->rows, SOA_POOL_GRAIN, %s_run_chunk, &a);\n"
+        "    return 0;\n"
+        "}\n\n", S, S, S, S, S);
+}
+
+/* ---- commit --------------------------------------------------------- */
+
+static void commit_cols(const sys_ctx *x, const soac_component *c,
+                        bool written)
+{
+    if (!written)
+        return;
+    soac_out_printf(x->o,
+        "    cid = soa_world_lookup(w, %s_desc.name);\n"
+        "    SOA_BITSET_FOREACH(s->%s.changed, s->rows, i) {\n"
+        "        %s *dst = (%s *)soa_world_get(w, s->eids[i], cid);\n"
+        "        if (dst) {\n"
+        "            *dst = %s_cols_load(&s->%s, i);\n"
+        "            n++;\n"
+        "        }\n"
+        "    }\n", c->cname, c->name, c->cname, c->cname, c->cname, c->name);
+}
+
+static bool writes_columns(const soac_system *y)
+{
+    for (size_t i = 0; i < y->w.len; i++)
+        if (!is_tag(comp_at(&y->w, i)))
+            return true;
+    return false;
+}
+
+static void emit_commit(const sys_ctx *x)
+{
+    soac_out *o = x->o;
+    soac_out_printf(o,
+        "/* Writes every changed row of each written component back to its\n"
+        " * entity, skipping entities that died, were recycled or lost the\n"
+        " * component since the build (soa_world_get checks the generation).\n"
+        " * Returns the values written (a row changed in two components counts\n"
+        " * twice).  O(rows / 64 + changed rows). */\n"
+        "static inline size_t %s_commit(const %s_snap *s, soa_world *w)\n"
+        "{\n", x->S, x->S);
+    if (!writes_columns(x->sys)) {
+        soac_out_puts(o, "    (void)s;\n    (void)w;\n    return 0;\n}\n\n");
+        return;
+    }
+    soac_out_puts(o,
+        "    size_t n = 0, i;\n"
+        "    soa_cid cid;\n"
+        "    if (!s || !w || !s->rows)\n"
+        "        return 0;\n");
+    each_cols(x, commit_cols);
+    soac_out_puts(o, "    return n;\n}\n\n");
+}
+
+/* ---- the descriptor ------------------------------------------------- */
+
+static void emit_erased(const sys_ctx *x)
+{
+    const char *S = x->S;
+    soac_out_printf(x->o,
+        "/* %s_system's functions, with the snapshot and kernel erased. */\n"
+        "static inline int %s_erased_snap_init(void *s, soa_alloc *a)\n"
+        "{\n"
+        "    return %s_snap_init((%s_snap *)s, a);\n"
+        "}\n\n"
+        "static inline void %s_erased_snap_release(void *s)\n"
+        "{\n"
+        "    %s_snap_release((%s_snap *)s);\n"
+        "}\n\n"
+        "static inline int %s_erased_build(void *s, soa_world *w)\n"
+        "{\n"
+        "    return %s_build((%s_snap *)s, w);\n"
+        "}\n\n", S, S, S, S, S, S, S, S, S, S);
+    soac_out_printf(x->o,
+        "static inline int %s_erased_run(void *s, soa_pool *p, soa_fn k,\n"
+        "    const soa_frame *f, void *ctx)\n"
+        "{\n"
+        "    return %s_run((%s_snap *)s, p, (%s_kernel)k, f, ctx);\n"
+        "}\n\n"
+        "static inline size_t %s_erased_commit(const void *s, soa_world *w)\n"
+        "{\n"
+        "    return %s_commit((const %s_snap *)s, w);\n"
+        "}\n\n"
+        "static inline void %s_erased_run_range(void *s, soa_fn k,\n"
+        "    const soa_frame *f, void *ctx, size_t begin, size_t end)\n"
+        "{\n"
+        "    %s_run_range((%s_snap *)s, (%s_kernel)k, f, ctx, begin, end);\n"
+        "}\n\n", S, S, S, S, S, S, S, S, S, S, S);
+}
+
+/* `static const soa_component_desc *const S_what[] = {...};` or nothing
+ * for an empty list (C has no empty arrays). */
+static void emit_desc_list(const sys_ctx *x, const soac_list *l,
+                           const char *what)
+{
+    if (!l->len)
+        return;
+    soac_out_printf(x->o, "static const soa_component_desc *const %s_%s[] = {",
+                    x->S, what);
+    for (size_t i = 0; i < l->len; i++)
+        soac_out_printf(x->o, "%s&%s_desc", i ? ", " : "",
+                        comp_at(l, i)->cname);
+    soac_out_puts(x->o, "};\n");
+}
+
+static void emit_list_ref(const sys_ctx *x, const soac_list *l,
+                          const char *what)
+{
+    if (l->len)
+        soac_out_printf(x->o, "    %s_%s, %zu,\n", x->S, what, l->len);
+    else
+        soac_out_puts(x->o, "    NULL, 0,\n");
+}
+
+static void emit_desc(const sys_ctx *x)
+{
+    soac_out *o = x->o;
+    const soac_system *y = x->sys;
+    const char *S = x->S;
+    emit_erased(x);
+    emit_desc_list(x, &y->r, "reads");
+    emit_desc_list(x, &y->w, "writes");
+    emit_desc_list(x, &y->wo, "without");
+    soac_out_printf(o,
+        "\n/* System %s for the scheduler: soa_sched_spec.system. */\n"
+        "static const soa_system_desc %s_system = {\n"
+        "    \"%s\",\n"
+        "    UINT64_C(0x%016llx),\n", y->name, S, S,
+        (unsigned long long)y->layout_hash);
+    emit_list_ref(x, &y->r, "reads");
+    emit_list_ref(x, &y->w, "writes");
+    emit_list_ref(x, &y->wo, "without");
+    /* Every member is a pointer or a size_t, so a snapshot's alignment is
+     * the larger of theirs. */
+    soac_out_printf(o,
+        "    sizeof(%s_snap),\n"
+        "    sizeof(void *) > sizeof(size_t) ? sizeof(void *) : sizeof(size_t),\n"
+        "    %s_erased_snap_init,\n"
+        "    %s_erased_snap_release,\n"
+        "    %s_erased_build,\n"
+        "    %s_erased_run,\n"
+        "    %s_erased_commit,\n"
+        "    %s_erased_run_range\n"
+        "};\n\n", S, S, S, S, S, S, S);
+}
+
+/* ---- entry ---------------------------------------------------------- */
+
+void soac_emit_system(soac_out *o, const soac_schema *s,
+                      const soac_system *sys)
+{
+    (void)s;
+    sys_ctx x = {o, sys, sys->cname ? sys->cname : sys->name};
+    soac_out_printf(o, "/* ---- system %s ---- */\n\n", sys->name);
+    emit_doc(o, sys->doc);
+    emit_snap(&x);
+    emit_view(&x);
+    emit_storage(&x);
+    emit_build(&x);
+    emit_run(&x);
+    emit_commit(&x);
+    emit_desc(&x);
+}
