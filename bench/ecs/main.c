@@ -1,0 +1,276 @@
+/*
+ * main.c: the soac benchmark driver (`make bench`, `make bench QUICK=1`).
+ *
+ *   bench_ecs [--quick] [--threads N] [--out DIR]
+ *
+ * Runs the scenarios move, sparse, heavy and scale, each in five variants
+ * (baseline, openmp, soac-local, soac-offload, soac-reused), checks that
+ * every variant computes the baseline's positions exactly, prints a table,
+ * and writes DIR/results.json and DIR/results.svg.  Exit 0, or 1 when a
+ * variant failed or computed something else (the numbers would mean
+ * nothing), 2 on a usage error.
+ */
+#define _POSIX_C_SOURCE 200809L /* sysconf */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+enum { V_BASE, V_OMP, V_LOCAL, V_OFFLOAD, V_REUSED, NVARIANTS };
+
+static const char *const variant_name[NVARIANTS] = {
+    "baseline", "openmp", "soac-local", "soac-offload", "soac-reused"};
+
+#define MAX_RESULTS 128
+
+/* What a frame function needs; `failed` latches the first error. */
+typedef struct runner {
+    bench_plain plain;
+    bench_soac *soac;
+    bench_kind kind;
+    unsigned threads;
+    int failed;
+} runner;
+
+static void frame_base(void *ctx, bench_phases *ph)
+{
+    runner *r = ctx;
+    (void)ph;
+    bench_plain_frame(&r->plain, r->kind);
+}
+
+static void frame_omp(void *ctx, bench_phases *ph)
+{
+    runner *r = ctx;
+    (void)ph;
+    bench_omp_frame(&r->plain, r->kind, r->threads);
+}
+
+static void frame_local(void *ctx, bench_phases *ph)
+{
+    runner *r = ctx;
+    if (bench_soac_local(r->soac, r->kind, ph) != 0)
+        r->failed = 1;
+}
+
+static void frame_offload(void *ctx, bench_phases *ph)
+{
+    runner *r = ctx;
+    if (bench_soac_offload(r->soac, r->kind, ph) != 0)
+        r->failed = 1;
+}
+
+static void frame_reused(void *ctx, bench_phases *ph)
+{
+    runner *r = ctx;
+    if (bench_soac_reused(r->soac, r->kind, ph) != 0)
+        r->failed = 1;
+}
+
+static const bench_frame_fn frame_of[NVARIANTS] = {
+    frame_base, frame_omp, frame_local, frame_offload, frame_reused};
+
+static const char *kind_name(bench_kind k)
+{
+    return k == BENCH_MOVE ? "move" : k == BENCH_SPARSE ? "sparse" : "heavy";
+}
+
+/* Rows a frame of kind k changes among n. */
+static size_t changed_rows(bench_kind k, size_t n)
+{
+    return k == BENCH_SPARSE ? (n + BENCH_SPARSE_STRIDE - 1) /
+                                   BENCH_SPARSE_STRIDE
+                             : n;
+}
+
+/*
+ * One frame of variant v from the starting values, compared with the
+ * baseline's frame: the variants must agree exactly (same float operations
+ * in the same order), and an offload must commit exactly the changed rows.
+ * 0, or -1 after printing what differs.
+ */
+static int check_variant(runner *r, int v, const bench_plain *want)
+{
+    bench_phases ph = {0};
+    size_t n = want->n;
+    if (v == V_OMP) {
+        bench_plain got = {0};
+        if (bench_plain_init(&got, n) != 0)
+            return -1;
+        bench_omp_frame(&got, r->kind, r->threads);
+        int same = memcmp(got.pos, want->pos, n * sizeof *got.pos) == 0;
+        bench_plain_free(&got);
+        if (!same)
+            fprintf(stderr, "bench: openmp %s differs from baseline\n",
+                    kind_name(r->kind));
+        return same ? 0 : -1;
+    }
+    bench_soac_reset(r->soac);
+    frame_of[v](r, &ph);
+    if (r->failed) {
+        fprintf(stderr, "bench: %s %s failed: %s\n", variant_name[v],
+                kind_name(r->kind), strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        Position p = bench_soac_pos(r->soac, i);
+        if (memcmp(&p, &want->pos[i], sizeof p) != 0) {
+            fprintf(stderr,
+                    "bench: %s %s: entity %zu at (%g, %g), baseline has "
+                    "(%g, %g)\n",
+                    variant_name[v], kind_name(r->kind), i, (double)p.x,
+                    (double)p.y, (double)want->pos[i].x,
+                    (double)want->pos[i].y);
+            return -1;
+        }
+    }
+    if ((v == V_OFFLOAD || v == V_REUSED) &&
+        ph.committed != changed_rows(r->kind, n)) {
+        fprintf(stderr, "bench: %s %s committed %zu rows, expected %zu\n",
+                variant_name[v], kind_name(r->kind), ph.committed,
+                changed_rows(r->kind, n));
+        return -1;
+    }
+    bench_soac_reset(r->soac);
+    return 0;
+}
+
+static int check_all(runner *r)
+{
+    bench_plain want = {0};
+    if (bench_plain_init(&want, r->plain.n) != 0)
+        return -1;
+    bench_plain_frame(&want, r->kind);
+    int rc = 0;
+    for (int v = V_OMP; v < NVARIANTS && rc == 0; v++)
+        rc = check_variant(r, v, &want);
+    bench_plain_free(&want);
+    return rc;
+}
+
+/* Runs every variant of one scenario at size n into out[0..NVARIANTS). */
+static int run_scenario(const bench_cfg *cfg, const char *scenario,
+                        bench_kind kind, size_t n, bench_result *out)
+{
+    runner r = {0};
+    r.kind = kind;
+    r.threads = cfg->threads;
+    if (bench_plain_init(&r.plain, n) != 0) {
+        fprintf(stderr, "bench: %s n=%zu: %s\n", scenario, n,
+                strerror(errno));
+        return -1;
+    }
+    r.soac = bench_soac_create(n, cfg->threads);
+    if (!r.soac) {
+        fprintf(stderr, "bench: %s n=%zu: cannot set up the world: %s\n",
+                scenario, n, strerror(errno));
+        bench_plain_free(&r.plain);
+        return -1;
+    }
+    int rc = check_all(&r);
+    for (int v = 0; v < NVARIANTS && rc == 0; v++) {
+        bench_result *res = &out[v];
+        memset(res, 0, sizeof *res);
+        res->scenario = scenario;
+        res->variant = variant_name[v];
+        res->threads = v == V_BASE ? 1 : cfg->threads;
+        res->has_phases = v == V_OFFLOAD || v == V_REUSED;
+        bench_measure(cfg, n, frame_of[v], &r, res);
+        if (r.failed) {
+            fprintf(stderr, "bench: %s %s failed: %s\n", scenario,
+                    variant_name[v], strerror(errno));
+            rc = -1;
+        }
+        res->ratio = res->ns_per_entity / out[0].ns_per_entity;
+        if (res->has_phases) {
+            res->bytes_build = bench_soac_build_bytes(n);
+            res->bytes_commit = bench_soac_commit_bytes(n, res->committed);
+        }
+    }
+    bench_soac_destroy(r.soac);
+    bench_plain_free(&r.plain);
+    if (rc == 0)
+        fprintf(stderr, "bench: %-6s n=%-8zu done\n", scenario, n);
+    return rc;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: bench_ecs [--quick] [--threads N] [--out DIR]\n");
+    return 2;
+}
+
+static int parse_args(int argc, char **argv, bench_cfg *cfg,
+                      const char **out)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            cfg->quick = 1;
+        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            char *end;
+            long t = strtol(argv[++i], &end, 10);
+            if (*end || t < 1 || t > 256)
+                return -1;
+            cfg->threads = (unsigned)t;
+        } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
+            *out = argv[++i];
+        } else {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    bench_cfg cfg = {0};
+    const char *outdir = "build/bench";
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg.threads = cpus > 0 ? (unsigned)cpus : 1;
+    if (parse_args(argc, argv, &cfg, &outdir) != 0)
+        return usage();
+    cfg.samples = 7;
+    cfg.sample_ns = cfg.quick ? 2000000u : 10000000u;
+
+    const size_t big = (size_t)1 << 20;
+    const size_t heavy_n = cfg.quick ? (size_t)1 << 16 : (size_t)1 << 18;
+    const size_t scale_max = cfg.quick ? (size_t)1 << 20 : (size_t)1 << 22;
+    static bench_result res[MAX_RESULTS];
+    size_t nr = 0;
+    int rc = 0;
+
+    double bw = bench_memcpy_bw(&cfg);
+    rc |= run_scenario(&cfg, "move", BENCH_MOVE, big, &res[nr]);
+    nr += NVARIANTS;
+    rc |= run_scenario(&cfg, "sparse", BENCH_SPARSE, big, &res[nr]);
+    nr += NVARIANTS;
+    rc |= run_scenario(&cfg, "heavy", BENCH_HEAVY, heavy_n, &res[nr]);
+    nr += NVARIANTS;
+    for (size_t n = 1024; n <= scale_max && rc == 0; n *= 4) {
+        rc |= run_scenario(&cfg, "scale", BENCH_MOVE, n, &res[nr]);
+        nr += NVARIANTS;
+    }
+    if (rc != 0)
+        return 1;
+
+    bench_print_table(res, nr, bw);
+    char path[4096];
+    mkdir(outdir, 0777); /* may exist; a real failure shows at fopen */
+    snprintf(path, sizeof path, "%s/results.json", outdir);
+    if (bench_write_json(path, res, nr, bw) != 0) {
+        fprintf(stderr, "bench: cannot write %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    printf("wrote %s\n", path);
+    snprintf(path, sizeof path, "%s/results.svg", outdir);
+    if (bench_write_svg(path, res, nr) != 0) {
+        fprintf(stderr, "bench: cannot write %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    printf("wrote %s\n", path);
+    return 0;
+}

@@ -1,0 +1,101 @@
+/*
+ * measure.c: clocks, medians, and the machine's copy bandwidth.
+ *
+ * A sample runs whole frames until it has lasted cfg->sample_ns, so short
+ * frames (small N) are not lost in clock resolution, and reports the mean
+ * frame of that sample; the result is the median over samples, which shrugs
+ * off the odd sample another process on this shared machine disturbed.
+ */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+
+#define MAX_SAMPLES 64
+
+uint64_t bench_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts v in place. */
+double bench_median(double *v, int n)
+{
+    if (n <= 0)
+        return 0.0;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+void bench_measure(const bench_cfg *cfg, size_t n, bench_frame_fn frame,
+                   void *ctx, bench_result *r)
+{
+    double t[MAX_SAMPLES], b[MAX_SAMPLES], ru[MAX_SAMPLES], c[MAX_SAMPLES];
+    int samples = cfg->samples < MAX_SAMPLES ? cfg->samples : MAX_SAMPLES;
+    bench_phases ph = {0};
+
+    /* Warm-up: page faults, caches, pool threads; its time sizes a sample. */
+    uint64_t t0 = bench_now_ns();
+    frame(ctx, &ph);
+    uint64_t one = bench_now_ns() - t0;
+    uint64_t reps = one ? cfg->sample_ns / one : cfg->sample_ns;
+    if (reps < 1)
+        reps = 1;
+    if (reps > 100000)
+        reps = 100000;
+
+    for (int s = 0; s < samples; s++) {
+        memset(&ph, 0, sizeof ph);
+        t0 = bench_now_ns();
+        for (uint64_t k = 0; k < reps; k++)
+            frame(ctx, &ph);
+        double per = (double)(bench_now_ns() - t0) / (double)reps;
+        t[s] = per / (double)n;
+        b[s] = (double)ph.build_ns / (double)reps;
+        ru[s] = (double)ph.run_ns / (double)reps;
+        c[s] = (double)ph.commit_ns / (double)reps;
+    }
+    r->n = n;
+    r->ns_per_entity = bench_median(t, samples);
+    r->build_ns = bench_median(b, samples);
+    r->run_ns = bench_median(ru, samples);
+    r->commit_ns = bench_median(c, samples);
+    r->committed = ph.committed;
+}
+
+double bench_memcpy_bw(const bench_cfg *cfg)
+{
+    const size_t bytes = (size_t)64 << 20;
+    double bw[MAX_SAMPLES];
+    int samples = cfg->samples < MAX_SAMPLES ? cfg->samples : MAX_SAMPLES;
+    unsigned char *src = malloc(bytes), *dst = malloc(bytes);
+    if (!src || !dst) {
+        free(src);
+        free(dst);
+        return 0.0;
+    }
+    memset(src, 1, bytes);
+    memset(dst, 2, bytes); /* fault every page in before timing */
+    memcpy(dst, src, bytes);
+    for (int s = 0; s < samples; s++) {
+        uint64_t t0 = bench_now_ns();
+        memcpy(dst, src, bytes);
+        uint64_t dt = bench_now_ns() - t0;
+        /* Read the copy so the compiler cannot drop it. */
+        src[s % 64] = (unsigned char)(dst[(size_t)s * 4096u % bytes] + 1u);
+        bw[s] = (double)bytes / (double)(dt ? dt : 1);
+    }
+    free(src);
+    free(dst);
+    return bench_median(bw, samples);
+}

@@ -1,0 +1,267 @@
+/*
+ * soac.c: the three ways soac runs the benchmark's system over a soa_world.
+ *
+ *   soac-local    a local system in the scheduler: it walks a query of the
+ *                 world and updates each entity's Position in place, the way
+ *                 a system of any sparse-set ECS does (no snapshot);
+ *   soac-offload  the generated functions by hand, as a program without the
+ *                 scheduler would call them: Move_snap_init, Move_build,
+ *                 Move_run on the pool, Move_commit, Move_snap_release, every
+ *                 frame (so each frame allocates its snapshot);
+ *   soac-reused   the same system offloaded through the scheduler, whose
+ *                 snapshot storage lives from frame to frame (steady state:
+ *                 no allocation).
+ *
+ * All three run the same kernel, chosen per frame by s->kind.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "bench.h"
+
+struct bench_soac {
+    size_t n;
+    soa_world *w;
+    soa_pool *pool;
+    soa_cid cid[2]; /* Position, Velocity */
+    soa_entity *ents;
+    soa_sched *local, *offload;
+    bench_kind kind; /* what the kernels do this frame */
+    uint64_t frames;
+};
+
+/* ---- the kernels --------------------------------------------------- */
+
+/* Sets bits [begin, end) a word at a time.  Callers own the words they
+ * touch: chunk boundaries other than the last row are multiples of 64. */
+static void mark_rows(uint64_t *words, size_t begin, size_t end)
+{
+    while (begin < end && begin % 64u) {
+        soa_bitset_set(words, begin);
+        begin++;
+    }
+    for (; begin + 64u <= end; begin += 64u)
+        words[begin / 64u] = ~(uint64_t)0;
+    for (; begin < end; begin++)
+        soa_bitset_set(words, begin);
+}
+
+static void move_kernel(const Move_view *v, const soa_frame *f, void *ctx)
+{
+    const bench_soac *s = ctx;
+    float *px = v->Position.x, *py = v->Position.y;
+    const float *vx = v->Velocity.x, *vy = v->Velocity.y;
+    (void)f; /* the row math uses BENCH_DT, as the baseline does */
+    switch (s->kind) {
+    case BENCH_MOVE:
+        for (size_t i = v->begin; i < v->end; i++)
+            bench_move_row(&px[i], &py[i], vx[i], vy[i]);
+        mark_rows(v->Position.changed, v->begin, v->end);
+        break;
+    case BENCH_SPARSE:
+        for (size_t i = bench_sparse_first(v->begin); i < v->end;
+             i += BENCH_SPARSE_STRIDE) {
+            bench_move_row(&px[i], &py[i], vx[i], vy[i]);
+            soa_bitset_set(v->Position.changed, i);
+        }
+        break;
+    case BENCH_HEAVY:
+        for (size_t i = v->begin; i < v->end; i++)
+            bench_heavy_row(&px[i], &py[i], vx[i], vy[i]);
+        mark_rows(v->Position.changed, v->begin, v->end);
+        break;
+    }
+}
+
+/* The local system: a query walk with two lookups per entity.  For sparse
+ * it visits every entity, as a system must to find the ones it changes,
+ * and updates every BENCH_SPARSE_STRIDE-th. */
+static void local_run(soa_world *w, const soa_frame *f, void *ctx)
+{
+    const bench_soac *s = ctx;
+    soa_query q = {s->cid, 2, NULL, 0};
+    soa_query_iter it;
+    soa_entity e;
+    size_t k = 0;
+    (void)f;
+    soa_query_begin(w, &q, &it);
+    while (soa_query_next(&it, &e)) {
+        size_t row = k++;
+        if (s->kind == BENCH_SPARSE && row % BENCH_SPARSE_STRIDE)
+            continue;
+        Position *p = soa_world_get(w, e, s->cid[0]);
+        const Velocity *v = soa_world_get_const(w, e, s->cid[1]);
+        if (s->kind == BENCH_HEAVY)
+            bench_heavy_row(&p->x, &p->y, v->x, v->y);
+        else
+            bench_move_row(&p->x, &p->y, v->x, v->y);
+    }
+}
+
+/* ---- setup --------------------------------------------------------- */
+
+static int add_systems(bench_soac *s)
+{
+    static const soa_component_desc *const reads[] = {&Velocity_desc};
+    static const soa_component_desc *const writes[] = {&Position_desc};
+    soa_sched_spec local = {0}, off = {0};
+    local.name = "move-local";
+    local.reads = reads;
+    local.nreads = 1;
+    local.writes = writes;
+    local.nwrites = 1;
+    local.run = local_run;
+    local.ctx = s;
+    off.system = &Move_system;
+    off.kernel = (soa_fn)move_kernel;
+    off.ctx = s;
+    if (soa_sched_add(s->local, &local) < 0 ||
+        soa_sched_add(s->offload, &off) < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    return 0;
+}
+
+bench_soac *bench_soac_create(size_t n, unsigned threads)
+{
+    bench_soac *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->n = n;
+    s->ents = malloc(n * sizeof *s->ents);
+    s->w = soa_world_create(NULL);
+    s->pool = soa_pool_create(threads);
+    if (!s->ents || !s->w || !s->pool)
+        goto fail;
+    s->cid[0] = soa_world_register(s->w, &Position_desc);
+    s->cid[1] = soa_world_register(s->w, &Velocity_desc);
+    if (s->cid[0] == SOA_CID_INVALID || s->cid[1] == SOA_CID_INVALID)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        s->ents[i] = soa_world_spawn(s->w);
+        if (s->ents[i] == SOA_ENTITY_NULL ||
+            !soa_world_add(s->w, s->ents[i], s->cid[0]) ||
+            !soa_world_add(s->w, s->ents[i], s->cid[1]))
+            goto fail;
+    }
+    bench_soac_reset(s);
+    s->local = soa_sched_create(s->w, s->pool);
+    s->offload = soa_sched_create(s->w, s->pool);
+    if (!s->local || !s->offload || add_systems(s) != 0)
+        goto fail;
+    return s;
+fail:
+    bench_soac_destroy(s);
+    return NULL;
+}
+
+void bench_soac_destroy(bench_soac *s)
+{
+    if (!s)
+        return;
+    soa_sched_destroy(s->local);
+    soa_sched_destroy(s->offload);
+    soa_pool_destroy(s->pool);
+    soa_world_destroy(s->w);
+    free(s->ents);
+    free(s);
+}
+
+void bench_soac_reset(bench_soac *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        Position p = bench_pos0(i);
+        Velocity v = bench_vel0(i);
+        soa_world_set(s->w, s->ents[i], s->cid[0], &p);
+        soa_world_set(s->w, s->ents[i], s->cid[1], &v);
+    }
+}
+
+Position bench_soac_pos(bench_soac *s, size_t i)
+{
+    const Position *p = soa_world_get_const(s->w, s->ents[i], s->cid[0]);
+    Position none = {0};
+    return p ? *p : none;
+}
+
+/* ---- one frame of each variant ------------------------------------- */
+
+static soa_frame next_frame(bench_soac *s)
+{
+    soa_frame f;
+    f.dt = BENCH_DT;
+    f.time = (double)s->frames * BENCH_DT;
+    f.index = s->frames++;
+    return f;
+}
+
+int bench_soac_local(bench_soac *s, bench_kind k, bench_phases *ph)
+{
+    soa_frame f = next_frame(s);
+    s->kind = k;
+    (void)ph;
+    return soa_sched_run_frame(s->local, f.dt, f.time);
+}
+
+int bench_soac_offload(bench_soac *s, bench_kind k, bench_phases *ph)
+{
+    soa_frame f = next_frame(s);
+    Move_snap snap;
+    int rc = -1;
+    s->kind = k;
+    if (Move_snap_init(&snap, NULL) != 0)
+        return -1;
+    uint64_t t0 = bench_now_ns();
+    if (Move_build(&snap, s->w) != 0)
+        goto out;
+    uint64_t t1 = bench_now_ns();
+    if (Move_run(&snap, s->pool, move_kernel, &f, s) != 0)
+        goto out;
+    uint64_t t2 = bench_now_ns();
+    ph->committed = Move_commit(&snap, s->w);
+    uint64_t t3 = bench_now_ns();
+    ph->build_ns += t1 - t0;
+    ph->run_ns += t2 - t1;
+    ph->commit_ns += t3 - t2;
+    ph->rows = snap.rows;
+    rc = 0;
+out:
+    Move_snap_release(&snap);
+    return rc;
+}
+
+int bench_soac_reused(bench_soac *s, bench_kind k, bench_phases *ph)
+{
+    soa_frame f = next_frame(s);
+    soa_sched_stats st;
+    s->kind = k;
+    if (soa_sched_run_frame(s->offload, f.dt, f.time) != 0 ||
+        soa_sched_get_stats(s->offload, 0, &st) != 0 || st.failed)
+        return -1;
+    ph->build_ns += st.build_ns;
+    ph->run_ns += st.run_ns;
+    ph->commit_ns += st.commit_ns;
+    ph->committed = st.committed;
+    ph->rows = st.rows;
+    return 0;
+}
+
+/* ---- bytes --------------------------------------------------------- */
+
+double bench_soac_build_bytes(size_t rows)
+{
+    /* Each row's Position, Velocity and entity id into the snapshot, and
+     * the changed bitset cleared. */
+    return (double)rows *
+               (double)(sizeof(Position) + sizeof(Velocity) +
+                        sizeof(soa_entity)) +
+           (double)soa_bitset_words(rows) * 8.0;
+}
+
+double bench_soac_commit_bytes(size_t rows, size_t committed)
+{
+    /* The changed bitset scanned, and each changed row's Position back. */
+    return (double)soa_bitset_words(rows) * 8.0 +
+           (double)committed * (double)sizeof(Position);
+}

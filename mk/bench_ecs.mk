@@ -1,0 +1,29 @@
+# The soac benchmark (bench/ecs): `make bench` runs it after the other
+# benchmarks' `bench::` rules; `make bench QUICK=1` runs a short version.
+# Every file is built like the rest of the release variant (-O2, see
+# CFLAGS_rel); only bench/ecs/plain.c, the OpenMP variant, adds -fopenmp.
+# Output: the table on stdout, build/bench/results.json and results.svg.
+
+BENCH_ECS_DIR  := $(BUILD)/bench
+BENCH_ECS_GEN  := $(BENCH_ECS_DIR)/gen/bench_ecs.h
+BENCH_ECS_SRCS := bench/ecs/main.c bench/ecs/measure.c bench/ecs/plain.c \
+                  bench/ecs/report.c bench/ecs/plot.c bench/ecs/soac.c
+BENCH_ECS_OBJS := $(call objs,rel,$(BENCH_ECS_SRCS))
+BENCH_ECS_BIN  := $(BENCH_ECS_DIR)/bench_ecs
+BENCH_ECS_OMP  := $(call objs,rel,bench/ecs/plain.c)
+
+$(BENCH_ECS_GEN): bench/schemas/bench_ecs.soa $(BIN_rel)/soac
+	@mkdir -p $(@D)
+	$(BIN_rel)/soac -o $@ $<
+
+# `private`: these flags must not leak into prerequisites (soac itself).
+$(BENCH_ECS_OBJS): private EXTRA_CPPFLAGS += -I$(BENCH_ECS_DIR)/gen
+$(BENCH_ECS_OMP): private CFLAGS_rel += -fopenmp
+$(BENCH_ECS_OBJS): | $(BENCH_ECS_GEN)
+
+$(BENCH_ECS_BIN): $(BENCH_ECS_OBJS) $(LIBSOA)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_rel) -fopenmp -o $@ $^ $(LDLIBS) -lm
+
+bench:: $(BENCH_ECS_BIN)
+	$(BENCH_ECS_BIN) $(if $(filter-out 0,$(QUICK)),--quick) --out $(BENCH_ECS_DIR)
