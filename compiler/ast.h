@@ -175,6 +175,13 @@ typedef struct soac_include {
     const struct soac_file *file; /* resolved: the included file */
 } soac_include;
 
+/* One `namespace NAME;` statement (a file may have at most one: check.c
+ * reports the others). */
+typedef struct soac_ns_decl {
+    const char *name;
+    soac_loc loc;
+} soac_ns_decl;
+
 /* One parsed file. */
 typedef struct soac_file {
     const soac_source *src;
@@ -183,6 +190,7 @@ typedef struct soac_file {
     soac_loc ns_loc;
     soac_list includes;      /* soac_include * */
     soac_list decls;         /* soac_decl *, in source order */
+    soac_list namespaces;    /* soac_ns_decl *, every namespace statement */
 } soac_file;
 
 /*
@@ -198,6 +206,7 @@ typedef struct soac_schema {
     soac_list enums;         /* soac_enum * */
     soac_list components;    /* soac_component * */
     soac_list systems;       /* soac_system * */
+    soac_list sources;       /* soac_source *, every file read (owned) */
 } soac_schema;
 
 #endif /* SOAC_AST_H */

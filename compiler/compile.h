@@ -1,0 +1,66 @@
+/*
+ * compile.h: from a schema path to a checked soac_schema.
+ *
+ * soac_compile loads the main file and its includes (each file once, cycles
+ * reported), parses them and runs the semantic checks.  Files come from a
+ * soac_loader, so the fuzzer can compile from memory without ever touching
+ * the file system.
+ */
+#ifndef SOAC_COMPILE_H
+#define SOAC_COMPILE_H
+
+#include <stddef.h>
+
+#include "ast.h"
+#include "source.h"
+
+#define SOAC_VERSION "0.1.0"
+
+typedef struct soac_loader {
+    /*
+     * Finds `path` and reads it: 0 and a new source (key: the file's
+     * identity, so one file reached by two paths is read once; display:
+     * `path`), or -1 with errno (ENOENT: no such file, try the next place).
+     */
+    int (*load)(void *ctx, const char *path, soac_source **out);
+    void *ctx;
+} soac_loader;
+
+/* The file-system loader (realpath identity). */
+extern const soac_loader soac_fs_loader;
+
+typedef struct soac_options {
+    const char *const *include_dirs; /* -I, searched after the file's dir */
+    size_t ninclude_dirs;
+    const soac_loader *loader;       /* NULL: soac_fs_loader */
+} soac_options;
+
+/*
+ * Compiles `path`.  Returns NULL when the main file cannot be read (reported
+ * to `diag` with no location: a usage/I-O error); otherwise a schema, checked
+ * when diag->errors did not grow.  Free with soac_schema_free.
+ */
+soac_schema *soac_compile(const char *path, const soac_options *opt,
+                          soac_diag *diag);
+void soac_schema_free(soac_schema *s);
+
+/* check.c: resolves names, types, defaults and layout hashes of a loaded
+ * schema (schema->files in emission order) and fills schema->enums,
+ * components and systems.  Reports every error to `diag`. */
+void soac_check(soac_schema *s, soac_diag *diag);
+
+/* Helpers shared with the emitter. */
+/* The schema spelling of a scalar ("f32"). */
+const char *soac_scalar_name(soac_scalar t);
+bool soac_scalar_is_int(soac_scalar t);
+bool soac_scalar_is_signed(soac_scalar t);
+size_t soac_scalar_size(soac_scalar t);
+/* The enum item named `name`, or NULL. */
+const soac_enum_item *soac_enum_find(const soac_enum *e, const char *name);
+/* Whether a component is a tag (no fields: no value struct, no columns). */
+static inline bool soac_is_tag(const soac_component *c)
+{
+    return c->fields.len == 0;
+}
+
+#endif /* SOAC_COMPILE_H */

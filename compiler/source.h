@@ -1,0 +1,66 @@
+/*
+ * source.h: loaded schema files, the line map, and diagnostics.
+ *
+ * A soac_source owns the bytes of one file.  Locations (soac_loc) point into
+ * it by line, column and byte offset; the diagnostic printer uses the offset
+ * to show the source line with a caret under the column, GNU style:
+ *
+ *   game.soa:3:12: error: unknown type 'f33'
+ *       pos: f33;
+ *            ^
+ */
+#ifndef SOAC_SOURCE_H
+#define SOAC_SOURCE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "ast.h"
+
+struct soac_source {
+    char *key;       /* identity for "read once": a canonical path */
+    char *display;   /* the path as shown in messages and depfiles */
+    char *text;      /* the bytes, NUL-terminated (the file may hold NULs) */
+    size_t len;
+};
+
+/* Takes ownership of `text` (malloc'd, len bytes plus a NUL); copies the
+ * strings.  Aborts the compiler on out-of-memory. */
+soac_source *soac_source_new(const char *key, const char *display,
+                             char *text, size_t len);
+void soac_source_free(soac_source *s);
+
+/* Reads a whole file into a malloc'd, NUL-terminated buffer.  0, or -1 with
+ * errno set (the caller reports it). */
+int soac_read_file(const char *path, char **text, size_t *len);
+
+/* ---- diagnostics ----------------------------------------------------- */
+
+#define SOAC_MAX_SHOWN 20
+
+typedef struct soac_diag {
+    FILE *out;        /* where messages go; NULL: count only (fuzzing) */
+    unsigned errors;  /* how many were reported, shown or not */
+} soac_diag;
+
+/* Reports `FILE:LINE:COL: error: MESSAGE`, the line and a caret.  Only the
+ * first SOAC_MAX_SHOWN are printed; every one is counted. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+void soac_error(soac_diag *d, soac_loc loc, const char *fmt, ...);
+void soac_verror(soac_diag *d, soac_loc loc, const char *fmt, va_list ap);
+
+/* An error with no location (`soac: error: MESSAGE`). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+void soac_error_noloc(soac_diag *d, const char *fmt, ...);
+
+/* Prints "N errors generated." (when there were any, and more than shown,
+ * also how many were not shown). */
+void soac_diag_summary(const soac_diag *d);
+
+#endif /* SOAC_SOURCE_H */

@@ -1,0 +1,57 @@
+# soac, the schema compiler: build/bin/soac (rel) and build/asan/bin/soac
+# (ASan+UBSan, what the tests run).  flex/bison output goes to
+# $(BUILD)/gen/compiler/ and is never committed.
+
+COMPILER_GEN  := $(BUILD)/gen/compiler
+COMPILER_SRCS := $(sort $(wildcard compiler/*.c))
+COMPILER_GEN_SRCS := $(COMPILER_GEN)/parser.c $(COMPILER_GEN)/lexer.c
+# the front end without main.c: shared by soac, the fuzzer and its replayer
+SOAC_LIB_SRCS := $(filter-out compiler/main.c,$(COMPILER_SRCS)) $(COMPILER_GEN_SRCS)
+
+SOAC      := $(BIN_rel)/soac
+SOAC_asan := $(BIN_asan)/soac
+ALL_TARGETS += $(SOAC)
+
+$(COMPILER_GEN)/parser.c $(COMPILER_GEN)/parser.h: compiler/parser.y | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	bison -Wall -Werror -d -o $(COMPILER_GEN)/parser.c $<
+
+$(COMPILER_GEN)/lexer.c: compiler/lexer.l $(COMPILER_GEN)/parser.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	flex -o $@ $<
+
+# Our own files keep every warning as an error; the generated scanner and
+# parser get the few warnings flex/bison code is known to trip relaxed.
+COMPILER_GEN_RELAX := -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter \
+                      -Wno-missing-field-initializers
+define compiler_objs
+$(call objs,$(1),$(COMPILER_SRCS) $(COMPILER_GEN_SRCS) tests/fuzz/replay.c): \
+    EXTRA_CPPFLAGS = -Icompiler -I$(COMPILER_GEN)
+$(call objs,$(1),$(COMPILER_GEN_SRCS)): \
+    EXTRA_CPPFLAGS = -Icompiler -I$(COMPILER_GEN) $(COMPILER_GEN_RELAX)
+$(call objs,$(1),$(COMPILER_SRCS) $(COMPILER_GEN_SRCS) tests/fuzz/replay.c): $(COMPILER_GEN)/parser.h
+$(BIN_$(1))/soac: $(call objs,$(1),$(COMPILER_SRCS) $(COMPILER_GEN_SRCS))
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^ -lm
+endef
+$(foreach v,rel asan,$(eval $(call compiler_objs,$(v))))
+
+# `make run`: until the physics example exists, show what soac makes of the
+# physics schema.  The example's owner replaces RUN_CMD (and RUN_DEPS).
+RUN_DEPS ?= $(SOAC)
+RUN_CMD  ?= $(SOAC) --explain schemas/physics.soa
+run: all $(RUN_DEPS)
+	$(RUN_CMD)
+
+# generated/ holds soac's output for schemas/, committed.  `make regen`
+# rewrites it (soac leaves unchanged headers alone); make test checks it.
+GENERATED := $(patsubst schemas/%.soa,generated/%.h,$(filter-out schemas/common.soa,$(wildcard schemas/*.soa)))
+.PHONY: regen
+regen: $(SOAC)
+	@for s in $(GENERATED:generated/%.h=schemas/%.soa); do \
+	    echo "soac -I schemas -o generated/$$(basename $$s .soa).h $$s"; \
+	    $(SOAC) -I schemas -o generated/$$(basename $$s .soa).h $$s || exit 1; \
+	done
+
+TEST_DEPS     += $(SOAC) $(SOAC_asan)
+TEST_PROGRAMS += tests/compiler/regen.sh
