@@ -31,15 +31,23 @@ typedef void (*soa_range_fn)(void *ctx, size_t begin, size_t end,
  * line of changed-bitset words is written by two threads. */
 #define SOA_POOL_GRAIN 512u
 
+/* The most threads a pool may have. */
+#define SOA_POOL_MAX_THREADS 256u
+
 /*
  * A pool of `threads` threads in all, the calling thread being one of them
- * (threads - 1 are started); 0 means one per online CPU.  Returns NULL with
- * errno set when a thread cannot be started (the others are joined).
+ * (threads - 1 are started); 0 means one per online CPU (at most
+ * SOA_POOL_MAX_THREADS).  Returns NULL with errno set: EINVAL for more than
+ * SOA_POOL_MAX_THREADS, ENOMEM, or pthread_create's error when a thread
+ * cannot be started (the others are joined first).  Workers block every
+ * signal.  Idle workers spin about 0.1 ms (less when there are more threads
+ * than CPUs), then sleep on a futex until the next dispatch.
  */
 soa_pool *soa_pool_create(unsigned threads);
 
-/* Joins every thread and frees the pool.  No job may be pending.  NULL is a
- * no-op. */
+/* Joins every thread and frees the pool.  No job should be pending: any
+ * that is gets run to completion first, so no work is lost.  NULL is a
+ * no-op.  Call it from the thread that drives the pool, not from a task. */
 void soa_pool_destroy(soa_pool *p);
 
 /* Threads that run work, the caller included (1 for a NULL pool). */
@@ -49,8 +57,13 @@ unsigned soa_pool_size(const soa_pool *p);
  * Calls fn over [0, n) split into chunks, in parallel, and returns when every
  * chunk ran.  Chunk boundaries are multiples of `grain` rounded up to a
  * multiple of 64 (grain 0 means SOA_POOL_GRAIN), so rows given to different
- * threads never share a 64-bit bitset word.  A NULL pool, n <= one chunk, or
- * a call from inside a pool task runs fn(ctx, 0, n, worker) inline.
+ * threads never share a 64-bit bitset word.  Chunks are claimed one at a
+ * time by whichever thread is free (the caller included), so uneven chunks
+ * balance.  A NULL or one-thread pool, n <= one chunk, or a call from inside
+ * a pool task runs fn(ctx, 0, n, worker) inline (worker: the calling task's
+ * index in this pool, else 0).  n == 0 or a NULL fn calls nothing.  Every
+ * write fn made happens before this returns.  No allocation; costs about a
+ * microsecond beyond the work when the workers are awake.
  */
 void soa_pool_for(soa_pool *p, size_t n, size_t grain, soa_range_fn fn,
                   void *ctx);
@@ -64,21 +77,28 @@ void soa_pool_for(soa_pool *p, size_t n, size_t grain, soa_range_fn fn,
  * pool task, submit runs the job inline and wait returns at once.
  */
 typedef struct soa_job {
-    /* Private to the pool. */
-    soa_range_fn fn;
-    void *ctx;
-    size_t n, grain;
-    size_t next;              /* next chunk start to claim */
-    size_t done;              /* rows finished */
-    struct soa_job *link;     /* pending-list link */
-    unsigned state;
+    /* Private to the pool: the pool holds the job's state in one of its own
+     * slots, so workers never touch this struct and it may die as soon as
+     * soa_pool_wait returns. */
+    struct soa_pool *pool;
+    size_t gen;               /* the slot's generation when submitted */
+    unsigned slot;            /* the pool slot that runs it */
+    unsigned state;           /* 0 idle/done, 1 pending */
 } soa_job;
 
-/* Starts `job`; returns 0, or -1 with errno EINVAL for a NULL fn/job. */
+/* Starts `job` over [0, n) with chunks as in soa_pool_for (even a job of a
+ * single chunk goes to a worker, so small jobs overlap); returns 0, or -1
+ * with errno EINVAL for a NULL fn/job.  At most 64 jobs are in flight: past
+ * that, submit runs pending chunks on the caller until a slot frees up. */
 int soa_pool_submit(soa_pool *p, soa_job *job, size_t n, size_t grain,
                     soa_range_fn fn, void *ctx);
 
-/* Blocks until `job` completed, helping with pending work meanwhile. */
+/* Blocks until `job` completed (every write its chunks made happens before
+ * this returns), running its unclaimed chunks and then other pending jobs'
+ * chunks meanwhile.  The job needs the pool it was submitted to (`p` is
+ * not consulted).  A job that was never submitted, already waited for, or
+ * ran inline returns at once; so does any wait from inside a pool task
+ * (waiting there could wait on the task itself). */
 void soa_pool_wait(soa_pool *p, soa_job *job);
 
 #ifdef __cplusplus

@@ -1,0 +1,576 @@
+/*
+ * pool.c: the worker pool.
+ *
+ * Work is published in slots that the pool owns (SLOTS of them, one bit each
+ * in `active`).  A slot holds a range function and a chunk counter; any
+ * thread claims chunk indices from it with an atomic increment, so uneven
+ * chunks balance themselves.  A soa_pool_for is a slot that the caller works
+ * on and waits for; a soa_job names a slot by index and generation, so the
+ * caller-owned soa_job is never touched by a worker and may die as soon as
+ * soa_pool_wait returns.
+ *
+ * One thread, the driver, calls for/submit/wait/destroy (pool.h).  Only the
+ * driver publishes, retires and reuses slots, so slot fields other than the
+ * atomics are written by the driver alone, before the slot is published.
+ *
+ * The protocols, and which atomic operation pairs with which:
+ *
+ * - Publishing: the driver writes a free slot's fields, stores state ACTIVE
+ *   (release), sets the slot's bit in `active` (release) and bumps `epoch`.
+ *   A worker loads `active` (acquire) and the slot's state (seq_cst, which
+ *   acquires), so it sees the fields.
+ *
+ * - Visiting and reuse (why a worker never runs a stale job): a worker
+ *   increments the slot's `users` and then loads `state`; the driver, to
+ *   retire a slot, stores state FREE and only reuses it after it loads
+ *   `users` == 0.  Both pairs are seq_cst, so either the worker sees FREE or
+ *   the driver sees the worker (store-load ordering, as in Dekker's
+ *   algorithm).  The worker's decrement of `users` is a release that the
+ *   driver's load acquires, so every read the worker made of the old fields
+ *   happens before the driver rewrites them.
+ *
+ * - Completion: each finished chunk adds one to `done` (acq_rel: release
+ *   publishes the chunk's writes, acquire collects those of the chunks that
+ *   finished earlier); the thread that finishes the last chunk stores `fin`
+ *   = 1, which the waiter loads (acquire).  So everything every chunk wrote
+ *   happens before soa_pool_for/soa_pool_wait returns.
+ *
+ * - Sleeping without lost wake-ups: a worker reads `epoch`, looks for work,
+ *   spins a bounded time for `epoch` to change, then increments `sleepers`,
+ *   re-reads `epoch` and sleeps on it with FUTEX_WAIT, which returns at once
+ *   when the value is no longer the one it read.  The driver bumps `epoch`
+ *   and then reads `sleepers` to decide whether FUTEX_WAKE is needed.  Both
+ *   sides are seq_cst: either the worker sees the new epoch or the driver
+ *   sees the sleeper.  The same pattern, with `fin` and `waiting`, puts the
+ *   driver to sleep while workers finish the last chunks.  The futex calls
+ *   are only for sleeping: every happens-before edge goes through the C11
+ *   atomics above, which is also what ThreadSanitizer checks.
+ *
+ * `epoch` is 32 bits: a worker that read it would have to be descheduled for
+ * exactly 2^32 dispatches to miss one, and even then the next dispatch wakes
+ * it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "soa/pool.h"
+
+#define SLOTS 64u            /* jobs in flight at once (bits of `active`) */
+#define CACHE_LINE 64u
+
+/* How long an idle thread spins before it sleeps.  Back-to-back dispatches
+ * (the systems of one frame) then cost no system call.  When there are more
+ * threads than CPUs, spinning only steals time from the thread that holds
+ * the work, so the spin is short. */
+#define SPIN_NS 100000L
+#define SPIN_NS_OVERSUBSCRIBED 2000L
+
+enum { SLOT_FREE = 0, SLOT_ACTIVE = 1 };
+enum { JOB_IDLE = 0, JOB_PENDING = 1 };
+
+typedef struct slot {
+    /* Shared between threads: see the protocols at the top. */
+    alignas(CACHE_LINE) _Atomic uint32_t state;
+    _Atomic uint32_t users;     /* workers inside visit() */
+    _Atomic uint32_t fin;       /* 1 when every chunk ran (futex word) */
+    _Atomic uint32_t waiting;   /* the driver sleeps on fin */
+    _Atomic size_t next;        /* next chunk index to claim */
+    _Atomic size_t done;        /* chunks finished */
+
+    /* Written by the driver before it publishes; read-only while ACTIVE. */
+    alignas(CACHE_LINE) soa_range_fn fn;
+    void *ctx;
+    size_t n, chunk, nchunks;
+
+    /* Driver-only. */
+    size_t gen;                 /* bumped on every publish */
+    bool inuse;                 /* published and not yet retired */
+} slot;
+
+typedef struct worker {
+    alignas(CACHE_LINE) struct soa_pool *pool;
+    pthread_t thread;
+    unsigned index;
+} worker;
+
+struct soa_pool {
+    unsigned nthreads;
+    long spin_ns;
+    alignas(CACHE_LINE) _Atomic uint32_t epoch;   /* futex word */
+    _Atomic uint32_t sleepers;
+    _Atomic uint32_t stop;
+    alignas(CACHE_LINE) _Atomic uint64_t active;  /* bit i: slot i in use */
+    slot slots[SLOTS];
+    worker workers[];                              /* [0] is the driver */
+};
+
+/* The pool whose task this thread is running (NULL outside tasks) and its
+ * worker index there: how nested calls know to run inline. */
+static _Thread_local soa_pool *tl_pool;
+static _Thread_local unsigned tl_worker;
+
+/* ---- waiting primitives -------------------------------------------- */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* Sleeps while *word == val (or until a spurious wake: callers re-check). */
+static void futex_wait(_Atomic uint32_t *word, uint32_t val)
+{
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, val, NULL,
+            NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *word, int count)
+{
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, count, NULL,
+            NULL, 0);
+}
+
+/* Spins up to `budget` ns for *word to differ from `val`; true if it did.
+ * The clock is read once per 64 pauses, so a check costs little.  The load
+ * acquires (free on x86), pairing with the store that changed the word. */
+static bool spin_until_change(_Atomic uint32_t *word, uint32_t val,
+                              long budget)
+{
+    long start = now_ns();
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            if (atomic_load_explicit(word, memory_order_acquire) != val)
+                return true;
+            cpu_relax();
+        }
+        if (now_ns() - start > budget)
+            return false;
+    }
+}
+
+/* Blocks until *word != val.  The seq_cst store to *flag and load of *word
+ * pair with the waker's seq_cst store to *word and load of *flag (see the
+ * top of the file); the final load also acquires. */
+static void sleep_while(soa_pool *p, _Atomic uint32_t *word, uint32_t val,
+                        _Atomic uint32_t *flag, bool counting)
+{
+    if (spin_until_change(word, val, p->spin_ns))
+        return;
+    if (counting)
+        atomic_fetch_add_explicit(flag, 1, memory_order_seq_cst);
+    else
+        atomic_store_explicit(flag, 1, memory_order_seq_cst);
+    while (atomic_load_explicit(word, memory_order_seq_cst) == val)
+        futex_wait(word, val);
+    if (counting)
+        atomic_fetch_sub_explicit(flag, 1, memory_order_relaxed);
+}
+
+/* Tells idle workers that a slot was published (or that they must stop). */
+static void wake_workers(soa_pool *p)
+{
+    atomic_fetch_add_explicit(&p->epoch, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&p->sleepers, memory_order_seq_cst))
+        futex_wake(&p->epoch, INT_MAX);
+}
+
+/* ---- chunks -------------------------------------------------------- */
+
+/* The chunk size for `grain`: a multiple of 64, never 0, never wrapping. */
+static size_t chunk_size(size_t grain)
+{
+    if (grain == 0)
+        return SOA_POOL_GRAIN;
+    if (grain > SIZE_MAX - 63u)
+        return SIZE_MAX & ~(size_t)63u;
+    return (grain + 63u) & ~(size_t)63u;
+}
+
+/* Claims the next chunk index of s; false when none is left.  Relaxed: the
+ * fields the chunk needs were acquired with the slot's state. */
+static bool claim(slot *s, size_t *idx)
+{
+    if (atomic_load_explicit(&s->next, memory_order_relaxed) >= s->nchunks)
+        return false;
+    size_t i = atomic_fetch_add_explicit(&s->next, 1, memory_order_relaxed);
+    if (i >= s->nchunks)
+        return false;
+    *idx = i;
+    return true;
+}
+
+/* Runs chunk `idx` of s as `worker`, then counts it done. */
+static void run_chunk(soa_pool *p, slot *s, size_t idx, unsigned worker)
+{
+    size_t begin = idx * s->chunk;
+    size_t end = s->n - begin > s->chunk ? begin + s->chunk : s->n;
+    soa_pool *saved_pool = tl_pool;
+    unsigned saved_worker = tl_worker;
+    tl_pool = p;
+    tl_worker = worker;
+    s->fn(s->ctx, begin, end, worker);
+    tl_pool = saved_pool;
+    tl_worker = saved_worker;
+
+    size_t nchunks = s->nchunks;
+    if (atomic_fetch_add_explicit(&s->done, 1, memory_order_acq_rel) + 1 !=
+        nchunks)
+        return;
+    atomic_store_explicit(&s->fin, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&s->waiting, memory_order_seq_cst))
+        futex_wake(&s->fin, 1);
+}
+
+/* Runs fn over [0, n) on this thread, as part of the task it is in. */
+static void run_inline(soa_pool *p, size_t n, soa_range_fn fn, void *ctx)
+{
+    if (n == 0)
+        return;
+    unsigned worker = (tl_pool && tl_pool == p) ? tl_worker : 0u;
+    soa_pool *saved_pool = tl_pool;
+    unsigned saved_worker = tl_worker;
+    if (p && !tl_pool) {
+        tl_pool = p; /* calls fn makes are nested: they run inline too */
+        tl_worker = 0;
+    }
+    fn(ctx, 0, n, worker);
+    tl_pool = saved_pool;
+    tl_worker = saved_worker;
+}
+
+/* ---- worker side --------------------------------------------------- */
+
+/* Runs every chunk a worker can claim from slot s; true if it ran one. */
+static bool visit(soa_pool *p, slot *s, unsigned worker)
+{
+    bool ran = false;
+    size_t idx;
+    atomic_fetch_add_explicit(&s->users, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&s->state, memory_order_seq_cst) ==
+        SLOT_ACTIVE) {
+        while (claim(s, &idx)) {
+            run_chunk(p, s, idx, worker);
+            ran = true;
+        }
+    }
+    /* Release: pairs with the driver's acquire load of users in
+     * find_free_slot(), before it rewrites the fields read above. */
+    atomic_fetch_sub_explicit(&s->users, 1, memory_order_release);
+    return ran;
+}
+
+/* One pass over the published slots; true if any chunk ran. */
+static bool work_once(soa_pool *p, unsigned worker)
+{
+    uint64_t mask = atomic_load_explicit(&p->active, memory_order_acquire);
+    bool ran = false;
+    while (mask) {
+        unsigned i = (unsigned)__builtin_ctzll(mask);
+        mask &= mask - 1u;
+        ran |= visit(p, &p->slots[i], worker);
+    }
+    return ran;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    soa_pool *p = w->pool;
+    for (;;) {
+        /* Read epoch before looking for work: anything published later
+         * changes it, so the sleep below cannot miss it. */
+        uint32_t e = atomic_load_explicit(&p->epoch, memory_order_acquire);
+        if (atomic_load_explicit(&p->stop, memory_order_acquire))
+            return NULL;
+        if (work_once(p, w->index))
+            continue;
+        sleep_while(p, &p->epoch, e, &p->sleepers, true);
+    }
+}
+
+/* ---- driver side --------------------------------------------------- */
+
+/* Takes slot i out of circulation: workers that look at it from now on see
+ * FREE.  The seq_cst store pairs with visit()'s users increment and state
+ * load.  The caller has seen fin == 1. */
+static void retire(soa_pool *p, unsigned i)
+{
+    slot *s = &p->slots[i];
+    atomic_fetch_and_explicit(&p->active, ~((uint64_t)1 << i),
+                              memory_order_relaxed);
+    atomic_store_explicit(&s->state, SLOT_FREE, memory_order_seq_cst);
+    s->inuse = false;
+}
+
+/* Runs one chunk of any published slot on the driver; false if none is
+ * left to claim.  The driver owns every slot, so it needs no `users`. */
+static bool help_one(soa_pool *p)
+{
+    for (unsigned i = 0; i < SLOTS; i++) {
+        slot *s = &p->slots[i];
+        size_t idx;
+        if (s->inuse && claim(s, &idx)) {
+            run_chunk(p, s, idx, 0);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A slot no worker can still be reading, or SLOTS if there is none.  Slots
+ * whose job finished but was not waited for yet are retired on the way
+ * (their soa_job sees the generation change). */
+static unsigned find_free_slot(soa_pool *p)
+{
+    for (unsigned i = 0; i < SLOTS; i++) {
+        slot *s = &p->slots[i];
+        if (s->inuse && atomic_load_explicit(&s->fin, memory_order_acquire))
+            retire(p, i);
+        if (!s->inuse &&
+            atomic_load_explicit(&s->users, memory_order_seq_cst) == 0)
+            return i;
+    }
+    return SLOTS;
+}
+
+/* A free slot; while every slot is busy, the driver runs pending chunks. */
+static unsigned acquire_slot(soa_pool *p)
+{
+    for (;;) {
+        unsigned i = find_free_slot(p);
+        if (i < SLOTS)
+            return i;
+        if (!help_one(p))
+            sched_yield(); /* workers are finishing the last chunks */
+    }
+}
+
+/* Fills slot i with a job and wakes the workers. */
+static void publish(soa_pool *p, unsigned i, size_t n, size_t chunk,
+                    soa_range_fn fn, void *ctx)
+{
+    slot *s = &p->slots[i];
+    s->fn = fn;
+    s->ctx = ctx;
+    s->n = n;
+    s->chunk = chunk;
+    s->nchunks = n / chunk + (size_t)(n % chunk != 0);
+    s->gen++;
+    s->inuse = true;
+    atomic_store_explicit(&s->next, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->done, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->fin, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->waiting, 0, memory_order_relaxed);
+    /* Release: pairs with visit()'s load of state. */
+    atomic_store_explicit(&s->state, SLOT_ACTIVE, memory_order_release);
+    /* Release: pairs with work_once()'s acquire load of active. */
+    atomic_fetch_or_explicit(&p->active, (uint64_t)1 << i,
+                             memory_order_release);
+    wake_workers(p);
+}
+
+/* Blocks until every chunk of slot s ran (the driver's own claims are
+ * over, so only workers are left to finish). */
+static void await_slot(soa_pool *p, slot *s)
+{
+    if (atomic_load_explicit(&s->fin, memory_order_acquire))
+        return;
+    sleep_while(p, &s->fin, 0, &s->waiting, false);
+}
+
+/* ---- the public functions ------------------------------------------ */
+
+static bool runs_inline(const soa_pool *p)
+{
+    return !p || p->nthreads == 1 || tl_pool != NULL;
+}
+
+static long online_cpus(void)
+{
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c > 0 ? c : 1;
+}
+
+/* Stops and joins workers [1, started), then frees the pool. */
+static void shut_down(soa_pool *p, unsigned started)
+{
+    atomic_store_explicit(&p->stop, 1, memory_order_release);
+    wake_workers(p);
+    for (unsigned i = 1; i < started; i++)
+        pthread_join(p->workers[i].thread, NULL);
+    free(p);
+}
+
+soa_pool *soa_pool_create(unsigned threads)
+{
+    long cpus = online_cpus();
+    if (threads == 0)
+        threads = cpus > SOA_POOL_MAX_THREADS ? SOA_POOL_MAX_THREADS
+                                              : (unsigned)cpus;
+    if (threads > SOA_POOL_MAX_THREADS) {
+        errno = EINVAL;
+        return NULL;
+    }
+    /* Bounded by SOA_POOL_MAX_THREADS, so this cannot overflow. */
+    size_t size = sizeof(soa_pool) + (size_t)threads * sizeof(worker);
+    size = (size + CACHE_LINE - 1u) & ~(size_t)(CACHE_LINE - 1u);
+    soa_pool *p = aligned_alloc(CACHE_LINE, size);
+    if (!p) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    memset(p, 0, size);
+    p->nthreads = threads;
+    p->spin_ns = (long)threads <= cpus ? SPIN_NS : SPIN_NS_OVERSUBSCRIBED;
+    atomic_init(&p->epoch, 0);
+    atomic_init(&p->sleepers, 0);
+    atomic_init(&p->stop, 0);
+    atomic_init(&p->active, 0);
+    for (unsigned i = 0; i < SLOTS; i++) {
+        slot *s = &p->slots[i];
+        atomic_init(&s->state, SLOT_FREE);
+        atomic_init(&s->users, 0);
+        atomic_init(&s->fin, 1);
+        atomic_init(&s->waiting, 0);
+        atomic_init(&s->next, 0);
+        atomic_init(&s->done, 0);
+    }
+
+    /* Workers take no signals: they belong to the application's threads. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int err = 0;
+    unsigned started = 1;
+    for (; started < threads; started++) {
+        worker *w = &p->workers[started];
+        w->pool = p;
+        w->index = started;
+        err = pthread_create(&w->thread, NULL, worker_main, w);
+        if (err)
+            break;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err) {
+        shut_down(p, started);
+        errno = err;
+        return NULL;
+    }
+    return p;
+}
+
+void soa_pool_destroy(soa_pool *p)
+{
+    if (!p)
+        return;
+    /* Defensive: jobs still pending are finished, not lost. */
+    for (unsigned i = 0; i < SLOTS; i++) {
+        slot *s = &p->slots[i];
+        if (!s->inuse)
+            continue;
+        size_t idx;
+        while (claim(s, &idx))
+            run_chunk(p, s, idx, 0);
+        await_slot(p, s);
+        retire(p, i);
+    }
+    shut_down(p, p->nthreads);
+}
+
+unsigned soa_pool_size(const soa_pool *p)
+{
+    return p ? p->nthreads : 1u;
+}
+
+void soa_pool_for(soa_pool *p, size_t n, size_t grain, soa_range_fn fn,
+                  void *ctx)
+{
+    if (!fn || n == 0)
+        return;
+    size_t chunk = chunk_size(grain);
+    if (runs_inline(p) || n <= chunk) {
+        run_inline(p, n, fn, ctx);
+        return;
+    }
+    unsigned i = acquire_slot(p);
+    slot *s = &p->slots[i];
+    publish(p, i, n, chunk, fn, ctx);
+    size_t idx;
+    while (claim(s, &idx))
+        run_chunk(p, s, idx, 0);
+    await_slot(p, s);
+    retire(p, i);
+}
+
+int soa_pool_submit(soa_pool *p, soa_job *job, size_t n, size_t grain,
+                    soa_range_fn fn, void *ctx)
+{
+    if (!job || !fn) {
+        errno = EINVAL;
+        return -1;
+    }
+    job->pool = p;
+    job->state = JOB_IDLE;
+    job->slot = 0;
+    job->gen = 0;
+    if (n == 0)
+        return 0;
+    if (runs_inline(p)) {
+        run_inline(p, n, fn, ctx);
+        return 0;
+    }
+    unsigned i = acquire_slot(p);
+    publish(p, i, n, chunk_size(grain), fn, ctx);
+    job->slot = i;
+    job->gen = p->slots[i].gen;
+    job->state = JOB_PENDING;
+    return 0;
+}
+
+void soa_pool_wait(soa_pool *p, soa_job *job)
+{
+    (void)p; /* the job knows its pool */
+    if (!job || job->state != JOB_PENDING || tl_pool)
+        return;
+    soa_pool *jp = job->pool;
+    slot *s = &jp->slots[job->slot];
+    job->state = JOB_IDLE;
+    /* A slot that moved on to another generation finished this job and
+     * was retired by find_free_slot(). */
+    if (!s->inuse || s->gen != job->gen)
+        return;
+    size_t idx;
+    while (claim(s, &idx))
+        run_chunk(jp, s, idx, 0);
+    /* Help other pending jobs while the workers finish this one. */
+    while (!atomic_load_explicit(&s->fin, memory_order_acquire)) {
+        if (!help_one(jp)) {
+            await_slot(jp, s);
+            break;
+        }
+    }
+    retire(jp, job->slot);
+}
