@@ -106,8 +106,10 @@ static const char *const library_names[] = {
 /* Parameter and local names of the generated functions: a component or
  * enum with no namespace may not be called this (-Wshadow). */
 static const char *const local_names[] = {
-    "a", "c", "e", "i", "k", "n", "v", "row", "row0", "rows", "src", "dst",
-    "apply", "ctx", "alloc", "bytes", "words",
+    "a", "c", "e", "f", "i", "k", "n", "p", "q", "s", "v", "w", "it", "row",
+    "row0", "rows", "src", "dst", "apply", "ctx", "alloc", "bytes", "words",
+    "all", "none", "err", "bound", "zero", "checks", "frame", "pool",
+    "worker", "cid",
 };
 
 static bool in(const char *const *list, size_t n, const char *name)
@@ -710,8 +712,11 @@ static const char *const comp_suffixes[] = {
     "_is_changed", "_clear_changed", "_count_changed", "_commit_changed",
 };
 static const char *const sys_suffixes[] = {
-    "_snap", "_view", "_snap_init", "_snap_release", "_build", "_kernel",
-    "_run", "_commit", "_system", "_reads", "_writes", "_without",
+    "_snap", "_view", "_snap_init", "_snap_release", "_snap_reserve",
+    "_build", "_kernel", "_kernel_fn", "_run", "_run_range", "_run_args",
+    "_run_chunk", "_commit", "_system", "_reads", "_writes", "_without",
+    "_erased_snap_init", "_erased_snap_release", "_erased_build",
+    "_erased_run", "_erased_run_range", "_erased_commit",
 };
 
 /* Claims one generated identifier for a declaration; reports (once per

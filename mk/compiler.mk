@@ -45,7 +45,7 @@ run: all $(RUN_DEPS)
 
 # generated/ holds soac's output for schemas/, committed.  `make regen`
 # rewrites it (soac leaves unchanged headers alone); make test checks it.
-GENERATED := $(patsubst schemas/%.soa,generated/%.h,$(filter-out schemas/common.soa,$(wildcard schemas/*.soa)))
+GENERATED := $(patsubst schemas/%.soa,generated/%.h,$(wildcard schemas/*.soa))
 .PHONY: regen
 regen: $(SOAC)
 	@for s in $(GENERATED:generated/%.h=schemas/%.soa); do \
