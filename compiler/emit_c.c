@@ -482,11 +482,9 @@ void soac_emit_header(soac_out *o, const soac_schema *s, const char *guard,
     for (size_t i = 0; i < s->components.len; i++)
         emit_component(o, s->components.items[i]);
 
-    /* SYSTEMS: the world engineer adds here, once compiler/emit_sys.c
-     * exists, one call per system:
-     *     for (size_t i = 0; i < s->systems.len; i++)
-     *         soac_emit_system(o, s, s->systems.items[i]);
-     */
+    /* Systems: emit_sys.c. */
+    for (size_t i = 0; i < s->systems.len; i++)
+        soac_emit_system(o, s, s->systems.items[i]);
 
     soac_out_printf(o, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s */\n", guard);
 }

@@ -559,18 +559,16 @@ static void emit_desc(const sys_ctx *x)
     emit_list_ref(x, &y->r, "reads");
     emit_list_ref(x, &y->w, "writes");
     emit_list_ref(x, &y->wo, "without");
-    /* Every member is a pointer or a size_t, so a snapshot's alignment is
-     * the larger of theirs. */
+    /* SOA_GEN_ALIGNOF comes from emit_c.c's prologue. */
     soac_out_printf(o,
-        "    sizeof(%s_snap),\n"
-        "    sizeof(void *) > sizeof(size_t) ? sizeof(void *) : sizeof(size_t),\n"
+        "    sizeof(%s_snap), SOA_GEN_ALIGNOF(%s_snap),\n"
         "    %s_erased_snap_init,\n"
         "    %s_erased_snap_release,\n"
         "    %s_erased_build,\n"
         "    %s_erased_run,\n"
         "    %s_erased_commit,\n"
         "    %s_erased_run_range\n"
-        "};\n\n", S, S, S, S, S, S, S);
+        "};\n\n", S, S, S, S, S, S, S, S);
 }
 
 /* ---- entry ---------------------------------------------------------- */

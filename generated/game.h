@@ -1162,6 +1162,906 @@ static inline size_t game_Frozen_count_changed(const game_Frozen_cols *c, size_t
 #error "two generated headers disagree on the layout of game_Frozen: regenerate them from one schema"
 #endif /* game_Frozen_LAYOUT_HASH */
 
+/* ---- system Move ---- */
+
+/* Moves entities along their motion vector. */
+/* The rows system Move works on, gathered by game_Move_build: eids[row]
+ * is the entity of each row, and each component has its columns. */
+typedef struct game_Move_snap {
+    size_t rows, cap;
+    soa_entity *eids;
+    game_Motion_cols Motion; /* read */
+    common_Transform_cols Transform; /* write */
+    soa_alloc *soa_mem; /* private: where the columns live */
+} game_Move_snap;
+
+/* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
+ * index absolute rows; read-only components are const.  A kernel
+ * that changes a row of a written component sets its bit in
+ * `changed` (soa_bitset_set: chunks never share a word). */
+typedef struct game_Move_view {
+    size_t begin, end;
+    const soa_entity *eids;
+    struct {
+        const float *v[3];
+        const float *spin;
+    } Motion;
+    struct {
+        float *pos[3];
+        float *rot[4];
+        float *scale;
+        uint64_t *changed;
+    } Transform;
+} game_Move_view;
+
+typedef void (*game_Move_kernel)(const game_Move_view *v, const soa_frame *frame,
+    void *ctx);
+
+/* The kernel type-erased, for soa_sched_spec.kernel. */
+static inline soa_fn game_Move_kernel_fn(game_Move_kernel k)
+{
+    return (soa_fn)k;
+}
+
+/* An empty snapshot whose columns will come from `alloc` (NULL: the
+ * heap).  Allocates nothing until the first build.  0, or -1 (EINVAL
+ * for a NULL snapshot). */
+static inline int game_Move_snap_init(game_Move_snap *s, soa_alloc *alloc)
+{
+    if (!s) {
+        errno = EINVAL;
+        return -1;
+    }
+    memset(s, 0, sizeof *s);
+    s->soa_mem = soa_alloc_or_heap(alloc);
+    return 0;
+}
+
+/* Frees every column; the snapshot stays usable (empty).  NULL and an
+ * uninitialised (zeroed) snapshot are no-ops. */
+static inline void game_Move_snap_release(game_Move_snap *s)
+{
+    if (!s || !s->soa_mem)
+        return;
+    game_Motion_cols_release(&s->Motion, s->soa_mem);
+    common_Transform_cols_release(&s->Transform, s->soa_mem);
+    s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
+    s->eids = NULL;
+    s->rows = s->cap = 0;
+}
+
+/* Room for at least `rows` rows: the old columns are freed (a build
+ * refills them), the new capacity is at least twice the old one,
+ * rounded up to 64 rows.  0, or -1 (EOVERFLOW, ENOMEM) with the
+ * snapshot empty. */
+static inline int game_Move_snap_reserve(game_Move_snap *s, size_t rows)
+{
+    soa_alloc *a = s->soa_mem;
+    size_t cap = s->cap, bytes;
+    int err;
+    game_Move_snap_release(s);
+    if (cap > (size_t)-1 / 4u || rows > (size_t)-1 / 4u) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    cap = cap * 2u > rows ? cap * 2u : rows;
+    cap = (cap + 63u) & ~(size_t)63u;
+    if (!soa_mul_ok(cap, sizeof(soa_entity), &bytes)) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    s->eids = (soa_entity *)a->alloc(a, bytes, SOA_ALIGN);
+    if (!s->eids) {
+        errno = ENOMEM;
+        return -1;
+    }
+    s->cap = cap;
+    if (game_Motion_cols_init(&s->Motion, cap, a) != 0) {
+        err = errno;
+        game_Move_snap_release(s);
+        errno = err;
+        return -1;
+    }
+    if (common_Transform_cols_init(&s->Transform, cap, a) != 0) {
+        err = errno;
+        game_Move_snap_release(s);
+        errno = err;
+        return -1;
+    }
+    (void)err;
+    return 0;
+}
+
+/* Gathers every entity that matches Move into rows [0, rows) and
+ * clears the changed bits.  Registers the components in `w`
+ * (idempotent).  Allocates only when the matching entities outgrow
+ * the capacity.  0, or -1 with errno: EINVAL (a NULL argument, an
+ * uninitialised snapshot, a component the world refuses), ENOMEM. */
+static inline int game_Move_build(game_Move_snap *s, soa_world *w)
+{
+    soa_cid all[2];
+    soa_cid none[1];
+    soa_query q;
+    soa_query_iter it;
+    soa_entity e;
+    size_t bound, row = 0;
+    if (!s || !s->soa_mem || !w) {
+        errno = EINVAL;
+        return -1;
+    }
+    s->rows = 0;
+    all[0] = soa_world_register(w, &game_Motion_desc);
+    all[1] = soa_world_register(w, &common_Transform_desc);
+    none[0] = soa_world_register(w, &game_Frozen_desc);
+    if (all[0] == SOA_CID_INVALID)
+        return -1;
+    if (all[1] == SOA_CID_INVALID)
+        return -1;
+    if (none[0] == SOA_CID_INVALID)
+        return -1;
+    q.all = all;
+    q.nall = 2;
+    q.none = none;
+    q.nnone = 1;
+    bound = soa_query_begin(w, &q, &it);
+    if (bound > s->cap && game_Move_snap_reserve(s, bound) != 0)
+        return -1;
+    while (soa_query_next(&it, &e)) {
+        s->eids[row] = e;
+        game_Motion_cols_store(&s->Motion, row,
+            (const game_Motion *)soa_world_get_const(w, e, all[0]));
+        common_Transform_cols_store(&s->Transform, row,
+            (const common_Transform *)soa_world_get_const(w, e, all[1]));
+        row++;
+    }
+    s->rows = row;
+    game_Motion_clear_changed(&s->Motion, row);
+    common_Transform_clear_changed(&s->Transform, row);
+    return 0;
+}
+
+/* Calls `k` on rows [begin, end) of a built snapshot, on this thread.
+ * begin and end (unless it is rows) are multiples of 64. */
+static inline void game_Move_run_range(game_Move_snap *s, game_Move_kernel k,
+    const soa_frame *frame, void *ctx, size_t begin, size_t end)
+{
+    game_Move_view v;
+    size_t i;
+    v.begin = begin;
+    v.end = end;
+    v.eids = s->eids;
+    for (i = 0; i < 3; i++)
+        v.Motion.v[i] = s->Motion.v[i];
+    v.Motion.spin = s->Motion.spin;
+    for (i = 0; i < 3; i++)
+        v.Transform.pos[i] = s->Transform.pos[i];
+    for (i = 0; i < 4; i++)
+        v.Transform.rot[i] = s->Transform.rot[i];
+    v.Transform.scale = s->Transform.scale;
+    v.Transform.changed = s->Transform.changed;
+    k(&v, frame, ctx);
+}
+
+typedef struct game_Move_run_args {
+    game_Move_snap *s;
+    game_Move_kernel k;
+    const soa_frame *frame;
+    void *ctx;
+} game_Move_run_args;
+
+static inline void game_Move_run_chunk(void *p, size_t begin, size_t end,
+    unsigned worker)
+{
+    const game_Move_run_args *a = (const game_Move_run_args *)p;
+    (void)worker;
+    game_Move_run_range(a->s, a->k, a->frame, a->ctx, begin, end);
+}
+
+/* Runs `k` over every row of a built snapshot, in chunks whose
+ * boundaries are multiples of 64 rows, on `pool` (NULL: this thread
+ * alone; a NULL frame reads as all zeros).  Returns when every chunk
+ * ran.  0, or -1 (EINVAL: a NULL snapshot or kernel). */
+static inline int game_Move_run(game_Move_snap *s, soa_pool *pool, game_Move_kernel k,
+    const soa_frame *frame, void *ctx)
+{
+    game_Move_run_args a;
+    soa_frame zero;
+    if (!s || !k) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!frame) {
+        memset(&zero, 0, sizeof zero);
+        frame = &zero;
+    }
+    a.s = s;
+    a.k = k;
+    a.frame = frame;
+    a.ctx = ctx;
+    soa_pool_for(pool, s->rows, SOA_POOL_GRAIN, game_Move_run_chunk, &a);
+    return 0;
+}
+
+/* Writes every changed row of each written component back to its
+ * entity, skipping entities that died, were recycled or lost the
+ * component since the build (soa_world_get checks the generation).
+ * Returns the values written (a row changed in two components counts
+ * twice).  O(rows / 64 + changed rows). */
+static inline size_t game_Move_commit(const game_Move_snap *s, soa_world *w)
+{
+    size_t n = 0, i;
+    soa_cid cid;
+    if (!s || !w || !s->rows)
+        return 0;
+    cid = soa_world_lookup(w, common_Transform_desc.name);
+    SOA_BITSET_FOREACH(s->Transform.changed, s->rows, i) {
+        common_Transform *dst = (common_Transform *)soa_world_get(w, s->eids[i], cid);
+        if (dst) {
+            *dst = common_Transform_cols_load(&s->Transform, i);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* game_Move_system's functions, with the snapshot and kernel erased. */
+static inline int game_Move_erased_snap_init(void *s, soa_alloc *a)
+{
+    return game_Move_snap_init((game_Move_snap *)s, a);
+}
+
+static inline void game_Move_erased_snap_release(void *s)
+{
+    game_Move_snap_release((game_Move_snap *)s);
+}
+
+static inline int game_Move_erased_build(void *s, soa_world *w)
+{
+    return game_Move_build((game_Move_snap *)s, w);
+}
+
+static inline int game_Move_erased_run(void *s, soa_pool *p, soa_fn k,
+    const soa_frame *f, void *ctx)
+{
+    return game_Move_run((game_Move_snap *)s, p, (game_Move_kernel)k, f, ctx);
+}
+
+static inline size_t game_Move_erased_commit(const void *s, soa_world *w)
+{
+    return game_Move_commit((const game_Move_snap *)s, w);
+}
+
+static inline void game_Move_erased_run_range(void *s, soa_fn k,
+    const soa_frame *f, void *ctx, size_t begin, size_t end)
+{
+    game_Move_run_range((game_Move_snap *)s, (game_Move_kernel)k, f, ctx, begin, end);
+}
+
+static const soa_component_desc *const game_Move_reads[] = {&game_Motion_desc};
+static const soa_component_desc *const game_Move_writes[] = {&common_Transform_desc};
+static const soa_component_desc *const game_Move_without[] = {&game_Frozen_desc};
+
+/* System Move for the scheduler: soa_sched_spec.system. */
+static const soa_system_desc game_Move_system = {
+    "game_Move",
+    UINT64_C(0x8f8f69721c9b7c44),
+    game_Move_reads, 1,
+    game_Move_writes, 1,
+    game_Move_without, 1,
+    sizeof(game_Move_snap), SOA_GEN_ALIGNOF(game_Move_snap),
+    game_Move_erased_snap_init,
+    game_Move_erased_snap_release,
+    game_Move_erased_build,
+    game_Move_erased_run,
+    game_Move_erased_commit,
+    game_Move_erased_run_range
+};
+
+/* ---- system Regenerate ---- */
+
+/* Heals living members over time. */
+/* The rows system Regenerate works on, gathered by game_Regenerate_build: eids[row]
+ * is the entity of each row, and each component has its columns. */
+typedef struct game_Regenerate_snap {
+    size_t rows, cap;
+    soa_entity *eids;
+    game_Member_cols Member; /* read */
+    game_Health_cols Health; /* write */
+    soa_alloc *soa_mem; /* private: where the columns live */
+} game_Regenerate_snap;
+
+/* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
+ * index absolute rows; read-only components are const.  A kernel
+ * that changes a row of a written component sets its bit in
+ * `changed` (soa_bitset_set: chunks never share a word). */
+typedef struct game_Regenerate_view {
+    size_t begin, end;
+    const soa_entity *eids;
+    struct {
+        const common_Team *team;
+        const game_Kind *kind;
+        const bool *alive;
+    } Member;
+    struct {
+        int32_t *hp;
+        int32_t *max;
+        float *regen;
+        uint64_t *changed;
+    } Health;
+} game_Regenerate_view;
+
+typedef void (*game_Regenerate_kernel)(const game_Regenerate_view *v, const soa_frame *frame,
+    void *ctx);
+
+/* The kernel type-erased, for soa_sched_spec.kernel. */
+static inline soa_fn game_Regenerate_kernel_fn(game_Regenerate_kernel k)
+{
+    return (soa_fn)k;
+}
+
+/* An empty snapshot whose columns will come from `alloc` (NULL: the
+ * heap).  Allocates nothing until the first build.  0, or -1 (EINVAL
+ * for a NULL snapshot). */
+static inline int game_Regenerate_snap_init(game_Regenerate_snap *s, soa_alloc *alloc)
+{
+    if (!s) {
+        errno = EINVAL;
+        return -1;
+    }
+    memset(s, 0, sizeof *s);
+    s->soa_mem = soa_alloc_or_heap(alloc);
+    return 0;
+}
+
+/* Frees every column; the snapshot stays usable (empty).  NULL and an
+ * uninitialised (zeroed) snapshot are no-ops. */
+static inline void game_Regenerate_snap_release(game_Regenerate_snap *s)
+{
+    if (!s || !s->soa_mem)
+        return;
+    game_Member_cols_release(&s->Member, s->soa_mem);
+    game_Health_cols_release(&s->Health, s->soa_mem);
+    s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
+    s->eids = NULL;
+    s->rows = s->cap = 0;
+}
+
+/* Room for at least `rows` rows: the old columns are freed (a build
+ * refills them), the new capacity is at least twice the old one,
+ * rounded up to 64 rows.  0, or -1 (EOVERFLOW, ENOMEM) with the
+ * snapshot empty. */
+static inline int game_Regenerate_snap_reserve(game_Regenerate_snap *s, size_t rows)
+{
+    soa_alloc *a = s->soa_mem;
+    size_t cap = s->cap, bytes;
+    int err;
+    game_Regenerate_snap_release(s);
+    if (cap > (size_t)-1 / 4u || rows > (size_t)-1 / 4u) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    cap = cap * 2u > rows ? cap * 2u : rows;
+    cap = (cap + 63u) & ~(size_t)63u;
+    if (!soa_mul_ok(cap, sizeof(soa_entity), &bytes)) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    s->eids = (soa_entity *)a->alloc(a, bytes, SOA_ALIGN);
+    if (!s->eids) {
+        errno = ENOMEM;
+        return -1;
+    }
+    s->cap = cap;
+    if (game_Member_cols_init(&s->Member, cap, a) != 0) {
+        err = errno;
+        game_Regenerate_snap_release(s);
+        errno = err;
+        return -1;
+    }
+    if (game_Health_cols_init(&s->Health, cap, a) != 0) {
+        err = errno;
+        game_Regenerate_snap_release(s);
+        errno = err;
+        return -1;
+    }
+    (void)err;
+    return 0;
+}
+
+/* Gathers every entity that matches Regenerate into rows [0, rows) and
+ * clears the changed bits.  Registers the components in `w`
+ * (idempotent).  Allocates only when the matching entities outgrow
+ * the capacity.  0, or -1 with errno: EINVAL (a NULL argument, an
+ * uninitialised snapshot, a component the world refuses), ENOMEM. */
+static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
+{
+    soa_cid all[2];
+    soa_cid none[1];
+    soa_query q;
+    soa_query_iter it;
+    soa_entity e;
+    size_t bound, row = 0;
+    if (!s || !s->soa_mem || !w) {
+        errno = EINVAL;
+        return -1;
+    }
+    s->rows = 0;
+    all[0] = soa_world_register(w, &game_Member_desc);
+    all[1] = soa_world_register(w, &game_Health_desc);
+    none[0] = soa_world_register(w, &game_Frozen_desc);
+    if (all[0] == SOA_CID_INVALID)
+        return -1;
+    if (all[1] == SOA_CID_INVALID)
+        return -1;
+    if (none[0] == SOA_CID_INVALID)
+        return -1;
+    q.all = all;
+    q.nall = 2;
+    q.none = none;
+    q.nnone = 1;
+    bound = soa_query_begin(w, &q, &it);
+    if (bound > s->cap && game_Regenerate_snap_reserve(s, bound) != 0)
+        return -1;
+    while (soa_query_next(&it, &e)) {
+        s->eids[row] = e;
+        game_Member_cols_store(&s->Member, row,
+            (const game_Member *)soa_world_get_const(w, e, all[0]));
+        game_Health_cols_store(&s->Health, row,
+            (const game_Health *)soa_world_get_const(w, e, all[1]));
+        row++;
+    }
+    s->rows = row;
+    game_Member_clear_changed(&s->Member, row);
+    game_Health_clear_changed(&s->Health, row);
+    return 0;
+}
+
+/* Calls `k` on rows [begin, end) of a built snapshot, on this thread.
+ * begin and end (unless it is rows) are multiples of 64. */
+static inline void game_Regenerate_run_range(game_Regenerate_snap *s, game_Regenerate_kernel k,
+    const soa_frame *frame, void *ctx, size_t begin, size_t end)
+{
+    game_Regenerate_view v;
+    v.begin = begin;
+    v.end = end;
+    v.eids = s->eids;
+    v.Member.team = s->Member.team;
+    v.Member.kind = s->Member.kind;
+    v.Member.alive = s->Member.alive;
+    v.Health.hp = s->Health.hp;
+    v.Health.max = s->Health.max;
+    v.Health.regen = s->Health.regen;
+    v.Health.changed = s->Health.changed;
+    k(&v, frame, ctx);
+}
+
+typedef struct game_Regenerate_run_args {
+    game_Regenerate_snap *s;
+    game_Regenerate_kernel k;
+    const soa_frame *frame;
+    void *ctx;
+} game_Regenerate_run_args;
+
+static inline void game_Regenerate_run_chunk(void *p, size_t begin, size_t end,
+    unsigned worker)
+{
+    const game_Regenerate_run_args *a = (const game_Regenerate_run_args *)p;
+    (void)worker;
+    game_Regenerate_run_range(a->s, a->k, a->frame, a->ctx, begin, end);
+}
+
+/* Runs `k` over every row of a built snapshot, in chunks whose
+ * boundaries are multiples of 64 rows, on `pool` (NULL: this thread
+ * alone; a NULL frame reads as all zeros).  Returns when every chunk
+ * ran.  0, or -1 (EINVAL: a NULL snapshot or kernel). */
+static inline int game_Regenerate_run(game_Regenerate_snap *s, soa_pool *pool, game_Regenerate_kernel k,
+    const soa_frame *frame, void *ctx)
+{
+    game_Regenerate_run_args a;
+    soa_frame zero;
+    if (!s || !k) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!frame) {
+        memset(&zero, 0, sizeof zero);
+        frame = &zero;
+    }
+    a.s = s;
+    a.k = k;
+    a.frame = frame;
+    a.ctx = ctx;
+    soa_pool_for(pool, s->rows, SOA_POOL_GRAIN, game_Regenerate_run_chunk, &a);
+    return 0;
+}
+
+/* Writes every changed row of each written component back to its
+ * entity, skipping entities that died, were recycled or lost the
+ * component since the build (soa_world_get checks the generation).
+ * Returns the values written (a row changed in two components counts
+ * twice).  O(rows / 64 + changed rows). */
+static inline size_t game_Regenerate_commit(const game_Regenerate_snap *s, soa_world *w)
+{
+    size_t n = 0, i;
+    soa_cid cid;
+    if (!s || !w || !s->rows)
+        return 0;
+    cid = soa_world_lookup(w, game_Health_desc.name);
+    SOA_BITSET_FOREACH(s->Health.changed, s->rows, i) {
+        game_Health *dst = (game_Health *)soa_world_get(w, s->eids[i], cid);
+        if (dst) {
+            *dst = game_Health_cols_load(&s->Health, i);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* game_Regenerate_system's functions, with the snapshot and kernel erased. */
+static inline int game_Regenerate_erased_snap_init(void *s, soa_alloc *a)
+{
+    return game_Regenerate_snap_init((game_Regenerate_snap *)s, a);
+}
+
+static inline void game_Regenerate_erased_snap_release(void *s)
+{
+    game_Regenerate_snap_release((game_Regenerate_snap *)s);
+}
+
+static inline int game_Regenerate_erased_build(void *s, soa_world *w)
+{
+    return game_Regenerate_build((game_Regenerate_snap *)s, w);
+}
+
+static inline int game_Regenerate_erased_run(void *s, soa_pool *p, soa_fn k,
+    const soa_frame *f, void *ctx)
+{
+    return game_Regenerate_run((game_Regenerate_snap *)s, p, (game_Regenerate_kernel)k, f, ctx);
+}
+
+static inline size_t game_Regenerate_erased_commit(const void *s, soa_world *w)
+{
+    return game_Regenerate_commit((const game_Regenerate_snap *)s, w);
+}
+
+static inline void game_Regenerate_erased_run_range(void *s, soa_fn k,
+    const soa_frame *f, void *ctx, size_t begin, size_t end)
+{
+    game_Regenerate_run_range((game_Regenerate_snap *)s, (game_Regenerate_kernel)k, f, ctx, begin, end);
+}
+
+static const soa_component_desc *const game_Regenerate_reads[] = {&game_Member_desc};
+static const soa_component_desc *const game_Regenerate_writes[] = {&game_Health_desc};
+static const soa_component_desc *const game_Regenerate_without[] = {&game_Frozen_desc};
+
+/* System Regenerate for the scheduler: soa_sched_spec.system. */
+static const soa_system_desc game_Regenerate_system = {
+    "game_Regenerate",
+    UINT64_C(0x55ede005568ab801),
+    game_Regenerate_reads, 1,
+    game_Regenerate_writes, 1,
+    game_Regenerate_without, 1,
+    sizeof(game_Regenerate_snap), SOA_GEN_ALIGNOF(game_Regenerate_snap),
+    game_Regenerate_erased_snap_init,
+    game_Regenerate_erased_snap_release,
+    game_Regenerate_erased_build,
+    game_Regenerate_erased_run,
+    game_Regenerate_erased_commit,
+    game_Regenerate_erased_run_range
+};
+
+/* ---- system Loot ---- */
+
+/* Gives gold for kills. */
+/* The rows system Loot works on, gathered by game_Loot_build: eids[row]
+ * is the entity of each row, and each component has its columns. */
+typedef struct game_Loot_snap {
+    size_t rows, cap;
+    soa_entity *eids;
+    game_Member_cols Member; /* read */
+    game_Health_cols Health; /* read */
+    game_Inventory_cols Inventory; /* write */
+    soa_alloc *soa_mem; /* private: where the columns live */
+} game_Loot_snap;
+
+/* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
+ * index absolute rows; read-only components are const.  A kernel
+ * that changes a row of a written component sets its bit in
+ * `changed` (soa_bitset_set: chunks never share a word). */
+typedef struct game_Loot_view {
+    size_t begin, end;
+    const soa_entity *eids;
+    struct {
+        const common_Team *team;
+        const game_Kind *kind;
+        const bool *alive;
+    } Member;
+    struct {
+        const int32_t *hp;
+        const int32_t *max;
+        const float *regen;
+    } Health;
+    struct {
+        uint16_t *slots[8];
+        uint64_t *gold;
+        double *weight;
+        uint64_t *changed;
+    } Inventory;
+} game_Loot_view;
+
+typedef void (*game_Loot_kernel)(const game_Loot_view *v, const soa_frame *frame,
+    void *ctx);
+
+/* The kernel type-erased, for soa_sched_spec.kernel. */
+static inline soa_fn game_Loot_kernel_fn(game_Loot_kernel k)
+{
+    return (soa_fn)k;
+}
+
+/* An empty snapshot whose columns will come from `alloc` (NULL: the
+ * heap).  Allocates nothing until the first build.  0, or -1 (EINVAL
+ * for a NULL snapshot). */
+static inline int game_Loot_snap_init(game_Loot_snap *s, soa_alloc *alloc)
+{
+    if (!s) {
+        errno = EINVAL;
+        return -1;
+    }
+    memset(s, 0, sizeof *s);
+    s->soa_mem = soa_alloc_or_heap(alloc);
+    return 0;
+}
+
+/* Frees every column; the snapshot stays usable (empty).  NULL and an
+ * uninitialised (zeroed) snapshot are no-ops. */
+static inline void game_Loot_snap_release(game_Loot_snap *s)
+{
+    if (!s || !s->soa_mem)
+        return;
+    game_Member_cols_release(&s->Member, s->soa_mem);
+    game_Health_cols_release(&s->Health, s->soa_mem);
+    game_Inventory_cols_release(&s->Inventory, s->soa_mem);
+    s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
+    s->eids = NULL;
+    s->rows = s->cap = 0;
+}
+
+/* Room for at least `rows` rows: the old columns are freed (a build
+ * refills them), the new capacity is at least twice the old one,
+ * rounded up to 64 rows.  0, or -1 (EOVERFLOW, ENOMEM) with the
+ * snapshot empty. */
+static inline int game_Loot_snap_reserve(game_Loot_snap *s, size_t rows)
+{
+    soa_alloc *a = s->soa_mem;
+    size_t cap = s->cap, bytes;
+    int err;
+    game_Loot_snap_release(s);
+    if (cap > (size_t)-1 / 4u || rows > (size_t)-1 / 4u) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    cap = cap * 2u > rows ? cap * 2u : rows;
+    cap = (cap + 63u) & ~(size_t)63u;
+    if (!soa_mul_ok(cap, sizeof(soa_entity), &bytes)) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    s->eids = (soa_entity *)a->alloc(a, bytes, SOA_ALIGN);
+    if (!s->eids) {
+        errno = ENOMEM;
+        return -1;
+    }
+    s->cap = cap;
+    if (game_Member_cols_init(&s->Member, cap, a) != 0) {
+        err = errno;
+        game_Loot_snap_release(s);
+        errno = err;
+        return -1;
+    }
+    if (game_Health_cols_init(&s->Health, cap, a) != 0) {
+        err = errno;
+        game_Loot_snap_release(s);
+        errno = err;
+        return -1;
+    }
+    if (game_Inventory_cols_init(&s->Inventory, cap, a) != 0) {
+        err = errno;
+        game_Loot_snap_release(s);
+        errno = err;
+        return -1;
+    }
+    (void)err;
+    return 0;
+}
+
+/* Gathers every entity that matches Loot into rows [0, rows) and
+ * clears the changed bits.  Registers the components in `w`
+ * (idempotent).  Allocates only when the matching entities outgrow
+ * the capacity.  0, or -1 with errno: EINVAL (a NULL argument, an
+ * uninitialised snapshot, a component the world refuses), ENOMEM. */
+static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
+{
+    soa_cid all[3];
+    soa_query q;
+    soa_query_iter it;
+    soa_entity e;
+    size_t bound, row = 0;
+    if (!s || !s->soa_mem || !w) {
+        errno = EINVAL;
+        return -1;
+    }
+    s->rows = 0;
+    all[0] = soa_world_register(w, &game_Member_desc);
+    all[1] = soa_world_register(w, &game_Health_desc);
+    all[2] = soa_world_register(w, &game_Inventory_desc);
+    if (all[0] == SOA_CID_INVALID)
+        return -1;
+    if (all[1] == SOA_CID_INVALID)
+        return -1;
+    if (all[2] == SOA_CID_INVALID)
+        return -1;
+    q.all = all;
+    q.nall = 3;
+    q.none = NULL;
+    q.nnone = 0;
+    bound = soa_query_begin(w, &q, &it);
+    if (bound > s->cap && game_Loot_snap_reserve(s, bound) != 0)
+        return -1;
+    while (soa_query_next(&it, &e)) {
+        s->eids[row] = e;
+        game_Member_cols_store(&s->Member, row,
+            (const game_Member *)soa_world_get_const(w, e, all[0]));
+        game_Health_cols_store(&s->Health, row,
+            (const game_Health *)soa_world_get_const(w, e, all[1]));
+        game_Inventory_cols_store(&s->Inventory, row,
+            (const game_Inventory *)soa_world_get_const(w, e, all[2]));
+        row++;
+    }
+    s->rows = row;
+    game_Member_clear_changed(&s->Member, row);
+    game_Health_clear_changed(&s->Health, row);
+    game_Inventory_clear_changed(&s->Inventory, row);
+    return 0;
+}
+
+/* Calls `k` on rows [begin, end) of a built snapshot, on this thread.
+ * begin and end (unless it is rows) are multiples of 64. */
+static inline void game_Loot_run_range(game_Loot_snap *s, game_Loot_kernel k,
+    const soa_frame *frame, void *ctx, size_t begin, size_t end)
+{
+    game_Loot_view v;
+    size_t i;
+    v.begin = begin;
+    v.end = end;
+    v.eids = s->eids;
+    v.Member.team = s->Member.team;
+    v.Member.kind = s->Member.kind;
+    v.Member.alive = s->Member.alive;
+    v.Health.hp = s->Health.hp;
+    v.Health.max = s->Health.max;
+    v.Health.regen = s->Health.regen;
+    for (i = 0; i < 8; i++)
+        v.Inventory.slots[i] = s->Inventory.slots[i];
+    v.Inventory.gold = s->Inventory.gold;
+    v.Inventory.weight = s->Inventory.weight;
+    v.Inventory.changed = s->Inventory.changed;
+    k(&v, frame, ctx);
+}
+
+typedef struct game_Loot_run_args {
+    game_Loot_snap *s;
+    game_Loot_kernel k;
+    const soa_frame *frame;
+    void *ctx;
+} game_Loot_run_args;
+
+static inline void game_Loot_run_chunk(void *p, size_t begin, size_t end,
+    unsigned worker)
+{
+    const game_Loot_run_args *a = (const game_Loot_run_args *)p;
+    (void)worker;
+    game_Loot_run_range(a->s, a->k, a->frame, a->ctx, begin, end);
+}
+
+/* Runs `k` over every row of a built snapshot, in chunks whose
+ * boundaries are multiples of 64 rows, on `pool` (NULL: this thread
+ * alone; a NULL frame reads as all zeros).  Returns when every chunk
+ * ran.  0, or -1 (EINVAL: a NULL snapshot or kernel). */
+static inline int game_Loot_run(game_Loot_snap *s, soa_pool *pool, game_Loot_kernel k,
+    const soa_frame *frame, void *ctx)
+{
+    game_Loot_run_args a;
+    soa_frame zero;
+    if (!s || !k) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!frame) {
+        memset(&zero, 0, sizeof zero);
+        frame = &zero;
+    }
+    a.s = s;
+    a.k = k;
+    a.frame = frame;
+    a.ctx = ctx;
+    soa_pool_for(pool, s->rows, SOA_POOL_GRAIN, game_Loot_run_chunk, &a);
+    return 0;
+}
+
+/* Writes every changed row of each written component back to its
+ * entity, skipping entities that died, were recycled or lost the
+ * component since the build (soa_world_get checks the generation).
+ * Returns the values written (a row changed in two components counts
+ * twice).  O(rows / 64 + changed rows). */
+static inline size_t game_Loot_commit(const game_Loot_snap *s, soa_world *w)
+{
+    size_t n = 0, i;
+    soa_cid cid;
+    if (!s || !w || !s->rows)
+        return 0;
+    cid = soa_world_lookup(w, game_Inventory_desc.name);
+    SOA_BITSET_FOREACH(s->Inventory.changed, s->rows, i) {
+        game_Inventory *dst = (game_Inventory *)soa_world_get(w, s->eids[i], cid);
+        if (dst) {
+            *dst = game_Inventory_cols_load(&s->Inventory, i);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* game_Loot_system's functions, with the snapshot and kernel erased. */
+static inline int game_Loot_erased_snap_init(void *s, soa_alloc *a)
+{
+    return game_Loot_snap_init((game_Loot_snap *)s, a);
+}
+
+static inline void game_Loot_erased_snap_release(void *s)
+{
+    game_Loot_snap_release((game_Loot_snap *)s);
+}
+
+static inline int game_Loot_erased_build(void *s, soa_world *w)
+{
+    return game_Loot_build((game_Loot_snap *)s, w);
+}
+
+static inline int game_Loot_erased_run(void *s, soa_pool *p, soa_fn k,
+    const soa_frame *f, void *ctx)
+{
+    return game_Loot_run((game_Loot_snap *)s, p, (game_Loot_kernel)k, f, ctx);
+}
+
+static inline size_t game_Loot_erased_commit(const void *s, soa_world *w)
+{
+    return game_Loot_commit((const game_Loot_snap *)s, w);
+}
+
+static inline void game_Loot_erased_run_range(void *s, soa_fn k,
+    const soa_frame *f, void *ctx, size_t begin, size_t end)
+{
+    game_Loot_run_range((game_Loot_snap *)s, (game_Loot_kernel)k, f, ctx, begin, end);
+}
+
+static const soa_component_desc *const game_Loot_reads[] = {&game_Member_desc, &game_Health_desc};
+static const soa_component_desc *const game_Loot_writes[] = {&game_Inventory_desc};
+
+/* System Loot for the scheduler: soa_sched_spec.system. */
+static const soa_system_desc game_Loot_system = {
+    "game_Loot",
+    UINT64_C(0x140d1bcdc2d49643),
+    game_Loot_reads, 2,
+    game_Loot_writes, 1,
+    NULL, 0,
+    sizeof(game_Loot_snap), SOA_GEN_ALIGNOF(game_Loot_snap),
+    game_Loot_erased_snap_init,
+    game_Loot_erased_snap_release,
+    game_Loot_erased_build,
+    game_Loot_erased_run,
+    game_Loot_erased_commit,
+    game_Loot_erased_run_range
+};
+
 #ifdef __cplusplus
 }
 #endif

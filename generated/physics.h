@@ -352,6 +352,290 @@ static inline size_t Velocity_commit_changed(const Velocity_cols *c, size_t rows
 #error "two generated headers disagree on the layout of Velocity: regenerate them from one schema"
 #endif /* Velocity_LAYOUT_HASH */
 
+/* ---- system Integrate ---- */
+
+/* Moves every entity by its velocity: position += velocity * dt. */
+/* The rows system Integrate works on, gathered by Integrate_build: eids[row]
+ * is the entity of each row, and each component has its columns. */
+typedef struct Integrate_snap {
+    size_t rows, cap;
+    soa_entity *eids;
+    Velocity_cols Velocity; /* read */
+    Position_cols Position; /* write */
+    soa_alloc *soa_mem; /* private: where the columns live */
+} Integrate_snap;
+
+/* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
+ * index absolute rows; read-only components are const.  A kernel
+ * that changes a row of a written component sets its bit in
+ * `changed` (soa_bitset_set: chunks never share a word). */
+typedef struct Integrate_view {
+    size_t begin, end;
+    const soa_entity *eids;
+    struct {
+        const float *x;
+        const float *y;
+    } Velocity;
+    struct {
+        float *x;
+        float *y;
+        uint64_t *changed;
+    } Position;
+} Integrate_view;
+
+typedef void (*Integrate_kernel)(const Integrate_view *v, const soa_frame *frame,
+    void *ctx);
+
+/* The kernel type-erased, for soa_sched_spec.kernel. */
+static inline soa_fn Integrate_kernel_fn(Integrate_kernel k)
+{
+    return (soa_fn)k;
+}
+
+/* An empty snapshot whose columns will come from `alloc` (NULL: the
+ * heap).  Allocates nothing until the first build.  0, or -1 (EINVAL
+ * for a NULL snapshot). */
+static inline int Integrate_snap_init(Integrate_snap *s, soa_alloc *alloc)
+{
+    if (!s) {
+        errno = EINVAL;
+        return -1;
+    }
+    memset(s, 0, sizeof *s);
+    s->soa_mem = soa_alloc_or_heap(alloc);
+    return 0;
+}
+
+/* Frees every column; the snapshot stays usable (empty).  NULL and an
+ * uninitialised (zeroed) snapshot are no-ops. */
+static inline void Integrate_snap_release(Integrate_snap *s)
+{
+    if (!s || !s->soa_mem)
+        return;
+    Velocity_cols_release(&s->Velocity, s->soa_mem);
+    Position_cols_release(&s->Position, s->soa_mem);
+    s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
+    s->eids = NULL;
+    s->rows = s->cap = 0;
+}
+
+/* Room for at least `rows` rows: the old columns are freed (a build
+ * refills them), the new capacity is at least twice the old one,
+ * rounded up to 64 rows.  0, or -1 (EOVERFLOW, ENOMEM) with the
+ * snapshot empty. */
+static inline int Integrate_snap_reserve(Integrate_snap *s, size_t rows)
+{
+    soa_alloc *a = s->soa_mem;
+    size_t cap = s->cap, bytes;
+    int err;
+    Integrate_snap_release(s);
+    if (cap > (size_t)-1 / 4u || rows > (size_t)-1 / 4u) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    cap = cap * 2u > rows ? cap * 2u : rows;
+    cap = (cap + 63u) & ~(size_t)63u;
+    if (!soa_mul_ok(cap, sizeof(soa_entity), &bytes)) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    s->eids = (soa_entity *)a->alloc(a, bytes, SOA_ALIGN);
+    if (!s->eids) {
+        errno = ENOMEM;
+        return -1;
+    }
+    s->cap = cap;
+    if (Velocity_cols_init(&s->Velocity, cap, a) != 0) {
+        err = errno;
+        Integrate_snap_release(s);
+        errno = err;
+        return -1;
+    }
+    if (Position_cols_init(&s->Position, cap, a) != 0) {
+        err = errno;
+        Integrate_snap_release(s);
+        errno = err;
+        return -1;
+    }
+    (void)err;
+    return 0;
+}
+
+/* Gathers every entity that matches Integrate into rows [0, rows) and
+ * clears the changed bits.  Registers the components in `w`
+ * (idempotent).  Allocates only when the matching entities outgrow
+ * the capacity.  0, or -1 with errno: EINVAL (a NULL argument, an
+ * uninitialised snapshot, a component the world refuses), ENOMEM. */
+static inline int Integrate_build(Integrate_snap *s, soa_world *w)
+{
+    soa_cid all[2];
+    soa_query q;
+    soa_query_iter it;
+    soa_entity e;
+    size_t bound, row = 0;
+    if (!s || !s->soa_mem || !w) {
+        errno = EINVAL;
+        return -1;
+    }
+    s->rows = 0;
+    all[0] = soa_world_register(w, &Velocity_desc);
+    all[1] = soa_world_register(w, &Position_desc);
+    if (all[0] == SOA_CID_INVALID)
+        return -1;
+    if (all[1] == SOA_CID_INVALID)
+        return -1;
+    q.all = all;
+    q.nall = 2;
+    q.none = NULL;
+    q.nnone = 0;
+    bound = soa_query_begin(w, &q, &it);
+    if (bound > s->cap && Integrate_snap_reserve(s, bound) != 0)
+        return -1;
+    while (soa_query_next(&it, &e)) {
+        s->eids[row] = e;
+        Velocity_cols_store(&s->Velocity, row,
+            (const Velocity *)soa_world_get_const(w, e, all[0]));
+        Position_cols_store(&s->Position, row,
+            (const Position *)soa_world_get_const(w, e, all[1]));
+        row++;
+    }
+    s->rows = row;
+    Velocity_clear_changed(&s->Velocity, row);
+    Position_clear_changed(&s->Position, row);
+    return 0;
+}
+
+/* Calls `k` on rows [begin, end) of a built snapshot, on this thread.
+ * begin and end (unless it is rows) are multiples of 64. */
+static inline void Integrate_run_range(Integrate_snap *s, Integrate_kernel k,
+    const soa_frame *frame, void *ctx, size_t begin, size_t end)
+{
+    Integrate_view v;
+    v.begin = begin;
+    v.end = end;
+    v.eids = s->eids;
+    v.Velocity.x = s->Velocity.x;
+    v.Velocity.y = s->Velocity.y;
+    v.Position.x = s->Position.x;
+    v.Position.y = s->Position.y;
+    v.Position.changed = s->Position.changed;
+    k(&v, frame, ctx);
+}
+
+typedef struct Integrate_run_args {
+    Integrate_snap *s;
+    Integrate_kernel k;
+    const soa_frame *frame;
+    void *ctx;
+} Integrate_run_args;
+
+static inline void Integrate_run_chunk(void *p, size_t begin, size_t end,
+    unsigned worker)
+{
+    const Integrate_run_args *a = (const Integrate_run_args *)p;
+    (void)worker;
+    Integrate_run_range(a->s, a->k, a->frame, a->ctx, begin, end);
+}
+
+/* Runs `k` over every row of a built snapshot, in chunks whose
+ * boundaries are multiples of 64 rows, on `pool` (NULL: this thread
+ * alone; a NULL frame reads as all zeros).  Returns when every chunk
+ * ran.  0, or -1 (EINVAL: a NULL snapshot or kernel). */
+static inline int Integrate_run(Integrate_snap *s, soa_pool *pool, Integrate_kernel k,
+    const soa_frame *frame, void *ctx)
+{
+    Integrate_run_args a;
+    soa_frame zero;
+    if (!s || !k) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!frame) {
+        memset(&zero, 0, sizeof zero);
+        frame = &zero;
+    }
+    a.s = s;
+    a.k = k;
+    a.frame = frame;
+    a.ctx = ctx;
+    soa_pool_for(pool, s->rows, SOA_POOL_GRAIN, Integrate_run_chunk, &a);
+    return 0;
+}
+
+/* Writes every changed row of each written component back to its
+ * entity, skipping entities that died, were recycled or lost the
+ * component since the build (soa_world_get checks the generation).
+ * Returns the values written (a row changed in two components counts
+ * twice).  O(rows / 64 + changed rows). */
+static inline size_t Integrate_commit(const Integrate_snap *s, soa_world *w)
+{
+    size_t n = 0, i;
+    soa_cid cid;
+    if (!s || !w || !s->rows)
+        return 0;
+    cid = soa_world_lookup(w, Position_desc.name);
+    SOA_BITSET_FOREACH(s->Position.changed, s->rows, i) {
+        Position *dst = (Position *)soa_world_get(w, s->eids[i], cid);
+        if (dst) {
+            *dst = Position_cols_load(&s->Position, i);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Integrate_system's functions, with the snapshot and kernel erased. */
+static inline int Integrate_erased_snap_init(void *s, soa_alloc *a)
+{
+    return Integrate_snap_init((Integrate_snap *)s, a);
+}
+
+static inline void Integrate_erased_snap_release(void *s)
+{
+    Integrate_snap_release((Integrate_snap *)s);
+}
+
+static inline int Integrate_erased_build(void *s, soa_world *w)
+{
+    return Integrate_build((Integrate_snap *)s, w);
+}
+
+static inline int Integrate_erased_run(void *s, soa_pool *p, soa_fn k,
+    const soa_frame *f, void *ctx)
+{
+    return Integrate_run((Integrate_snap *)s, p, (Integrate_kernel)k, f, ctx);
+}
+
+static inline size_t Integrate_erased_commit(const void *s, soa_world *w)
+{
+    return Integrate_commit((const Integrate_snap *)s, w);
+}
+
+static inline void Integrate_erased_run_range(void *s, soa_fn k,
+    const soa_frame *f, void *ctx, size_t begin, size_t end)
+{
+    Integrate_run_range((Integrate_snap *)s, (Integrate_kernel)k, f, ctx, begin, end);
+}
+
+static const soa_component_desc *const Integrate_reads[] = {&Velocity_desc};
+static const soa_component_desc *const Integrate_writes[] = {&Position_desc};
+
+/* System Integrate for the scheduler: soa_sched_spec.system. */
+static const soa_system_desc Integrate_system = {
+    "Integrate",
+    UINT64_C(0x989e1be9badc3631),
+    Integrate_reads, 1,
+    Integrate_writes, 1,
+    NULL, 0,
+    sizeof(Integrate_snap), SOA_GEN_ALIGNOF(Integrate_snap),
+    Integrate_erased_snap_init,
+    Integrate_erased_snap_release,
+    Integrate_erased_build,
+    Integrate_erased_run,
+    Integrate_erased_commit,
+    Integrate_erased_run_range
+};
+
 #ifdef __cplusplus
 }
 #endif

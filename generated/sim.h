@@ -979,6 +979,322 @@ static inline size_t sim_Particle_commit_changed(const sim_Particle_cols *c, siz
 #error "two generated headers disagree on the layout of sim_Particle: regenerate them from one schema"
 #endif /* sim_Particle_LAYOUT_HASH */
 
+/* ---- system Age ---- */
+
+/* Ages particles; the limits are read for bounds. */
+/* The rows system Age works on, gathered by sim_Age_build: eids[row]
+ * is the entity of each row, and each component has its columns. */
+typedef struct sim_Age_snap {
+    size_t rows, cap;
+    soa_entity *eids;
+    sim_Limits_cols Limits; /* read */
+    sim_Particle_cols Particle; /* write */
+    soa_alloc *soa_mem; /* private: where the columns live */
+} sim_Age_snap;
+
+/* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
+ * index absolute rows; read-only components are const.  A kernel
+ * that changes a row of a written component sets its bit in
+ * `changed` (soa_bitset_set: chunks never share a word). */
+typedef struct sim_Age_view {
+    size_t begin, end;
+    const soa_entity *eids;
+    struct {
+        const int64_t *lo;
+        const uint64_t *hi;
+        const float *big;
+        const double *tiny;
+        const double *huge;
+        const int32_t *mask;
+        const int32_t *low32;
+        const uint8_t *flags;
+        const int8_t *neg8;
+        const int16_t *min16;
+        const uint32_t *wide;
+        const bool *on;
+        const sim_Mode *mode;
+    } Limits;
+    struct {
+        float *pos[2];
+        float *vel[2];
+        float *age;
+        common_Team *team;
+        double *history[16];
+        uint64_t *changed;
+    } Particle;
+} sim_Age_view;
+
+typedef void (*sim_Age_kernel)(const sim_Age_view *v, const soa_frame *frame,
+    void *ctx);
+
+/* The kernel type-erased, for soa_sched_spec.kernel. */
+static inline soa_fn sim_Age_kernel_fn(sim_Age_kernel k)
+{
+    return (soa_fn)k;
+}
+
+/* An empty snapshot whose columns will come from `alloc` (NULL: the
+ * heap).  Allocates nothing until the first build.  0, or -1 (EINVAL
+ * for a NULL snapshot). */
+static inline int sim_Age_snap_init(sim_Age_snap *s, soa_alloc *alloc)
+{
+    if (!s) {
+        errno = EINVAL;
+        return -1;
+    }
+    memset(s, 0, sizeof *s);
+    s->soa_mem = soa_alloc_or_heap(alloc);
+    return 0;
+}
+
+/* Frees every column; the snapshot stays usable (empty).  NULL and an
+ * uninitialised (zeroed) snapshot are no-ops. */
+static inline void sim_Age_snap_release(sim_Age_snap *s)
+{
+    if (!s || !s->soa_mem)
+        return;
+    sim_Limits_cols_release(&s->Limits, s->soa_mem);
+    sim_Particle_cols_release(&s->Particle, s->soa_mem);
+    s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
+    s->eids = NULL;
+    s->rows = s->cap = 0;
+}
+
+/* Room for at least `rows` rows: the old columns are freed (a build
+ * refills them), the new capacity is at least twice the old one,
+ * rounded up to 64 rows.  0, or -1 (EOVERFLOW, ENOMEM) with the
+ * snapshot empty. */
+static inline int sim_Age_snap_reserve(sim_Age_snap *s, size_t rows)
+{
+    soa_alloc *a = s->soa_mem;
+    size_t cap = s->cap, bytes;
+    int err;
+    sim_Age_snap_release(s);
+    if (cap > (size_t)-1 / 4u || rows > (size_t)-1 / 4u) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    cap = cap * 2u > rows ? cap * 2u : rows;
+    cap = (cap + 63u) & ~(size_t)63u;
+    if (!soa_mul_ok(cap, sizeof(soa_entity), &bytes)) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    s->eids = (soa_entity *)a->alloc(a, bytes, SOA_ALIGN);
+    if (!s->eids) {
+        errno = ENOMEM;
+        return -1;
+    }
+    s->cap = cap;
+    if (sim_Limits_cols_init(&s->Limits, cap, a) != 0) {
+        err = errno;
+        sim_Age_snap_release(s);
+        errno = err;
+        return -1;
+    }
+    if (sim_Particle_cols_init(&s->Particle, cap, a) != 0) {
+        err = errno;
+        sim_Age_snap_release(s);
+        errno = err;
+        return -1;
+    }
+    (void)err;
+    return 0;
+}
+
+/* Gathers every entity that matches Age into rows [0, rows) and
+ * clears the changed bits.  Registers the components in `w`
+ * (idempotent).  Allocates only when the matching entities outgrow
+ * the capacity.  0, or -1 with errno: EINVAL (a NULL argument, an
+ * uninitialised snapshot, a component the world refuses), ENOMEM. */
+static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
+{
+    soa_cid all[2];
+    soa_query q;
+    soa_query_iter it;
+    soa_entity e;
+    size_t bound, row = 0;
+    if (!s || !s->soa_mem || !w) {
+        errno = EINVAL;
+        return -1;
+    }
+    s->rows = 0;
+    all[0] = soa_world_register(w, &sim_Limits_desc);
+    all[1] = soa_world_register(w, &sim_Particle_desc);
+    if (all[0] == SOA_CID_INVALID)
+        return -1;
+    if (all[1] == SOA_CID_INVALID)
+        return -1;
+    q.all = all;
+    q.nall = 2;
+    q.none = NULL;
+    q.nnone = 0;
+    bound = soa_query_begin(w, &q, &it);
+    if (bound > s->cap && sim_Age_snap_reserve(s, bound) != 0)
+        return -1;
+    while (soa_query_next(&it, &e)) {
+        s->eids[row] = e;
+        sim_Limits_cols_store(&s->Limits, row,
+            (const sim_Limits *)soa_world_get_const(w, e, all[0]));
+        sim_Particle_cols_store(&s->Particle, row,
+            (const sim_Particle *)soa_world_get_const(w, e, all[1]));
+        row++;
+    }
+    s->rows = row;
+    sim_Limits_clear_changed(&s->Limits, row);
+    sim_Particle_clear_changed(&s->Particle, row);
+    return 0;
+}
+
+/* Calls `k` on rows [begin, end) of a built snapshot, on this thread.
+ * begin and end (unless it is rows) are multiples of 64. */
+static inline void sim_Age_run_range(sim_Age_snap *s, sim_Age_kernel k,
+    const soa_frame *frame, void *ctx, size_t begin, size_t end)
+{
+    sim_Age_view v;
+    size_t i;
+    v.begin = begin;
+    v.end = end;
+    v.eids = s->eids;
+    v.Limits.lo = s->Limits.lo;
+    v.Limits.hi = s->Limits.hi;
+    v.Limits.big = s->Limits.big;
+    v.Limits.tiny = s->Limits.tiny;
+    v.Limits.huge = s->Limits.huge;
+    v.Limits.mask = s->Limits.mask;
+    v.Limits.low32 = s->Limits.low32;
+    v.Limits.flags = s->Limits.flags;
+    v.Limits.neg8 = s->Limits.neg8;
+    v.Limits.min16 = s->Limits.min16;
+    v.Limits.wide = s->Limits.wide;
+    v.Limits.on = s->Limits.on;
+    v.Limits.mode = s->Limits.mode;
+    for (i = 0; i < 2; i++)
+        v.Particle.pos[i] = s->Particle.pos[i];
+    for (i = 0; i < 2; i++)
+        v.Particle.vel[i] = s->Particle.vel[i];
+    v.Particle.age = s->Particle.age;
+    v.Particle.team = s->Particle.team;
+    for (i = 0; i < 16; i++)
+        v.Particle.history[i] = s->Particle.history[i];
+    v.Particle.changed = s->Particle.changed;
+    k(&v, frame, ctx);
+}
+
+typedef struct sim_Age_run_args {
+    sim_Age_snap *s;
+    sim_Age_kernel k;
+    const soa_frame *frame;
+    void *ctx;
+} sim_Age_run_args;
+
+static inline void sim_Age_run_chunk(void *p, size_t begin, size_t end,
+    unsigned worker)
+{
+    const sim_Age_run_args *a = (const sim_Age_run_args *)p;
+    (void)worker;
+    sim_Age_run_range(a->s, a->k, a->frame, a->ctx, begin, end);
+}
+
+/* Runs `k` over every row of a built snapshot, in chunks whose
+ * boundaries are multiples of 64 rows, on `pool` (NULL: this thread
+ * alone; a NULL frame reads as all zeros).  Returns when every chunk
+ * ran.  0, or -1 (EINVAL: a NULL snapshot or kernel). */
+static inline int sim_Age_run(sim_Age_snap *s, soa_pool *pool, sim_Age_kernel k,
+    const soa_frame *frame, void *ctx)
+{
+    sim_Age_run_args a;
+    soa_frame zero;
+    if (!s || !k) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!frame) {
+        memset(&zero, 0, sizeof zero);
+        frame = &zero;
+    }
+    a.s = s;
+    a.k = k;
+    a.frame = frame;
+    a.ctx = ctx;
+    soa_pool_for(pool, s->rows, SOA_POOL_GRAIN, sim_Age_run_chunk, &a);
+    return 0;
+}
+
+/* Writes every changed row of each written component back to its
+ * entity, skipping entities that died, were recycled or lost the
+ * component since the build (soa_world_get checks the generation).
+ * Returns the values written (a row changed in two components counts
+ * twice).  O(rows / 64 + changed rows). */
+static inline size_t sim_Age_commit(const sim_Age_snap *s, soa_world *w)
+{
+    size_t n = 0, i;
+    soa_cid cid;
+    if (!s || !w || !s->rows)
+        return 0;
+    cid = soa_world_lookup(w, sim_Particle_desc.name);
+    SOA_BITSET_FOREACH(s->Particle.changed, s->rows, i) {
+        sim_Particle *dst = (sim_Particle *)soa_world_get(w, s->eids[i], cid);
+        if (dst) {
+            *dst = sim_Particle_cols_load(&s->Particle, i);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* sim_Age_system's functions, with the snapshot and kernel erased. */
+static inline int sim_Age_erased_snap_init(void *s, soa_alloc *a)
+{
+    return sim_Age_snap_init((sim_Age_snap *)s, a);
+}
+
+static inline void sim_Age_erased_snap_release(void *s)
+{
+    sim_Age_snap_release((sim_Age_snap *)s);
+}
+
+static inline int sim_Age_erased_build(void *s, soa_world *w)
+{
+    return sim_Age_build((sim_Age_snap *)s, w);
+}
+
+static inline int sim_Age_erased_run(void *s, soa_pool *p, soa_fn k,
+    const soa_frame *f, void *ctx)
+{
+    return sim_Age_run((sim_Age_snap *)s, p, (sim_Age_kernel)k, f, ctx);
+}
+
+static inline size_t sim_Age_erased_commit(const void *s, soa_world *w)
+{
+    return sim_Age_commit((const sim_Age_snap *)s, w);
+}
+
+static inline void sim_Age_erased_run_range(void *s, soa_fn k,
+    const soa_frame *f, void *ctx, size_t begin, size_t end)
+{
+    sim_Age_run_range((sim_Age_snap *)s, (sim_Age_kernel)k, f, ctx, begin, end);
+}
+
+static const soa_component_desc *const sim_Age_reads[] = {&sim_Limits_desc};
+static const soa_component_desc *const sim_Age_writes[] = {&sim_Particle_desc};
+
+/* System Age for the scheduler: soa_sched_spec.system. */
+static const soa_system_desc sim_Age_system = {
+    "sim_Age",
+    UINT64_C(0x3276ea172168dfe0),
+    sim_Age_reads, 1,
+    sim_Age_writes, 1,
+    NULL, 0,
+    sizeof(sim_Age_snap), SOA_GEN_ALIGNOF(sim_Age_snap),
+    sim_Age_erased_snap_init,
+    sim_Age_erased_snap_release,
+    sim_Age_erased_build,
+    sim_Age_erased_run,
+    sim_Age_erased_commit,
+    sim_Age_erased_run_range
+};
+
 #ifdef __cplusplus
 }
 #endif
