@@ -1,0 +1,407 @@
+/* test_system: generated system code (tests/schemas/systems.soa): build,
+ * run and commit against the world, with entities dying and slots being
+ * reused in between; identical results on 1, 2 and 4 threads; storage
+ * reused without allocation; snapshots in an arena. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "systems.h"
+#include "counting_alloc.h"
+
+typedef struct fixture {
+    soa_world *w;
+    soa_cid pos, vel, body, counter, frozen;
+} fixture;
+
+static void fixture_init(fixture *f, soa_alloc *a)
+{
+    f->w = soa_world_create(a);
+    assert_non_null(f->w);
+    f->pos = soa_world_register(f->w, &Position_desc);
+    f->vel = soa_world_register(f->w, &Velocity_desc);
+    f->body = soa_world_register(f->w, &Body_desc);
+    f->counter = soa_world_register(f->w, &Counter_desc);
+    f->frozen = soa_world_register(f->w, &Frozen_desc);
+    assert_int_not_equal(f->frozen, SOA_CID_INVALID);
+}
+
+/* Entity i: Position (i, -i); Velocity (1, i) unless i % 5 == 4; Frozen
+ * when i % 7 == 6. */
+static soa_entity spawn_mover(fixture *f, int i)
+{
+    soa_entity e = soa_world_spawn(f->w);
+    Position p = {(float)i, (float)-i};
+    Velocity v = {1.0f, (float)i};
+    assert_int_equal(soa_world_set(f->w, e, f->pos, &p), 0);
+    if (i % 5 != 4)
+        assert_int_equal(soa_world_set(f->w, e, f->vel, &v), 0);
+    if (i % 7 == 6)
+        assert_non_null(soa_world_add(f->w, e, f->frozen));
+    return e;
+}
+
+static bool integrate_matches(int i)
+{
+    return i % 5 != 4 && i % 7 != 6;
+}
+
+/* Moves every row by velocity * dt; rows with an even entity index are
+ * left alone (not marked), so commits are partial. */
+static void integrate_kernel(const Integrate_view *v, const soa_frame *f,
+                             void *ctx)
+{
+    (void)ctx;
+    float dt = (float)f->dt;
+    for (size_t i = v->begin; i < v->end; i++) {
+        if (soa_entity_index(v->eids[i]) % 2 == 0)
+            continue;
+        v->Position.x[i] += v->Velocity.x[i] * dt;
+        v->Position.y[i] += v->Velocity.y[i] * dt;
+        soa_bitset_set(v->Position.changed, i);
+    }
+}
+
+static void build_gathers_exactly_the_matching_entities(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f, NULL);
+    soa_entity e[100];
+    for (int i = 0; i < 100; i++)
+        e[i] = spawn_mover(&f, i);
+    Integrate_snap s;
+    assert_int_equal(Integrate_snap_init(&s, NULL), 0);
+    assert_int_equal(Integrate_build(&s, f.w), 0);
+    size_t want = 0;
+    for (int i = 0; i < 100; i++)
+        want += integrate_matches(i);
+    assert_int_equal(s.rows, want);
+    assert_true(s.cap >= s.rows && s.cap % 64 == 0);
+    for (size_t r = 0; r < s.rows; r++) {
+        int i = (int)soa_entity_index(s.eids[r]);
+        assert_int_equal(s.eids[r], e[i]);
+        assert_true(integrate_matches(i));
+        assert_true(s.Position.x[r] == (float)i);
+        assert_true(s.Position.y[r] == (float)-i);
+        assert_true(s.Velocity.y[r] == (float)i);
+        assert_false(Position_is_changed(&s.Position, r));
+    }
+    for (size_t a = 0; a < s.rows; a++)
+        for (size_t b = a + 1; b < s.rows; b++)
+            assert_int_not_equal(s.eids[a], s.eids[b]);
+    Integrate_snap_release(&s);
+    Integrate_snap_release(&s); /* twice: a no-op */
+    soa_world_destroy(f.w);
+}
+
+static void commit_writes_only_changed_rows_of_live_entities(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f, NULL);
+    soa_entity e[64];
+    for (int i = 0; i < 64; i++)
+        e[i] = spawn_mover(&f, i);
+    Integrate_snap s;
+    Integrate_snap_init(&s, NULL);
+    assert_int_equal(Integrate_build(&s, f.w), 0);
+    soa_frame fr = {0.5, 0.0, 0};
+    assert_int_equal(Integrate_run(&s, NULL, integrate_kernel, &fr, NULL), 0);
+
+    /* Between build and commit: entity 1 dies and its slot is reused by a
+     * new entity with a Position; entity 3 loses its Position; entity 2
+     * (even: not marked) is moved by someone else. */
+    soa_world_despawn(f.w, e[1]);
+    soa_entity reuse = soa_world_spawn(f.w);
+    assert_int_equal(soa_entity_index(reuse), soa_entity_index(e[1]));
+    Position marker = {1234.0f, 5678.0f};
+    soa_world_set(f.w, reuse, f.pos, &marker);
+    assert_int_equal(soa_world_remove(f.w, e[3], f.pos), 0);
+    Position moved = {-1.0f, -1.0f};
+    soa_world_set(f.w, e[2], f.pos, &moved);
+
+    size_t marked = Position_count_changed(&s.Position, s.rows);
+    size_t n = Integrate_commit(&s, f.w);
+    assert_int_equal(n, marked - 2); /* entities 1 and 3 were skipped */
+
+    const Position *p = soa_world_get_const(f.w, reuse, f.pos);
+    assert_true(p->x == 1234.0f && p->y == 5678.0f);
+    assert_false(soa_world_has(f.w, e[3], f.pos));
+    p = soa_world_get_const(f.w, e[2], f.pos);
+    assert_true(p->x == -1.0f); /* unchanged rows are not written */
+    for (int i = 5; i < 64; i += 2) {
+        p = soa_world_get_const(f.w, e[i], f.pos);
+        if (integrate_matches(i))
+            assert_true(p->x == (float)i + 0.5f &&
+                        p->y == (float)-i + (float)i * 0.5f);
+        else
+            assert_true(p->x == (float)i); /* not in the snapshot */
+    }
+    assert_int_equal(Integrate_commit(&s, NULL), 0);
+    Integrate_snap_release(&s);
+    soa_world_destroy(f.w);
+}
+
+/* Writes an array element, an enum and a counter of every row. */
+static void spin_kernel(const Spin_view *v, const soa_frame *f, void *ctx)
+{
+    (void)f, (void)ctx;
+    for (size_t i = v->begin; i < v->end; i++) {
+        v->Body.axes[0][i] = v->Velocity.x[i] * 10.0f;
+        v->Body.kind[i] = Kind_probe;
+        soa_bitset_set(v->Body.changed, i);
+        v->Counter.n[i] = 41;
+        soa_bitset_set(v->Counter.changed, i);
+    }
+}
+
+static void two_written_components_and_arrays_round_trip(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f, NULL);
+    soa_entity e = soa_world_spawn(f.w);
+    Velocity v = {2.0f, 3.0f};
+    soa_world_set(f.w, e, f.vel, &v);
+    Body *b = soa_world_add(f.w, e, f.body);
+    assert_int_equal(b->kind, Kind_ship); /* defaults from the schema */
+    assert_true(b->mass == 1.5);
+    b->axes[2] = 9.0f;
+    soa_world_add(f.w, e, f.counter);
+    soa_entity other = soa_world_spawn(f.w); /* no Counter: not a match */
+    soa_world_set(f.w, other, f.vel, &v);
+    soa_world_add(f.w, other, f.body);
+
+    Spin_snap s;
+    Spin_snap_init(&s, NULL);
+    assert_int_equal(Spin_build(&s, f.w), 0);
+    assert_int_equal(s.rows, 1);
+    assert_true(s.Body.axes[2][0] == 9.0f);
+    assert_int_equal(Spin_run(&s, NULL, spin_kernel, NULL, NULL), 0);
+    assert_int_equal(Spin_commit(&s, f.w), 2);
+    b = soa_world_get(f.w, e, f.body);
+    assert_true(b->axes[0] == 20.0f && b->axes[2] == 9.0f);
+    assert_int_equal(b->kind, Kind_probe);
+    assert_int_equal(((Counter *)soa_world_get(f.w, e, f.counter))->n, 41);
+    Spin_snap_release(&s);
+
+    /* A read-only system commits nothing. */
+    Observe_snap o;
+    Observe_snap_init(&o, NULL);
+    assert_int_equal(Observe_build(&o, f.w), 0);
+    assert_int_equal(Observe_commit(&o, f.w), 0);
+    Observe_snap_release(&o);
+    soa_world_destroy(f.w);
+}
+
+/* Runs Integrate for `frames` frames on `threads` threads over the same
+ * world and returns a hash of every Position's bits. */
+static uint64_t run_threads(unsigned threads, int entities, int frames)
+{
+    fixture f;
+    fixture_init(&f, NULL);
+    soa_entity *e = malloc(sizeof *e * (size_t)entities);
+    for (int i = 0; i < entities; i++)
+        e[i] = spawn_mover(&f, i);
+    soa_pool *pool = soa_pool_create(threads);
+    assert_non_null(pool);
+    Integrate_snap s;
+    Integrate_snap_init(&s, NULL);
+    for (int fr = 0; fr < frames; fr++) {
+        soa_frame frame = {1.0 / 60.0, fr / 60.0, (uint64_t)fr};
+        assert_int_equal(Integrate_build(&s, f.w), 0);
+        assert_int_equal(Integrate_run(&s, pool, integrate_kernel, &frame,
+                                       NULL), 0);
+        Integrate_commit(&s, f.w);
+        /* some churn: entities die and new ones take their slots */
+        soa_world_despawn(f.w, e[(fr * 37) % entities]);
+        e[(fr * 37) % entities] = spawn_mover(&f, fr);
+    }
+    uint64_t h = 0xcbf29ce484222325u;
+    for (int i = 0; i < entities; i++) {
+        const Position *p = soa_world_get_const(f.w, e[i], f.pos);
+        unsigned char bytes[sizeof *p];
+        memcpy(bytes, p, sizeof bytes);
+        for (size_t k = 0; k < sizeof bytes; k++)
+            h = (h ^ bytes[k]) * 0x100000001b3u;
+    }
+    Integrate_snap_release(&s);
+    soa_pool_destroy(pool);
+    soa_world_destroy(f.w);
+    free(e);
+    return h;
+}
+
+static void same_result_on_1_2_and_4_threads(void **state)
+{
+    (void)state;
+    uint64_t h1 = run_threads(1, 5000, 12);
+    assert_true(h1 == run_threads(2, 5000, 12));
+    assert_true(h1 == run_threads(4, 5000, 12));
+    assert_true(h1 != run_threads(1, 5000, 11)); /* the hash does see frames */
+}
+
+static counting_alloc ca;
+
+static void storage_is_reused_once_big_enough(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f, NULL);
+    for (int i = 0; i < 300; i++)
+        spawn_mover(&f, i);
+    counting_alloc_init(&ca);
+    Integrate_snap s;
+    assert_int_equal(Integrate_snap_init(&s, &ca.base), 0);
+    assert_int_equal(ca.allocs, 0); /* nothing until the first build */
+    assert_int_equal(Integrate_build(&s, f.w), 0);
+    size_t after_first = ca.allocs;
+    assert_true(after_first > 0);
+    for (int k = 0; k < 10; k++) {
+        assert_int_equal(Integrate_build(&s, f.w), 0);
+        Integrate_run(&s, NULL, integrate_kernel, NULL, NULL);
+        Integrate_commit(&s, f.w);
+    }
+    assert_int_equal(ca.allocs, after_first);
+    /* Fewer entities: still no allocation. */
+    soa_world_despawn(f.w, s.eids[0]);
+    assert_int_equal(Integrate_build(&s, f.w), 0);
+    assert_int_equal(ca.allocs, after_first);
+    /* Outgrowing the capacity allocates, and only then. */
+    size_t cap = s.cap;
+    for (int i = 0; i < (int)cap; i++)
+        spawn_mover(&f, i);
+    assert_int_equal(Integrate_build(&s, f.w), 0);
+    assert_true(ca.allocs > after_first);
+    assert_true(s.cap >= s.rows);
+    Integrate_snap_release(&s);
+    assert_int_equal(ca.live_bytes, 0);
+    assert_int_equal(ca.bad_frees, 0);
+    soa_world_destroy(f.w);
+}
+
+static void out_of_memory_and_bad_arguments(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f, NULL);
+    for (int i = 0; i < 100; i++)
+        spawn_mover(&f, i);
+    for (long budget = 0; budget < 4; budget++) {
+        counting_alloc_init(&ca);
+        ca.fail_after = budget;
+        Integrate_snap s;
+        Integrate_snap_init(&s, &ca.base);
+        errno = 0;
+        assert_int_equal(Integrate_build(&s, f.w), -1);
+        assert_int_equal(errno, ENOMEM);
+        assert_int_equal(s.rows, 0);
+        assert_int_equal(ca.live_bytes, 0); /* nothing half-allocated */
+        ca.fail_after = -1;
+        assert_int_equal(Integrate_build(&s, f.w), 0); /* recovers */
+        assert_true(s.rows > 0);
+        Integrate_snap_release(&s);
+    }
+    Integrate_snap s;
+    errno = 0;
+    assert_int_equal(Integrate_snap_init(NULL, NULL), -1);
+    assert_int_equal(errno, EINVAL);
+    Integrate_snap_init(&s, NULL);
+    assert_int_equal(Integrate_build(&s, NULL), -1);
+    assert_int_equal(Integrate_build(NULL, f.w), -1);
+    assert_int_equal(Integrate_run(&s, NULL, NULL, NULL, NULL), -1);
+    assert_int_equal(Integrate_run(NULL, NULL, integrate_kernel, NULL, NULL),
+                     -1);
+    /* A world where Position means something else refuses the build. */
+    soa_world *w2 = soa_world_create(NULL);
+    soa_component_desc fake = Position_desc;
+    fake.layout_hash ^= 1;
+    soa_world_register(w2, &fake);
+    errno = 0;
+    assert_int_equal(Integrate_build(&s, w2), -1);
+    assert_int_equal(errno, EINVAL);
+    soa_world_destroy(w2);
+    Integrate_snap_release(&s);
+    soa_world_destroy(f.w);
+}
+
+static void snapshot_lives_in_an_arena(void **state)
+{
+    (void)state;
+    int kind = soa_shm_available() ? SOA_ARENA_SHARED : SOA_ARENA_PRIVATE;
+    soa_arena *ar = soa_arena_create(1 << 20, kind);
+    assert_non_null(ar);
+    fixture f;
+    fixture_init(&f, NULL);
+    for (int i = 0; i < 1000; i++)
+        spawn_mover(&f, i);
+    Integrate_snap s;
+    Integrate_snap_init(&s, soa_arena_allocator(ar));
+    assert_int_equal(Integrate_build(&s, f.w), 0);
+    assert_int_not_equal(soa_arena_offset(ar, s.eids), SOA_ARENA_BAD_OFFSET);
+    assert_int_not_equal(soa_arena_offset(ar, s.Position.x),
+                         SOA_ARENA_BAD_OFFSET);
+    size_t used = soa_arena_used(ar);
+    soa_frame fr = {1.0, 0.0, 0};
+    Integrate_run(&s, NULL, integrate_kernel, &fr, NULL);
+    assert_true(Integrate_commit(&s, f.w) > 0);
+    assert_int_equal(Integrate_build(&s, f.w), 0);
+    assert_int_equal(soa_arena_used(ar), used); /* reused, not re-allocated */
+    Integrate_snap_release(&s);
+    soa_arena_destroy(ar);
+    soa_world_destroy(f.w);
+}
+
+static void the_system_descriptor_describes_the_system(void **state)
+{
+    (void)state;
+    assert_string_equal(Integrate_system.name, "Integrate");
+    assert_int_equal(Integrate_system.nreads, 1);
+    assert_ptr_equal(Integrate_system.reads[0], &Velocity_desc);
+    assert_int_equal(Integrate_system.nwrites, 1);
+    assert_ptr_equal(Integrate_system.writes[0], &Position_desc);
+    assert_int_equal(Integrate_system.nwithout, 1);
+    assert_ptr_equal(Integrate_system.without[0], &Frozen_desc);
+    assert_int_equal(Integrate_system.snap_size, sizeof(Integrate_snap));
+    assert_int_equal(Spin_system.nwrites, 2);
+    assert_int_equal(Observe_system.nwrites, 0);
+
+    /* Through the erased functions, as the scheduler calls them. */
+    fixture f;
+    fixture_init(&f, NULL);
+    for (int i = 0; i < 10; i++)
+        spawn_mover(&f, i);
+    _Alignas(64) unsigned char snap[sizeof(Integrate_snap)];
+    const soa_system_desc *d = &Integrate_system;
+    assert_int_equal(d->snap_init(snap, NULL), 0);
+    assert_int_equal(d->build(snap, f.w), 0);
+    assert_int_equal(soa_snap_rows(snap), ((Integrate_snap *)snap)->rows);
+    soa_frame fr = {1.0, 0.0, 0};
+    assert_int_equal(d->run(snap, NULL, Integrate_kernel_fn(integrate_kernel),
+                            &fr, NULL), 0);
+    size_t n = d->commit(snap, f.w);
+    assert_true(n > 0);
+    d->run_range(snap, Integrate_kernel_fn(integrate_kernel), &fr, NULL, 0,
+                 soa_snap_rows(snap));
+    d->snap_release(snap);
+    soa_world_destroy(f.w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(build_gathers_exactly_the_matching_entities),
+        cmocka_unit_test(commit_writes_only_changed_rows_of_live_entities),
+        cmocka_unit_test(two_written_components_and_arrays_round_trip),
+        cmocka_unit_test(same_result_on_1_2_and_4_threads),
+        cmocka_unit_test(storage_is_reused_once_big_enough),
+        cmocka_unit_test(out_of_memory_and_bad_arguments),
+        cmocka_unit_test(snapshot_lives_in_an_arena),
+        cmocka_unit_test(the_system_descriptor_describes_the_system),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
