@@ -32,6 +32,7 @@
 #include "desc.h"
 #include "world.h"
 #include "sched.h"
+#include "mailbox.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,0 +1,390 @@
+/*
+ * mailbox.c: SPSC message rings in shared memory, futex wait/wake.
+ *
+ * Shared layout of a ring (all offsets fixed, no pointers):
+ *
+ *   line 0  magic, version, capacity              written once by init
+ *   line 1  head (messages published), head_wake, prod_sleeping
+ *                                                 written by the producer
+ *   line 2  tail (messages consumed), tail_wake, cons_sleeping
+ *                                                 written by the consumer
+ *   line 3+ capacity slots of 64 bytes
+ *
+ * head and tail are 64-bit counters; message seq = its position + 1.
+ * head_wake/tail_wake are the low 32 bits of head/tail, the futex words
+ * (a futex is 32 bits).
+ *
+ * Memory-order pairs:
+ *   - producer: slot write, then head store (release) ... consumer: head
+ *     load (acquire), then slot read.  The message is complete when seen.
+ *   - consumer: slot read, then tail store (release) ... producer: tail
+ *     load (acquire), then slot overwrite.  A slot is reused only after it
+ *     was read.
+ *   - sleeping: the waiter stores X_sleeping = 1, seq_cst fence, re-reads
+ *     the counter; the waker stores the counter, seq_cst fence, reads
+ *     X_sleeping.  (Dekker: at least one side sees the other.)  If the
+ *     waiter missed the new counter the waker saw the flag and wakes it;
+ *     FUTEX_WAIT compares the wake word atomically with the sleep, so a
+ *     wake between the re-read and the sleep is not lost.
+ */
+#define _GNU_SOURCE
+#include "soa/mailbox.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RING_MAGIC UINT64_C(0x31474e4952414f53) /* "SOARING1" */
+#define RING_VERSION 1u
+#define MBOX_MAGIC UINT64_C(0x31584f424d414f53) /* "SOAMBOX1" */
+#define MBOX_VERSION 1u
+#define LINE 64u
+#define MAX_CAPACITY (1u << 24)
+
+/* How long a waiter spins before it sleeps: a reply that comes within this
+ * costs no syscall on either side. */
+#define SPIN_NS 20000
+
+struct soa_ring_shm {
+    uint64_t magic;
+    uint32_t version;
+    uint32_t capacity;
+    char pad0[LINE - 16];
+    _Atomic uint64_t head;
+    _Atomic uint32_t head_wake;
+    _Atomic uint32_t prod_sleeping;
+    char pad1[LINE - 16];
+    _Atomic uint64_t tail;
+    _Atomic uint32_t tail_wake;
+    _Atomic uint32_t cons_sleeping;
+    char pad2[LINE - 16];
+};
+
+_Static_assert(sizeof(soa_msg) == LINE, "a message is one cache line");
+_Static_assert(sizeof(struct soa_ring_shm) == 3 * LINE, "ring header");
+_Static_assert(sizeof(_Atomic uint32_t) == 4, "futex words are 32 bits");
+
+struct soa_mailbox_shm {
+    uint64_t magic;
+    uint32_t version;
+    uint32_t capacity;
+    uint64_t ring_bytes;
+    char pad0[LINE - 24];
+    _Atomic uint64_t progress;
+    char pad1[LINE - 8];
+};
+
+_Static_assert(sizeof(struct soa_mailbox_shm) == 2 * LINE, "mailbox header");
+
+/* ---- time and futex ---------------------------------------------------- */
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Sleeps while *word == val, at most rel_ns (< 0: forever).  Not private:
+ * the word may be mapped by another process. */
+static void futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t rel_ns)
+{
+    struct timespec ts, *tp = NULL;
+    if (rel_ns >= 0) {
+        ts.tv_sec = (time_t)(rel_ns / 1000000000);
+        ts.tv_nsec = (long)(rel_ns % 1000000000);
+        tp = &ts;
+    }
+    /* EAGAIN (value changed), ETIMEDOUT, EINTR: the caller re-checks. */
+    syscall(SYS_futex, (void *)word, FUTEX_WAIT, val, tp, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *word)
+{
+    syscall(SYS_futex, (void *)word, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/*
+ * Waits until *counter != seen: spins SPIN_NS, then sleeps on `wake` (the
+ * counter's low 32 bits) with `sleeping` raised.  0 when it changed, -1
+ * with errno EAGAIN (timeout 0) or ETIMEDOUT.  Reads the counter with
+ * acquire ordering, pairing with the other side's release store.
+ */
+static int wait_change(_Atomic uint64_t *counter, _Atomic uint32_t *wake,
+                       _Atomic uint32_t *sleeping, uint64_t seen,
+                       int64_t timeout_ns)
+{
+    if (timeout_ns == 0) {
+        errno = EAGAIN;
+        return -1;
+    }
+    int64_t start = now_ns(), spin_end = start + SPIN_NS;
+    int64_t deadline = timeout_ns < 0 ? INT64_MAX : start + timeout_ns;
+    for (unsigned i = 1;; i++) {
+        if (atomic_load_explicit(counter, memory_order_acquire) != seen)
+            return 0;
+        cpu_relax();
+        if (i % 64 == 0 && now_ns() >= spin_end)
+            break;
+    }
+    for (;;) {
+        atomic_store_explicit(sleeping, 1, memory_order_relaxed);
+        atomic_thread_fence(memory_order_seq_cst);
+        if (atomic_load_explicit(counter, memory_order_acquire) != seen)
+            break;
+        int64_t t = now_ns();
+        if (t >= deadline) {
+            atomic_store_explicit(sleeping, 0, memory_order_relaxed);
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        futex_wait(wake, (uint32_t)seen,
+                   timeout_ns < 0 ? -1 : deadline - t);
+    }
+    atomic_store_explicit(sleeping, 0, memory_order_relaxed);
+    return 0;
+}
+
+/* Publishes a new counter value and wakes the other side if it sleeps. */
+static void publish(_Atomic uint64_t *counter, _Atomic uint32_t *wake,
+                    _Atomic uint32_t *sleeping, uint64_t value)
+{
+    atomic_store_explicit(counter, value, memory_order_release);
+    atomic_store_explicit(wake, (uint32_t)value, memory_order_release);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(sleeping, memory_order_relaxed))
+        futex_wake(wake);
+}
+
+/* ---- rings --------------------------------------------------------------- */
+
+static bool capacity_ok(uint32_t capacity)
+{
+    return capacity >= 2 && capacity <= MAX_CAPACITY &&
+           (capacity & (capacity - 1)) == 0;
+}
+
+size_t soa_ring_bytes(uint32_t capacity)
+{
+    if (!capacity_ok(capacity))
+        return 0;
+    return sizeof(struct soa_ring_shm) + (size_t)capacity * sizeof(soa_msg);
+}
+
+static bool aligned(const void *p)
+{
+    return ((uintptr_t)p & (LINE - 1)) == 0;
+}
+
+static void attach_local(soa_ring *r, struct soa_ring_shm *shm, uint32_t cap)
+{
+    r->shm = shm;
+    r->slots = (soa_msg *)(void *)(shm + 1);
+    r->mask = cap - 1;
+    r->cached = 0;
+}
+
+int soa_ring_init(soa_ring *r, void *mem, size_t bytes, uint32_t capacity)
+{
+    size_t need = soa_ring_bytes(capacity);
+    if (!r || !mem || !aligned(mem) || need == 0 || bytes < need) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct soa_ring_shm *shm = mem;
+    memset(shm, 0, sizeof *shm);
+    shm->version = RING_VERSION;
+    shm->capacity = capacity;
+    /* The magic last: a peer that sees it sees a formatted header. */
+    atomic_thread_fence(memory_order_release);
+    shm->magic = RING_MAGIC;
+    attach_local(r, shm, capacity);
+    return 0;
+}
+
+int soa_ring_open(soa_ring *r, void *mem, size_t bytes)
+{
+    if (!r || !mem || !aligned(mem) || bytes < sizeof(struct soa_ring_shm)) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct soa_ring_shm *shm = mem;
+    /* Copy once: the peer may change the shared header later, but our
+     * bounds come from this validated copy. */
+    uint32_t cap = shm->capacity;
+    atomic_thread_fence(memory_order_acquire);
+    if (shm->magic != RING_MAGIC || shm->version != RING_VERSION) {
+        errno = EPROTO;
+        return -1;
+    }
+    size_t need = soa_ring_bytes(cap);
+    if (need == 0 || need > bytes) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    attach_local(r, shm, cap);
+    return 0;
+}
+
+int soa_ring_send(soa_ring *r, soa_msg *m, int64_t timeout_ns)
+{
+    if (!r || !r->shm || !m) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct soa_ring_shm *s = r->shm;
+    /* Only this side writes head: a relaxed load reads our own value. */
+    uint64_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
+    uint64_t tail = atomic_load_explicit(&s->tail, memory_order_acquire);
+    while (head - tail > r->mask) { /* full */
+        if (wait_change(&s->tail, &s->tail_wake, &s->prod_sleeping, tail,
+                        timeout_ns) != 0)
+            return -1;
+        tail = atomic_load_explicit(&s->tail, memory_order_acquire);
+    }
+    m->seq = head + 1;
+    r->slots[head & r->mask] = *m;
+    publish(&s->head, &s->head_wake, &s->cons_sleeping, head + 1);
+    return 0;
+}
+
+int soa_ring_recv(soa_ring *r, soa_msg *out, int64_t timeout_ns)
+{
+    if (!r || !r->shm || !out) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct soa_ring_shm *s = r->shm;
+    uint64_t tail = atomic_load_explicit(&s->tail, memory_order_relaxed);
+    uint64_t head = atomic_load_explicit(&s->head, memory_order_acquire);
+    if (head == tail) {
+        if (wait_change(&s->head, &s->head_wake, &s->cons_sleeping, tail,
+                        timeout_ns) != 0)
+            return -1;
+        head = atomic_load_explicit(&s->head, memory_order_acquire);
+    }
+    if (head - tail > (uint64_t)r->mask + 1) {
+        errno = EPROTO; /* more published than the ring holds */
+        return -1;
+    }
+    soa_msg m = r->slots[tail & r->mask];
+    if (m.seq != tail + 1) {
+        errno = EPROTO; /* skipped or repeated */
+        return -1;
+    }
+    *out = m;
+    publish(&s->tail, &s->tail_wake, &s->prod_sleeping, tail + 1);
+    return 0;
+}
+
+uint32_t soa_ring_pending(const soa_ring *r)
+{
+    if (!r || !r->shm)
+        return 0;
+    uint64_t t = atomic_load_explicit(&r->shm->tail, memory_order_acquire);
+    uint64_t h = atomic_load_explicit(&r->shm->head, memory_order_acquire);
+    uint64_t n = h - t;
+    return n > (uint64_t)r->mask + 1 ? r->mask + 1 : (uint32_t)n;
+}
+
+uint64_t soa_ring_next_send_seq(const soa_ring *r)
+{
+    if (!r || !r->shm)
+        return 0;
+    return atomic_load_explicit(&r->shm->head, memory_order_acquire) + 1;
+}
+
+uint64_t soa_ring_next_recv_seq(const soa_ring *r)
+{
+    if (!r || !r->shm)
+        return 0;
+    return atomic_load_explicit(&r->shm->tail, memory_order_acquire) + 1;
+}
+
+/* ---- mailboxes ------------------------------------------------------------ */
+
+size_t soa_mailbox_bytes(uint32_t capacity)
+{
+    size_t ring = soa_ring_bytes(capacity);
+    return ring ? sizeof(struct soa_mailbox_shm) + 2 * ring : 0;
+}
+
+int soa_mailbox_init(soa_mailbox *mb, void *mem, size_t bytes,
+                     uint32_t capacity)
+{
+    size_t need = soa_mailbox_bytes(capacity);
+    if (!mb || !mem || !aligned(mem) || need == 0 || bytes < need) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct soa_mailbox_shm *shm = mem;
+    size_t ring = soa_ring_bytes(capacity);
+    char *base = (char *)mem + sizeof *shm;
+    memset(shm, 0, sizeof *shm);
+    if (soa_ring_init(&mb->req, base, ring, capacity) != 0 ||
+        soa_ring_init(&mb->rep, base + ring, ring, capacity) != 0)
+        return -1;
+    shm->version = MBOX_VERSION;
+    shm->capacity = capacity;
+    shm->ring_bytes = ring;
+    atomic_thread_fence(memory_order_release);
+    shm->magic = MBOX_MAGIC;
+    mb->shm = shm;
+    return 0;
+}
+
+int soa_mailbox_open(soa_mailbox *mb, void *mem, size_t bytes)
+{
+    if (!mb || !mem || !aligned(mem) ||
+        bytes < sizeof(struct soa_mailbox_shm)) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct soa_mailbox_shm *shm = mem;
+    uint64_t ring = shm->ring_bytes;
+    atomic_thread_fence(memory_order_acquire);
+    if (shm->magic != MBOX_MAGIC || shm->version != MBOX_VERSION) {
+        errno = EPROTO;
+        return -1;
+    }
+    size_t room = bytes - sizeof *shm;
+    if (ring % LINE != 0 || ring > room / 2) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    char *base = (char *)mem + sizeof *shm;
+    if (soa_ring_open(&mb->req, base, (size_t)ring) != 0 ||
+        soa_ring_open(&mb->rep, base + ring, (size_t)ring) != 0)
+        return -1;
+    mb->shm = shm;
+    return 0;
+}
+
+void soa_mailbox_set_progress(soa_mailbox *mb, uint64_t ticks)
+{
+    if (mb && mb->shm)
+        atomic_store_explicit(&mb->shm->progress, ticks,
+                              memory_order_release);
+}
+
+uint64_t soa_mailbox_progress(const soa_mailbox *mb)
+{
+    if (!mb || !mb->shm)
+        return 0;
+    return atomic_load_explicit(&mb->shm->progress, memory_order_acquire);
+}
