@@ -261,8 +261,7 @@ static void store_cols(const sys_ctx *x, const soac_component *c, bool w)
 {
     (void)w;
     soac_out_printf(x->o,
-        "        %s_cols_store(&s->%s, row,\n"
-        "            (const %s *)soa_world_get_const(w, e, all[%zu]));\n",
+        "        %s_cols_store(&s->%s, row, (const %s *)vals[%zu]);\n",
         c->cname, c->name, c->cname, all_index(x->sys, c));
 }
 
@@ -303,7 +302,8 @@ static void emit_build(const sys_ctx *x)
         " * uninitialised snapshot, a component the world refuses), ENOMEM. */\n"
         "static inline int %s_build(%s_snap *s, soa_world *w)\n"
         "{\n"
-        "    soa_cid all[%zu];\n", y->name, x->S, x->S, na ? na : 1);
+        "    soa_cid all[%zu];\n"
+        "    void *vals[%zu];\n", y->name, x->S, x->S, na ? na : 1, na ? na : 1);
     if (nn)
         soac_out_printf(o, "    soa_cid none[%zu];\n", nn);
     soac_out_printf(o,
@@ -329,7 +329,7 @@ static void emit_build(const sys_ctx *x)
         "    bound = soa_query_begin(w, &q, &it);\n"
         "    if (bound > s->cap && %s_snap_reserve(s, bound) != 0)\n"
         "        return -1;\n"
-        "    while (soa_query_next(&it, &e)) {\n"
+        "    while (soa_query_next_values(&it, &e, vals)) {\n"
         "        s->eids[row] = e;\n",
         na, nn ? "none" : "NULL", nn, x->S);
     each_cols(x, store_cols);

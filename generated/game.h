@@ -1280,6 +1280,7 @@ static inline int game_Move_snap_reserve(game_Move_snap *s, size_t rows)
 static inline int game_Move_build(game_Move_snap *s, soa_world *w)
 {
     soa_cid all[2];
+    void *vals[2];
     soa_cid none[1];
     soa_query q;
     soa_query_iter it;
@@ -1306,12 +1307,10 @@ static inline int game_Move_build(game_Move_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && game_Move_snap_reserve(s, bound) != 0)
         return -1;
-    while (soa_query_next(&it, &e)) {
+    while (soa_query_next_values(&it, &e, vals)) {
         s->eids[row] = e;
-        game_Motion_cols_store(&s->Motion, row,
-            (const game_Motion *)soa_world_get_const(w, e, all[0]));
-        common_Transform_cols_store(&s->Transform, row,
-            (const common_Transform *)soa_world_get_const(w, e, all[1]));
+        game_Motion_cols_store(&s->Motion, row, (const game_Motion *)vals[0]);
+        common_Transform_cols_store(&s->Transform, row, (const common_Transform *)vals[1]);
         row++;
     }
     s->rows = row;
@@ -1576,6 +1575,7 @@ static inline int game_Regenerate_snap_reserve(game_Regenerate_snap *s, size_t r
 static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
 {
     soa_cid all[2];
+    void *vals[2];
     soa_cid none[1];
     soa_query q;
     soa_query_iter it;
@@ -1602,12 +1602,10 @@ static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && game_Regenerate_snap_reserve(s, bound) != 0)
         return -1;
-    while (soa_query_next(&it, &e)) {
+    while (soa_query_next_values(&it, &e, vals)) {
         s->eids[row] = e;
-        game_Member_cols_store(&s->Member, row,
-            (const game_Member *)soa_world_get_const(w, e, all[0]));
-        game_Health_cols_store(&s->Health, row,
-            (const game_Health *)soa_world_get_const(w, e, all[1]));
+        game_Member_cols_store(&s->Member, row, (const game_Member *)vals[0]);
+        game_Health_cols_store(&s->Health, row, (const game_Health *)vals[1]);
         row++;
     }
     s->rows = row;
@@ -1882,6 +1880,7 @@ static inline int game_Loot_snap_reserve(game_Loot_snap *s, size_t rows)
 static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
 {
     soa_cid all[3];
+    void *vals[3];
     soa_query q;
     soa_query_iter it;
     soa_entity e;
@@ -1907,14 +1906,11 @@ static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && game_Loot_snap_reserve(s, bound) != 0)
         return -1;
-    while (soa_query_next(&it, &e)) {
+    while (soa_query_next_values(&it, &e, vals)) {
         s->eids[row] = e;
-        game_Member_cols_store(&s->Member, row,
-            (const game_Member *)soa_world_get_const(w, e, all[0]));
-        game_Health_cols_store(&s->Health, row,
-            (const game_Health *)soa_world_get_const(w, e, all[1]));
-        game_Inventory_cols_store(&s->Inventory, row,
-            (const game_Inventory *)soa_world_get_const(w, e, all[2]));
+        game_Member_cols_store(&s->Member, row, (const game_Member *)vals[0]);
+        game_Health_cols_store(&s->Health, row, (const game_Health *)vals[1]);
+        game_Inventory_cols_store(&s->Inventory, row, (const game_Inventory *)vals[2]);
         row++;
     }
     s->rows = row;

@@ -469,6 +469,7 @@ static inline int Integrate_snap_reserve(Integrate_snap *s, size_t rows)
 static inline int Integrate_build(Integrate_snap *s, soa_world *w)
 {
     soa_cid all[2];
+    void *vals[2];
     soa_query q;
     soa_query_iter it;
     soa_entity e;
@@ -491,12 +492,10 @@ static inline int Integrate_build(Integrate_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && Integrate_snap_reserve(s, bound) != 0)
         return -1;
-    while (soa_query_next(&it, &e)) {
+    while (soa_query_next_values(&it, &e, vals)) {
         s->eids[row] = e;
-        Velocity_cols_store(&s->Velocity, row,
-            (const Velocity *)soa_world_get_const(w, e, all[0]));
-        Position_cols_store(&s->Position, row,
-            (const Position *)soa_world_get_const(w, e, all[1]));
+        Velocity_cols_store(&s->Velocity, row, (const Velocity *)vals[0]);
+        Position_cols_store(&s->Position, row, (const Position *)vals[1]);
         row++;
     }
     s->rows = row;

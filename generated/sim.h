@@ -1110,6 +1110,7 @@ static inline int sim_Age_snap_reserve(sim_Age_snap *s, size_t rows)
 static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
 {
     soa_cid all[2];
+    void *vals[2];
     soa_query q;
     soa_query_iter it;
     soa_entity e;
@@ -1132,12 +1133,10 @@ static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && sim_Age_snap_reserve(s, bound) != 0)
         return -1;
-    while (soa_query_next(&it, &e)) {
+    while (soa_query_next_values(&it, &e, vals)) {
         s->eids[row] = e;
-        sim_Limits_cols_store(&s->Limits, row,
-            (const sim_Limits *)soa_world_get_const(w, e, all[0]));
-        sim_Particle_cols_store(&s->Particle, row,
-            (const sim_Particle *)soa_world_get_const(w, e, all[1]));
+        sim_Limits_cols_store(&s->Limits, row, (const sim_Limits *)vals[0]);
+        sim_Particle_cols_store(&s->Particle, row, (const sim_Particle *)vals[1]);
         row++;
     }
     s->rows = row;

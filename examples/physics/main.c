@@ -55,10 +55,11 @@ static void integrate_local(soa_world *w, const soa_frame *f, void *ctx)
     soa_query q = {all, 2, NULL, 0};
     soa_query_iter it;
     soa_entity e;
+    void *vals[2]; /* this entity's Velocity and Position */
     soa_query_begin(w, &q, &it);
-    while (soa_query_next(&it, &e)) {
-        Position *p = soa_world_get(w, e, c->pos);
-        const Velocity *v = soa_world_get_const(w, e, c->vel);
+    while (soa_query_next_values(&it, &e, vals)) {
+        const Velocity *v = vals[0];
+        Position *p = vals[1];
         p->x += v->x * dt;
         p->y += v->y * dt;
     }

@@ -503,20 +503,26 @@ size_t soa_query_begin(const soa_world *w, const soa_query *q,
     return it->end;
 }
 
-/* Whether slot i (live) matches every term except the lead. */
+/* Whether slot i (live) matches every term; the lead's row is lead_row.
+ * When values is not NULL, values[k] gets the value of all[k]. */
 static bool matches(const soa_world *w, const soa_query *q, soa_cid lead,
-                    uint32_t i)
+                    uint32_t lead_row, uint32_t i, void **values)
 {
-    for (uint32_t k = 0; k < q->nall; k++)
-        if (q->all[k] != lead && row_of(&w->comps[q->all[k]], i) == NO_ROW)
+    for (uint32_t k = 0; k < q->nall; k++) {
+        const comp *c = &w->comps[q->all[k]];
+        uint32_t row = q->all[k] == lead ? lead_row : row_of(c, i);
+        if (row == NO_ROW)
             return false;
+        if (values)
+            values[k] = value_at(c, row);
+    }
     for (uint32_t k = 0; k < q->nnone; k++)
         if (row_of(&w->comps[q->none[k]], i) != NO_ROW)
             return false;
     return true;
 }
 
-bool soa_query_next(soa_query_iter *it, soa_entity *e)
+bool soa_query_next_values(soa_query_iter *it, soa_entity *e, void **values)
 {
     if (!it || !it->w)
         return false;
@@ -532,11 +538,17 @@ bool soa_query_next(soa_query_iter *it, soa_entity *e)
         } else {
             cand = w->comps[it->lead].ents[p];
         }
-        if (matches(w, &it->q, it->lead, soa_entity_index(cand))) {
+        if (matches(w, &it->q, it->lead, (uint32_t)p, soa_entity_index(cand),
+                    values)) {
             if (e)
                 *e = cand;
             return true;
         }
     }
     return false;
+}
+
+bool soa_query_next(soa_query_iter *it, soa_entity *e)
+{
+    return soa_query_next_values(it, e, NULL);
 }

@@ -252,6 +252,19 @@ static void queries_walk_the_smallest_set(void **state)
     assert_true((out[0] == e[2] && out[1] == e[6]) ||
                 (out[0] == e[6] && out[1] == e[2]));
 
+    /* next_values hands out the same pointers soa_world_get does. */
+    soa_query_iter it;
+    soa_query_begin(w, &q, &it);
+    void *vals[2];
+    soa_entity x;
+    size_t seen = 0;
+    while (soa_query_next_values(&it, &x, vals)) {
+        assert_ptr_equal(vals[0], soa_world_get(w, x, p));
+        assert_ptr_equal(vals[1], soa_world_get(w, x, h));
+        seen++;
+    }
+    assert_int_equal(seen, 2);
+
     soa_query every = {NULL, 0, none, 1};
     n = run_query(w, &every, out, 16, &bound);
     assert_int_equal(bound, 10);

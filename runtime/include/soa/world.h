@@ -141,6 +141,12 @@ size_t soa_query_begin(const soa_world *w, const soa_query *q,
 /* The next matching entity into *e: true, or false at the end. */
 bool soa_query_next(soa_query_iter *it, soa_entity *e);
 
+/* Like soa_query_next, and also stores into values[k] (nall entries) a
+ * pointer to the entity's value of the query's all[k] component, as
+ * soa_world_get would return it, without looking each one up again.  This
+ * is how generated S_build gathers rows. */
+bool soa_query_next_values(soa_query_iter *it, soa_entity *e, void **values);
+
 #ifdef __cplusplus
 }
 #endif
