@@ -24,7 +24,7 @@ cp "$tmp/good.c" "$tmp/good.cpp"; cp "$tmp/bad.c" "$tmp/bad.cpp"
 fail=0
 for cc in "gcc -std=c11" "clang -std=c11" "g++ -std=c++17" "clang++ -std=c++17"; do
     case "$cc" in *++*) ext=cpp ;; *) ext=c ;; esac
-    flags="-Wall -Wextra -Werror -Iruntime/include -I$gen -c -o $tmp/o.o"
+    flags="-Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror -Iruntime/include -I$gen -c -o $tmp/o.o"
     if ! $cc $flags "$tmp/good.$ext" 2>"$tmp/err"; then
         echo "FAIL: $cc: a kernel writing a written component does not compile"
         cat "$tmp/err"; fail=1
