@@ -112,6 +112,9 @@ static const char *const local_names[] = {
     "worker", "cid",
 };
 
+/* Component names a system snapshot/view already uses as members. */
+static const char *const snap_members[] = { "rows", "cap", "eids", "begin", "end" };
+
 static bool in(const char *const *list, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
@@ -317,7 +320,8 @@ static void declare_all(checker *ck)
             *file = f;
             *cname = prefixed(ck, f, *name);
             if (check_name(ck->d, *name, loc, what) && !f->ns &&
-                dc->kind != SOAC_DECL_SYSTEM && IN(local_names, *name))
+                dc->kind != SOAC_DECL_SYSTEM && IN(local_names, *name) &&
+                !(dc->kind == SOAC_DECL_COMPONENT && IN(snap_members, *name)))
                 soac_error(ck->d, loc, "%s name '%s' is reserved: the generated functions use it for a parameter or local variable (or add a namespace)",
                            what, *name);
             declare(ck, *name, loc, what, (void *)dc->u.enm);
@@ -576,8 +580,6 @@ static uint64_t layout_hash(const soac_component *c)
     return h;
 }
 
-/* Component names a system snapshot/view already uses as members. */
-static const char *const snap_members[] = { "rows", "cap", "eids", "begin", "end" };
 
 static void check_component(checker *ck, soac_component *c)
 {
@@ -732,8 +734,6 @@ static bool claim(checker *ck, const char *id, const char *what,
         e->loc = loc;
         return true;
     }
-    if (e->owner == owner)
-        return true;
     soac_error(ck->d, loc, "generated name '%s' of %s '%s' collides with '%s' generated for %s '%s' at %s:%u:%u",
                id, what, owner, id, e->what, e->owner,
                e->loc.src ? e->loc.src->display : "?", e->loc.line, e->loc.col);
@@ -751,6 +751,13 @@ static void claim_all(checker *ck, const char *cname, const char *const *sfx,
 
 static void claim_names(checker *ck, const soac_decl *dc)
 {
+    /* a declaration whose name is a duplicate was reported as one */
+    const char *name = dc->kind == SOAC_DECL_ENUM ? dc->u.enm->name
+                     : dc->kind == SOAC_DECL_COMPONENT ? dc->u.comp->name
+                     : dc->u.sys->name;
+    const map_entry *e = map_get(&ck->names, name);
+    if (!e || e->decl != (void *)dc->u.enm)
+        return;
     if (dc->kind == SOAC_DECL_COMPONENT) {
         const soac_component *c = dc->u.comp;
         claim_all(ck, c->cname, comp_suffixes,
@@ -768,7 +775,9 @@ static void claim_names(checker *ck, const soac_decl *dc)
             return;
         for (size_t i = 0; i < e->items.len; i++) {
             const soac_enum_item *it = e->items.items[i];
-            if (it->cname && !claim(ck, it->cname, "enum", e->name, it->loc))
+            if (soac_enum_find(e, it->name) != it)
+                continue; /* a duplicate value name, already reported */
+            if (!claim(ck, it->cname, "enum", e->name, it->loc))
                 return;
         }
     }

@@ -42,6 +42,7 @@ typedef struct loader_state {
     soac_diag *diag;
     soac_list stack;   /* soac_file * being loaded, outermost first */
     soac_list done;    /* soac_file * fully loaded */
+    unsigned syntax_errors;
 } loader_state;
 
 static const soac_file *find_key(const soac_list *l, const char *key)
@@ -145,7 +146,7 @@ static void follow(loader_state *st, const soac_file *from, soac_include *inc)
 static soac_file *load(loader_state *st, soac_source *src)
 {
     soac_list_push(st->s->arena, &st->s->sources, src);
-    soac_file *f = soac_parse(st->s->arena, st->diag, src);
+    soac_file *f = soac_parse(st->s->arena, st->diag, src, &st->syntax_errors);
     soac_list_push(st->s->arena, &st->stack, f);
     for (size_t i = 0; i < f->includes.len; i++)
         follow(st, f, f->includes.items[i]);
@@ -172,11 +173,10 @@ soac_schema *soac_compile(const char *path, const soac_options *opt,
     st.s = s;
     st.opt = opt;
     st.diag = diag;
-    unsigned before = diag->errors;
     s->main = load(&st, src);
     /* a schema with syntax errors is not checked: its half-parsed
      * declarations would only add confusing follow-up errors */
-    if (diag->errors == before)
+    if (st.syntax_errors == 0)
         soac_check(s, diag);
     return s;
 }

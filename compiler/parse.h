@@ -30,17 +30,21 @@ typedef struct soac_parser {
     size_t doc_len, doc_cap;
     /* the outermost '{' still open, for "never closed" messages */
     soac_loc brace_loc;
+    unsigned syntax_errors;  /* reported by the grammar (not the scanner) */
     soac_loc comment_loc;   /* where an open block comment started */
     unsigned depth;
 } soac_parser;
 
 /*
  * Scans and parses one source into a soac_file allocated in `arena`.
- * Syntax errors go to `diag` (the parser recovers at ';' and '}' and goes
- * on); the returned file holds whatever parsed.  Never NULL.
+ * Errors go to `diag` (the parser recovers at ';' and '}' and goes on); the
+ * returned file holds whatever parsed.  Never NULL.  *syntax_errors is
+ * incremented by the number of grammar errors: scanner errors (a bad
+ * number, escape or character) leave the tree's shape intact, grammar
+ * errors do not, and a tree with those is not worth checking.
  */
 soac_file *soac_parse(soac_arena *arena, soac_diag *diag,
-                      const soac_source *src);
+                      const soac_source *src, unsigned *syntax_errors);
 
 /* A location from the scanner's current token start. */
 static inline soac_loc soac_parser_loc(const soac_parser *p)

@@ -126,6 +126,10 @@ item
     | ';'
     | error ';' { yyerrok; }
     | error '}' { yyerrok; }
+    /* a broken declaration head: skip its whole body */
+    | KW_ENUM error '}' { yyerrok; }
+    | KW_COMPONENT error '}' { yyerrok; }
+    | KW_SYSTEM error '}' { yyerrok; }
     ;
 
 name
@@ -313,6 +317,7 @@ static void soac_yyerror(SOAC_YYLTYPE *l, void *scanner, soac_parser *p,
                          const char *msg)
 {
     (void)scanner;
+    p->syntax_errors++;
     if (p->depth && strstr(msg, "end of file"))
         soac_error(p->diag, L(p, *l), "%s (the '{' at line %u, column %u is never closed)",
                    msg, p->brace_loc.line, p->brace_loc.col);

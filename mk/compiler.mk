@@ -12,9 +12,10 @@ SOAC      := $(BIN_rel)/soac
 SOAC_asan := $(BIN_asan)/soac
 ALL_TARGETS += $(SOAC)
 
-$(COMPILER_GEN)/parser.c $(COMPILER_GEN)/parser.h: compiler/parser.y | $(DEPS_STAMP)
+$(COMPILER_GEN)/parser.c: compiler/parser.y | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	bison -Wall -Werror -d -o $(COMPILER_GEN)/parser.c $<
+$(COMPILER_GEN)/parser.h: $(COMPILER_GEN)/parser.c ;
 
 $(COMPILER_GEN)/lexer.c: compiler/lexer.l $(COMPILER_GEN)/parser.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
