@@ -3,8 +3,9 @@
  *
  * Work is published in slots that the pool owns (SLOTS of them, one bit each
  * in `active`).  A slot holds a range function and a chunk counter; any
- * thread claims chunk indices from it with an atomic increment, so uneven
- * chunks balance themselves.  A soa_pool_for is a slot that the caller works
+ * thread claims batches of chunk indices from it with an atomic add
+ * (guided: large batches first, single chunks at the end), so uneven chunks
+ * balance themselves.  A soa_pool_for is a slot that the caller works
  * on and waits for; a soa_job names a slot by index and generation, so the
  * caller-owned soa_job is never touched by a worker and may die as soon as
  * soa_pool_wait returns.
@@ -209,39 +210,70 @@ static size_t chunk_size(size_t grain)
     return (grain + 63u) & ~(size_t)63u;
 }
 
-/* Claims the next chunk index of s; false when none is left.  Relaxed: the
- * fields the chunk needs were acquired with the slot's state. */
-static bool claim(slot *s, size_t *idx)
+/* Largest batch one claim takes, in chunks: with at most
+ * SOA_POOL_MAX_THREADS + 1 claims overshooting the end by a batch each,
+ * `next` stays far from wrapping even for n near SIZE_MAX. */
+#define MAX_BATCH (SIZE_MAX >> 14)
+
+/* Claims a batch of chunks [*first, *first + *count) of s; false when none
+ * is left.  Guided: a batch is the remaining chunks over twice the thread
+ * count (at least one), so early claims are large and contiguous (a thread
+ * streams through its columns, and few atomics are needed) while the last
+ * ones are single chunks that balance uneven work.  The estimate may be
+ * stale; the fetch_add decides.  Relaxed: the fields the chunks need were
+ * acquired with the slot's state. */
+static bool claim(const soa_pool *p, slot *s, size_t *first, size_t *count)
 {
-    if (atomic_load_explicit(&s->next, memory_order_relaxed) >= s->nchunks)
+    size_t total = s->nchunks;
+    size_t cur = atomic_load_explicit(&s->next, memory_order_relaxed);
+    if (cur >= total)
         return false;
-    size_t i = atomic_fetch_add_explicit(&s->next, 1, memory_order_relaxed);
-    if (i >= s->nchunks)
+    size_t k = (total - cur) / (2u * (size_t)p->nthreads);
+    k = k == 0 ? 1 : k > MAX_BATCH ? MAX_BATCH : k;
+    size_t i = atomic_fetch_add_explicit(&s->next, k, memory_order_relaxed);
+    if (i >= total)
         return false;
-    *idx = i;
+    *first = i;
+    *count = total - i < k ? total - i : k;
     return true;
 }
 
-/* Runs chunk `idx` of s as `worker`, then counts it done. */
-static void run_chunk(soa_pool *p, slot *s, size_t idx, unsigned worker)
+/* Runs chunks [first, first + count) of s as `worker`, one fn call per
+ * chunk, then counts them done. */
+static void run_chunks(soa_pool *p, slot *s, size_t first, size_t count,
+                       unsigned worker)
 {
-    size_t begin = idx * s->chunk;
-    size_t end = s->n - begin > s->chunk ? begin + s->chunk : s->n;
     soa_pool *saved_pool = tl_pool;
     unsigned saved_worker = tl_worker;
     tl_pool = p;
     tl_worker = worker;
-    s->fn(s->ctx, begin, end, worker);
+    for (size_t c = first; c < first + count; c++) {
+        size_t begin = c * s->chunk;
+        size_t end = s->n - begin > s->chunk ? begin + s->chunk : s->n;
+        s->fn(s->ctx, begin, end, worker);
+    }
     tl_pool = saved_pool;
     tl_worker = saved_worker;
 
-    size_t nchunks = s->nchunks;
-    if (atomic_fetch_add_explicit(&s->done, 1, memory_order_acq_rel) + 1 !=
-        nchunks)
+    size_t total = s->nchunks;
+    if (atomic_fetch_add_explicit(&s->done, count, memory_order_acq_rel) +
+            count != total)
         return;
     atomic_store_explicit(&s->fin, 1, memory_order_seq_cst);
     if (atomic_load_explicit(&s->waiting, memory_order_seq_cst))
         futex_wake(&s->fin, 1);
+}
+
+/* Claims and runs batches of s until none is left; true if any ran. */
+static bool run_claimed(soa_pool *p, slot *s, unsigned worker)
+{
+    size_t first, count;
+    bool ran = false;
+    while (claim(p, s, &first, &count)) {
+        run_chunks(p, s, first, count, worker);
+        ran = true;
+    }
+    return ran;
 }
 
 /* Runs fn over [0, n) on this thread, as part of the task it is in. */
@@ -267,15 +299,9 @@ static void run_inline(soa_pool *p, size_t n, soa_range_fn fn, void *ctx)
 static bool visit(soa_pool *p, slot *s, unsigned worker)
 {
     bool ran = false;
-    size_t idx;
     atomic_fetch_add_explicit(&s->users, 1, memory_order_seq_cst);
-    if (atomic_load_explicit(&s->state, memory_order_seq_cst) ==
-        SLOT_ACTIVE) {
-        while (claim(s, &idx)) {
-            run_chunk(p, s, idx, worker);
-            ran = true;
-        }
-    }
+    if (atomic_load_explicit(&s->state, memory_order_seq_cst) == SLOT_ACTIVE)
+        ran = run_claimed(p, s, worker);
     /* Release: pairs with the driver's acquire load of users in
      * find_free_slot(), before it rewrites the fields read above. */
     atomic_fetch_sub_explicit(&s->users, 1, memory_order_release);
@@ -331,9 +357,9 @@ static bool help_one(soa_pool *p)
 {
     for (unsigned i = 0; i < SLOTS; i++) {
         slot *s = &p->slots[i];
-        size_t idx;
-        if (s->inuse && claim(s, &idx)) {
-            run_chunk(p, s, idx, 0);
+        size_t first, count;
+        if (s->inuse && claim(p, s, &first, &count)) {
+            run_chunks(p, s, first, count, 0);
             return true;
         }
     }
@@ -491,9 +517,7 @@ void soa_pool_destroy(soa_pool *p)
         slot *s = &p->slots[i];
         if (!s->inuse)
             continue;
-        size_t idx;
-        while (claim(s, &idx))
-            run_chunk(p, s, idx, 0);
+        run_claimed(p, s, 0);
         await_slot(p, s);
         retire(p, i);
     }
@@ -518,9 +542,7 @@ void soa_pool_for(soa_pool *p, size_t n, size_t grain, soa_range_fn fn,
     unsigned i = acquire_slot(p);
     slot *s = &p->slots[i];
     publish(p, i, n, chunk, fn, ctx);
-    size_t idx;
-    while (claim(s, &idx))
-        run_chunk(p, s, idx, 0);
+    run_claimed(p, s, 0);
     await_slot(p, s);
     retire(p, i);
 }
@@ -562,9 +584,7 @@ void soa_pool_wait(soa_pool *p, soa_job *job)
      * was retired by find_free_slot(). */
     if (!s->inuse || s->gen != job->gen)
         return;
-    size_t idx;
-    while (claim(s, &idx))
-        run_chunk(jp, s, idx, 0);
+    run_claimed(jp, s, 0);
     /* Help other pending jobs while the workers finish this one. */
     while (!atomic_load_explicit(&s->fin, memory_order_acquire)) {
         if (!help_one(jp)) {
