@@ -44,8 +44,9 @@ RUN_CMD  ?= $(SOAC) --explain schemas/physics.soa
 run: all $(RUN_DEPS)
 	$(RUN_CMD)
 
-# generated/ holds soac's output for schemas/, committed.  `make regen`
-# rewrites it (soac leaves unchanged headers alone); make test checks it.
+# generated/ holds soac's output for schemas/, and tests/compiler/golden/
+# the expected output for the golden schemas, both committed.  `make regen`
+# rewrites both (soac leaves unchanged headers alone); make test checks them.
 GENERATED := $(patsubst schemas/%.soa,generated/%.h,$(wildcard schemas/*.soa))
 .PHONY: regen
 regen: $(SOAC)
@@ -53,6 +54,11 @@ regen: $(SOAC)
 	    echo "soac -I schemas -o generated/$$(basename $$s .soa).h $$s"; \
 	    $(SOAC) -I schemas -o generated/$$(basename $$s .soa).h $$s || exit 1; \
 	done
+	@for s in tests/compiler/golden/*.soa; do \
+	    echo "soac -I tests/compiler/golden/lib -o $${s%.soa}.h $$s"; \
+	    $(SOAC) -I tests/compiler/golden/lib -o $${s%.soa}.h $$s || exit 1; \
+	done
 
-TEST_DEPS     += $(SOAC) $(SOAC_asan)
-TEST_PROGRAMS += tests/compiler/regen.sh
+TEST_DEPS     += $(SOAC) $(SOAC_asan) $(LIBSOA)
+TEST_PROGRAMS += tests/compiler/regen.sh tests/compiler/golden.sh \
+                 tests/compiler/compile.sh
