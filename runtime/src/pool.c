@@ -382,15 +382,24 @@ static unsigned find_free_slot(soa_pool *p)
     return SLOTS;
 }
 
-/* A free slot; while every slot is busy, the driver runs pending chunks. */
+static void await_slot(soa_pool *p, slot *s);
+
+/* A free slot.  While every slot is busy, the driver runs pending chunks;
+ * when none is left to claim, it sleeps until a job finishes. */
 static unsigned acquire_slot(soa_pool *p)
 {
     for (;;) {
         unsigned i = find_free_slot(p);
         if (i < SLOTS)
             return i;
-        if (!help_one(p))
-            sched_yield(); /* workers are finishing the last chunks */
+        if (help_one(p))
+            continue;
+        for (i = 0; i < SLOTS && !p->slots[i].inuse; i++)
+            ;
+        if (i < SLOTS)
+            await_slot(p, &p->slots[i]);
+        else
+            sched_yield(); /* workers are leaving retired slots */
     }
 }
 

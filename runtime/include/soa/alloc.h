@@ -13,7 +13,8 @@
  *
  * Processes map a region at different addresses, so anything that is shared
  * refers to memory by offset (soa_arena_offset / soa_arena_ptr), never by
- * pointer.
+ * pointer.  The bookkeeping (including the bump offset) is private to each
+ * process: one process allocates and tells the others offsets.
  */
 #ifndef SOA_ALLOC_H
 #define SOA_ALLOC_H
@@ -87,20 +88,26 @@ enum {
 typedef struct soa_arena soa_arena;
 
 /*
- * Maps a region of at least `capacity` usable bytes of the given kind.
+ * Maps a region of at least `capacity` usable bytes of the given kind (the
+ * size is rounded up to whole pages; soa_arena_capacity says how much).
  * Returns NULL with errno set: EINVAL for a bad kind or a zero capacity,
  * EOVERFLOW when the size cannot be represented, ENOMEM, ENOSYS when the kind
  * needs shared memory that this system lacks (see soa_shm_available).  The
- * memory starts zeroed.  Destroy with soa_arena_destroy.
+ * memory starts zeroed.  Costs an mmap (and, for NAMED, a memfd); pages are
+ * only backed when touched.  Destroy with soa_arena_destroy.
  */
 soa_arena *soa_arena_create(size_t capacity, int kind);
 
 /*
- * Maps the NAMED arena behind `fd` (received from another process).  The
- * region's header (magic, version, capacity) is validated against the fd's
- * size before anything in it is trusted; a foreign, truncated or non-memfd
- * fd gives NULL with errno EINVAL (not an arena), EPROTO (another version)
- * or EBADF.  The fd is duplicated: the caller keeps ownership of `fd`.
+ * Maps the NAMED arena behind `fd` (received from another process).  The fd
+ * must be a memfd sealed against shrinking, and the region's header (magic,
+ * version, capacity) is validated against the fd's size before anything in
+ * it is trusted.  Returns NULL with errno EBADF (not an open fd), EINVAL
+ * (not an arena: a pipe, a file, an unsealed memfd, a wrong magic, a size
+ * too small for the header or for the capacity it claims), EPROTO (an arena
+ * of another version), or mmap's error.  The fd is duplicated (close on
+ * exec): the caller keeps ownership of `fd`.  The new arena has its own
+ * bump offset, starting at 0: it reads what the creator allocated by offset.
  */
 soa_arena *soa_arena_attach(int fd);
 
@@ -114,8 +121,10 @@ int soa_arena_kind(const soa_arena *a);
 /*
  * Bump-allocates `bytes` aligned to `align` (a power of two; 0 means
  * SOA_ALIGN; at least SOA_ALIGN is used), or NULL when full or on overflow
- * (errno ENOMEM / EOVERFLOW / EINVAL).  O(1).  Not thread-safe: one
- * thread allocates from an arena at a time.
+ * (errno ENOMEM / EOVERFLOW / EINVAL for an align that is not a power of
+ * two).  A failure takes nothing.  O(1).  Not thread-safe: one thread
+ * allocates from an arena at a time.  Alignments up to the page size hold
+ * in every process that maps the arena; larger ones only in this one.
  */
 void *soa_arena_alloc(soa_arena *a, size_t bytes, size_t align);
 

@@ -9,7 +9,9 @@
  * Threading rules: one thread at a time drives a pool (calls for/submit/wait),
  * except that a range function may itself call soa_pool_for or
  * soa_pool_submit on the same pool: such nested work runs inline on the
- * calling worker, so it can never deadlock.
+ * calling worker, so it can never deadlock.  A fork()ed child has none of
+ * the parent's workers: it must neither use nor destroy the parent's pools
+ * (create its own).
  */
 #ifndef SOA_POOL_H
 #define SOA_POOL_H
