@@ -400,14 +400,15 @@ static void commit(soa_sched *s, sched_sys *y)
     y->stats.commit_ns = now_ns() - t0;
 }
 
-/* Runs one system on the caller, with the whole pool for its kernel. */
-static void run_alone(soa_sched *s, sched_sys *y)
+/* Runs one system on the caller; an offloaded kernel is spread over
+ * `pool` (NULL: the caller alone). */
+static void run_alone(soa_sched *s, sched_sys *y, soa_pool *pool)
 {
     uint64_t t0 = now_ns();
     if (y->run)
         y->run(s->world, &s->frame, y->ctx);
     else if (y->built)
-        y->desc->run(y->snap, s->pool, y->kernel, &s->frame, y->ctx);
+        y->desc->run(y->snap, pool, y->kernel, &s->frame, y->ctx);
     y->stats.run_ns = now_ns() - t0;
 }
 
@@ -425,8 +426,10 @@ static void run_together(soa_sched *s, sched_sys *const *ys, uint32_t n)
         else if (rows && y->desc->run_range)
             y->submitted = soa_pool_submit(s->pool, &y->job, rows,
                                            SOA_POOL_GRAIN, kernel_job, y) == 0;
+        /* Not submitted (a descriptor without run_range): on the caller
+         * alone, since the pool is busy with this wave's jobs. */
         if (!y->submitted && (y->run || rows))
-            run_alone(s, y); /* no run_range: the kernel runs inline */
+            run_alone(s, y, NULL);
     }
     for (uint32_t i = 0; i < n; i++) {
         sched_sys *y = ys[i];
@@ -455,7 +458,7 @@ static int run_wave(soa_sched *s, uint32_t from, uint32_t to)
     }
     if (to - from == 1 || !s->pool) {
         for (uint32_t k = from; k < to; k++)
-            run_alone(s, all[s->order[k]]);
+            run_alone(s, all[s->order[k]], s->pool);
     } else {
         /* Jobs need contiguous pointers: use a small stack window. */
         sched_sys *batch[64];

@@ -398,7 +398,16 @@ static void make_plan(plan *p)
         p->salt[i] = rnd(1000) + 1;
         p->offloaded[i] = rnd(2);
         if (p->offloaded[i]) {
-            p->off[i] = kinds[rnd(6)];
+            /* Descriptors from before run_range existed (NULL) take the
+             * scheduler's fallback path: the kernel runs inline. */
+            static soa_system_desc legacy[6];
+            uint32_t k = rnd(6);
+            p->off[i] = kinds[k];
+            if (rnd(4) == 0) {
+                legacy[k] = *kinds[k].desc;
+                legacy[k].run_range = NULL;
+                p->off[i].desc = &legacy[k];
+            }
             continue;
         }
         rand_local *r = &p->local[i];
