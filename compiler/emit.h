@@ -42,4 +42,8 @@ void soac_emit_header(soac_out *o, const soac_schema *s, const char *guard,
 void soac_emit_system(soac_out *o, const soac_schema *s,
                       const soac_system *sys);
 
+/* emit_shm.c: one system's snapshot in shared memory (S_shm_layout,
+ * S_snap_publish, S_snap_attach, S_shm), after soac_emit_system. */
+void soac_emit_shm(soac_out *o, const soac_schema *s, const soac_system *sys);
+
 #endif /* SOAC_EMIT_H */

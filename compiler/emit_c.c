@@ -483,8 +483,10 @@ void soac_emit_header(soac_out *o, const soac_schema *s, const char *guard,
         emit_component(o, s->components.items[i]);
 
     /* Systems: emit_sys.c. */
-    for (size_t i = 0; i < s->systems.len; i++)
+    for (size_t i = 0; i < s->systems.len; i++) {
         soac_emit_system(o, s, s->systems.items[i]);
+        soac_emit_shm(o, s, s->systems.items[i]);
+    }
 
     soac_out_printf(o, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s */\n", guard);
 }

@@ -1456,6 +1456,121 @@ static const soa_system_desc game_Move_system = {
     game_Move_erased_run_range
 };
 
+/* ---- system Move in shared memory ---- */
+
+static const uint64_t game_Move_shm_hashes[] = {game_Motion_LAYOUT_HASH, common_Transform_LAYOUT_HASH};
+static const uint32_t game_Move_shm_sizes[] = {
+    (uint32_t)sizeof(soa_entity),
+    (uint32_t)sizeof(float),
+    (uint32_t)sizeof(float),
+    (uint32_t)sizeof(float),
+    (uint32_t)sizeof(float),
+    0 /* Motion.changed */,
+    (uint32_t)sizeof(float),
+    (uint32_t)sizeof(float),
+    (uint32_t)sizeof(float),
+    (uint32_t)sizeof(float),
+    (uint32_t)sizeof(float),
+    (uint32_t)sizeof(float),
+    (uint32_t)sizeof(float),
+    (uint32_t)sizeof(float),
+    0 /* Transform.changed */
+};
+static const soa_shm_layout game_Move_shm_layout = {
+    "game_Move", UINT64_C(0x8f8f69721c9b7c44),
+    2, game_Move_shm_hashes,
+    15, game_Move_shm_sizes
+};
+
+/* Describes snapshot `s`, whose columns must come from arena `a`
+ * (game_Move_snap_init with soa_arena_allocator(a)), in a header at
+ * `offset` in `a` (soa_shm_snap_bytes(&game_Move_shm_layout) bytes,
+ * 8-byte aligned), for a worker process to attach to.  Publish
+ * again after every build: a build may move the columns.
+ * SOA_SHM_OK, or a negative SOA_SHM_* code with errno set. */
+static inline int game_Move_snap_publish(const game_Move_snap *s, soa_arena *a,
+    size_t offset)
+{
+    const void *cols[15];
+    size_t i;
+    if (!s) {
+        errno = EINVAL;
+        return SOA_SHM_EINVAL;
+    }
+    cols[0] = s->eids;
+    for (i = 0; i < 3; i++)
+        cols[1 + i] = s->Motion.v[i];
+    cols[4] = s->Motion.spin;
+    cols[5] = s->Motion.changed;
+    for (i = 0; i < 3; i++)
+        cols[6 + i] = s->Transform.pos[i];
+    for (i = 0; i < 4; i++)
+        cols[9 + i] = s->Transform.rot[i];
+    cols[13] = s->Transform.scale;
+    cols[14] = s->Transform.changed;
+    return soa_shm_snap_write(a, offset, &game_Move_shm_layout, cols,
+        s->rows, s->cap);
+}
+
+/* Points `s` at the snapshot whose header game_Move_snap_publish wrote at
+ * `offset` in `a` (typically in another process).  Refuses, with
+ * `s` untouched, a header from another format version or another
+ * schema (any layout hash differs) and any offset or size that
+ * reaches outside `a`.  The result can be run (game_Move_run) but not
+ * built or released: its memory belongs to the arena.
+ * SOA_SHM_OK, or a negative SOA_SHM_* code with errno set. */
+static inline int game_Move_snap_attach(game_Move_snap *s, const soa_arena *a,
+    size_t offset)
+{
+    size_t off[15], rows, cap;
+    size_t i;
+    int rc;
+    if (!s) {
+        errno = EINVAL;
+        return SOA_SHM_EINVAL;
+    }
+    rc = soa_shm_snap_read(a, offset, &game_Move_shm_layout, off, &rows, &cap);
+    if (rc != SOA_SHM_OK)
+        return rc;
+    memset(s, 0, sizeof *s);
+    s->rows = rows;
+    s->cap = cap;
+    s->eids = (soa_entity *)soa_arena_ptr(a, off[0]);
+    for (i = 0; i < 3; i++)
+        s->Motion.v[i] = (float *)soa_arena_ptr(a, off[1 + i]);
+    s->Motion.spin = (float *)soa_arena_ptr(a, off[4]);
+    s->Motion.changed = (uint64_t *)soa_arena_ptr(a, off[5]);
+    s->Motion.cap = cap;
+    for (i = 0; i < 3; i++)
+        s->Transform.pos[i] = (float *)soa_arena_ptr(a, off[6 + i]);
+    for (i = 0; i < 4; i++)
+        s->Transform.rot[i] = (float *)soa_arena_ptr(a, off[9 + i]);
+    s->Transform.scale = (float *)soa_arena_ptr(a, off[13]);
+    s->Transform.changed = (uint64_t *)soa_arena_ptr(a, off[14]);
+    s->Transform.cap = cap;
+    return SOA_SHM_OK;
+}
+
+static inline int game_Move_erased_snap_publish(const void *s, soa_arena *a,
+    size_t offset)
+{
+    return game_Move_snap_publish((const game_Move_snap *)s, a, offset);
+}
+
+static inline int game_Move_erased_snap_attach(void *s, const soa_arena *a,
+    size_t offset)
+{
+    return game_Move_snap_attach((game_Move_snap *)s, a, offset);
+}
+
+/* System game_Move for a worker process (soa/worker.h). */
+static const soa_shm_system game_Move_shm = {
+    &game_Move_system,
+    &game_Move_shm_layout,
+    game_Move_erased_snap_publish,
+    game_Move_erased_snap_attach
+};
+
 /* ---- system Regenerate ---- */
 
 /* Heals living members over time. */
@@ -1746,6 +1861,109 @@ static const soa_system_desc game_Regenerate_system = {
     game_Regenerate_erased_run,
     game_Regenerate_erased_commit,
     game_Regenerate_erased_run_range
+};
+
+/* ---- system Regenerate in shared memory ---- */
+
+static const uint64_t game_Regenerate_shm_hashes[] = {game_Member_LAYOUT_HASH, game_Health_LAYOUT_HASH};
+static const uint32_t game_Regenerate_shm_sizes[] = {
+    (uint32_t)sizeof(soa_entity),
+    (uint32_t)sizeof(common_Team),
+    (uint32_t)sizeof(game_Kind),
+    (uint32_t)sizeof(bool),
+    0 /* Member.changed */,
+    (uint32_t)sizeof(int32_t),
+    (uint32_t)sizeof(int32_t),
+    (uint32_t)sizeof(float),
+    0 /* Health.changed */
+};
+static const soa_shm_layout game_Regenerate_shm_layout = {
+    "game_Regenerate", UINT64_C(0x55ede005568ab801),
+    2, game_Regenerate_shm_hashes,
+    9, game_Regenerate_shm_sizes
+};
+
+/* Describes snapshot `s`, whose columns must come from arena `a`
+ * (game_Regenerate_snap_init with soa_arena_allocator(a)), in a header at
+ * `offset` in `a` (soa_shm_snap_bytes(&game_Regenerate_shm_layout) bytes,
+ * 8-byte aligned), for a worker process to attach to.  Publish
+ * again after every build: a build may move the columns.
+ * SOA_SHM_OK, or a negative SOA_SHM_* code with errno set. */
+static inline int game_Regenerate_snap_publish(const game_Regenerate_snap *s, soa_arena *a,
+    size_t offset)
+{
+    const void *cols[9];
+    if (!s) {
+        errno = EINVAL;
+        return SOA_SHM_EINVAL;
+    }
+    cols[0] = s->eids;
+    cols[1] = s->Member.team;
+    cols[2] = s->Member.kind;
+    cols[3] = s->Member.alive;
+    cols[4] = s->Member.changed;
+    cols[5] = s->Health.hp;
+    cols[6] = s->Health.max;
+    cols[7] = s->Health.regen;
+    cols[8] = s->Health.changed;
+    return soa_shm_snap_write(a, offset, &game_Regenerate_shm_layout, cols,
+        s->rows, s->cap);
+}
+
+/* Points `s` at the snapshot whose header game_Regenerate_snap_publish wrote at
+ * `offset` in `a` (typically in another process).  Refuses, with
+ * `s` untouched, a header from another format version or another
+ * schema (any layout hash differs) and any offset or size that
+ * reaches outside `a`.  The result can be run (game_Regenerate_run) but not
+ * built or released: its memory belongs to the arena.
+ * SOA_SHM_OK, or a negative SOA_SHM_* code with errno set. */
+static inline int game_Regenerate_snap_attach(game_Regenerate_snap *s, const soa_arena *a,
+    size_t offset)
+{
+    size_t off[9], rows, cap;
+    int rc;
+    if (!s) {
+        errno = EINVAL;
+        return SOA_SHM_EINVAL;
+    }
+    rc = soa_shm_snap_read(a, offset, &game_Regenerate_shm_layout, off, &rows, &cap);
+    if (rc != SOA_SHM_OK)
+        return rc;
+    memset(s, 0, sizeof *s);
+    s->rows = rows;
+    s->cap = cap;
+    s->eids = (soa_entity *)soa_arena_ptr(a, off[0]);
+    s->Member.team = (common_Team *)soa_arena_ptr(a, off[1]);
+    s->Member.kind = (game_Kind *)soa_arena_ptr(a, off[2]);
+    s->Member.alive = (bool *)soa_arena_ptr(a, off[3]);
+    s->Member.changed = (uint64_t *)soa_arena_ptr(a, off[4]);
+    s->Member.cap = cap;
+    s->Health.hp = (int32_t *)soa_arena_ptr(a, off[5]);
+    s->Health.max = (int32_t *)soa_arena_ptr(a, off[6]);
+    s->Health.regen = (float *)soa_arena_ptr(a, off[7]);
+    s->Health.changed = (uint64_t *)soa_arena_ptr(a, off[8]);
+    s->Health.cap = cap;
+    return SOA_SHM_OK;
+}
+
+static inline int game_Regenerate_erased_snap_publish(const void *s, soa_arena *a,
+    size_t offset)
+{
+    return game_Regenerate_snap_publish((const game_Regenerate_snap *)s, a, offset);
+}
+
+static inline int game_Regenerate_erased_snap_attach(void *s, const soa_arena *a,
+    size_t offset)
+{
+    return game_Regenerate_snap_attach((game_Regenerate_snap *)s, a, offset);
+}
+
+/* System game_Regenerate for a worker process (soa/worker.h). */
+static const soa_shm_system game_Regenerate_shm = {
+    &game_Regenerate_system,
+    &game_Regenerate_shm_layout,
+    game_Regenerate_erased_snap_publish,
+    game_Regenerate_erased_snap_attach
 };
 
 /* ---- system Loot ---- */
@@ -2056,6 +2274,133 @@ static const soa_system_desc game_Loot_system = {
     game_Loot_erased_run,
     game_Loot_erased_commit,
     game_Loot_erased_run_range
+};
+
+/* ---- system Loot in shared memory ---- */
+
+static const uint64_t game_Loot_shm_hashes[] = {game_Member_LAYOUT_HASH, game_Health_LAYOUT_HASH, game_Inventory_LAYOUT_HASH};
+static const uint32_t game_Loot_shm_sizes[] = {
+    (uint32_t)sizeof(soa_entity),
+    (uint32_t)sizeof(common_Team),
+    (uint32_t)sizeof(game_Kind),
+    (uint32_t)sizeof(bool),
+    0 /* Member.changed */,
+    (uint32_t)sizeof(int32_t),
+    (uint32_t)sizeof(int32_t),
+    (uint32_t)sizeof(float),
+    0 /* Health.changed */,
+    (uint32_t)sizeof(uint16_t),
+    (uint32_t)sizeof(uint16_t),
+    (uint32_t)sizeof(uint16_t),
+    (uint32_t)sizeof(uint16_t),
+    (uint32_t)sizeof(uint16_t),
+    (uint32_t)sizeof(uint16_t),
+    (uint32_t)sizeof(uint16_t),
+    (uint32_t)sizeof(uint16_t),
+    (uint32_t)sizeof(uint64_t),
+    (uint32_t)sizeof(double),
+    0 /* Inventory.changed */
+};
+static const soa_shm_layout game_Loot_shm_layout = {
+    "game_Loot", UINT64_C(0x140d1bcdc2d49643),
+    3, game_Loot_shm_hashes,
+    20, game_Loot_shm_sizes
+};
+
+/* Describes snapshot `s`, whose columns must come from arena `a`
+ * (game_Loot_snap_init with soa_arena_allocator(a)), in a header at
+ * `offset` in `a` (soa_shm_snap_bytes(&game_Loot_shm_layout) bytes,
+ * 8-byte aligned), for a worker process to attach to.  Publish
+ * again after every build: a build may move the columns.
+ * SOA_SHM_OK, or a negative SOA_SHM_* code with errno set. */
+static inline int game_Loot_snap_publish(const game_Loot_snap *s, soa_arena *a,
+    size_t offset)
+{
+    const void *cols[20];
+    size_t i;
+    if (!s) {
+        errno = EINVAL;
+        return SOA_SHM_EINVAL;
+    }
+    cols[0] = s->eids;
+    cols[1] = s->Member.team;
+    cols[2] = s->Member.kind;
+    cols[3] = s->Member.alive;
+    cols[4] = s->Member.changed;
+    cols[5] = s->Health.hp;
+    cols[6] = s->Health.max;
+    cols[7] = s->Health.regen;
+    cols[8] = s->Health.changed;
+    for (i = 0; i < 8; i++)
+        cols[9 + i] = s->Inventory.slots[i];
+    cols[17] = s->Inventory.gold;
+    cols[18] = s->Inventory.weight;
+    cols[19] = s->Inventory.changed;
+    return soa_shm_snap_write(a, offset, &game_Loot_shm_layout, cols,
+        s->rows, s->cap);
+}
+
+/* Points `s` at the snapshot whose header game_Loot_snap_publish wrote at
+ * `offset` in `a` (typically in another process).  Refuses, with
+ * `s` untouched, a header from another format version or another
+ * schema (any layout hash differs) and any offset or size that
+ * reaches outside `a`.  The result can be run (game_Loot_run) but not
+ * built or released: its memory belongs to the arena.
+ * SOA_SHM_OK, or a negative SOA_SHM_* code with errno set. */
+static inline int game_Loot_snap_attach(game_Loot_snap *s, const soa_arena *a,
+    size_t offset)
+{
+    size_t off[20], rows, cap;
+    size_t i;
+    int rc;
+    if (!s) {
+        errno = EINVAL;
+        return SOA_SHM_EINVAL;
+    }
+    rc = soa_shm_snap_read(a, offset, &game_Loot_shm_layout, off, &rows, &cap);
+    if (rc != SOA_SHM_OK)
+        return rc;
+    memset(s, 0, sizeof *s);
+    s->rows = rows;
+    s->cap = cap;
+    s->eids = (soa_entity *)soa_arena_ptr(a, off[0]);
+    s->Member.team = (common_Team *)soa_arena_ptr(a, off[1]);
+    s->Member.kind = (game_Kind *)soa_arena_ptr(a, off[2]);
+    s->Member.alive = (bool *)soa_arena_ptr(a, off[3]);
+    s->Member.changed = (uint64_t *)soa_arena_ptr(a, off[4]);
+    s->Member.cap = cap;
+    s->Health.hp = (int32_t *)soa_arena_ptr(a, off[5]);
+    s->Health.max = (int32_t *)soa_arena_ptr(a, off[6]);
+    s->Health.regen = (float *)soa_arena_ptr(a, off[7]);
+    s->Health.changed = (uint64_t *)soa_arena_ptr(a, off[8]);
+    s->Health.cap = cap;
+    for (i = 0; i < 8; i++)
+        s->Inventory.slots[i] = (uint16_t *)soa_arena_ptr(a, off[9 + i]);
+    s->Inventory.gold = (uint64_t *)soa_arena_ptr(a, off[17]);
+    s->Inventory.weight = (double *)soa_arena_ptr(a, off[18]);
+    s->Inventory.changed = (uint64_t *)soa_arena_ptr(a, off[19]);
+    s->Inventory.cap = cap;
+    return SOA_SHM_OK;
+}
+
+static inline int game_Loot_erased_snap_publish(const void *s, soa_arena *a,
+    size_t offset)
+{
+    return game_Loot_snap_publish((const game_Loot_snap *)s, a, offset);
+}
+
+static inline int game_Loot_erased_snap_attach(void *s, const soa_arena *a,
+    size_t offset)
+{
+    return game_Loot_snap_attach((game_Loot_snap *)s, a, offset);
+}
+
+/* System game_Loot for a worker process (soa/worker.h). */
+static const soa_shm_system game_Loot_shm = {
+    &game_Loot_system,
+    &game_Loot_shm_layout,
+    game_Loot_erased_snap_publish,
+    game_Loot_erased_snap_attach
 };
 
 #ifdef __cplusplus

@@ -635,6 +635,103 @@ static const soa_system_desc Integrate_system = {
     Integrate_erased_run_range
 };
 
+/* ---- system Integrate in shared memory ---- */
+
+static const uint64_t Integrate_shm_hashes[] = {Velocity_LAYOUT_HASH, Position_LAYOUT_HASH};
+static const uint32_t Integrate_shm_sizes[] = {
+    (uint32_t)sizeof(soa_entity),
+    (uint32_t)sizeof(float),
+    (uint32_t)sizeof(float),
+    0 /* Velocity.changed */,
+    (uint32_t)sizeof(float),
+    (uint32_t)sizeof(float),
+    0 /* Position.changed */
+};
+static const soa_shm_layout Integrate_shm_layout = {
+    "Integrate", UINT64_C(0x989e1be9badc3631),
+    2, Integrate_shm_hashes,
+    7, Integrate_shm_sizes
+};
+
+/* Describes snapshot `s`, whose columns must come from arena `a`
+ * (Integrate_snap_init with soa_arena_allocator(a)), in a header at
+ * `offset` in `a` (soa_shm_snap_bytes(&Integrate_shm_layout) bytes,
+ * 8-byte aligned), for a worker process to attach to.  Publish
+ * again after every build: a build may move the columns.
+ * SOA_SHM_OK, or a negative SOA_SHM_* code with errno set. */
+static inline int Integrate_snap_publish(const Integrate_snap *s, soa_arena *a,
+    size_t offset)
+{
+    const void *cols[7];
+    if (!s) {
+        errno = EINVAL;
+        return SOA_SHM_EINVAL;
+    }
+    cols[0] = s->eids;
+    cols[1] = s->Velocity.x;
+    cols[2] = s->Velocity.y;
+    cols[3] = s->Velocity.changed;
+    cols[4] = s->Position.x;
+    cols[5] = s->Position.y;
+    cols[6] = s->Position.changed;
+    return soa_shm_snap_write(a, offset, &Integrate_shm_layout, cols,
+        s->rows, s->cap);
+}
+
+/* Points `s` at the snapshot whose header Integrate_snap_publish wrote at
+ * `offset` in `a` (typically in another process).  Refuses, with
+ * `s` untouched, a header from another format version or another
+ * schema (any layout hash differs) and any offset or size that
+ * reaches outside `a`.  The result can be run (Integrate_run) but not
+ * built or released: its memory belongs to the arena.
+ * SOA_SHM_OK, or a negative SOA_SHM_* code with errno set. */
+static inline int Integrate_snap_attach(Integrate_snap *s, const soa_arena *a,
+    size_t offset)
+{
+    size_t off[7], rows, cap;
+    int rc;
+    if (!s) {
+        errno = EINVAL;
+        return SOA_SHM_EINVAL;
+    }
+    rc = soa_shm_snap_read(a, offset, &Integrate_shm_layout, off, &rows, &cap);
+    if (rc != SOA_SHM_OK)
+        return rc;
+    memset(s, 0, sizeof *s);
+    s->rows = rows;
+    s->cap = cap;
+    s->eids = (soa_entity *)soa_arena_ptr(a, off[0]);
+    s->Velocity.x = (float *)soa_arena_ptr(a, off[1]);
+    s->Velocity.y = (float *)soa_arena_ptr(a, off[2]);
+    s->Velocity.changed = (uint64_t *)soa_arena_ptr(a, off[3]);
+    s->Velocity.cap = cap;
+    s->Position.x = (float *)soa_arena_ptr(a, off[4]);
+    s->Position.y = (float *)soa_arena_ptr(a, off[5]);
+    s->Position.changed = (uint64_t *)soa_arena_ptr(a, off[6]);
+    s->Position.cap = cap;
+    return SOA_SHM_OK;
+}
+
+static inline int Integrate_erased_snap_publish(const void *s, soa_arena *a,
+    size_t offset)
+{
+    return Integrate_snap_publish((const Integrate_snap *)s, a, offset);
+}
+
+static inline int Integrate_erased_snap_attach(void *s, const soa_arena *a,
+    size_t offset)
+{
+    return Integrate_snap_attach((Integrate_snap *)s, a, offset);
+}
+
+/* System Integrate for a worker process (soa/worker.h). */
+static const soa_shm_system Integrate_shm = {
+    &Integrate_system,
+    &Integrate_shm_layout,
+    Integrate_erased_snap_publish,
+    Integrate_erased_snap_attach
+};
+
 #ifdef __cplusplus
 }
 #endif

@@ -1294,6 +1294,170 @@ static const soa_system_desc sim_Age_system = {
     sim_Age_erased_run_range
 };
 
+/* ---- system Age in shared memory ---- */
+
+static const uint64_t sim_Age_shm_hashes[] = {sim_Limits_LAYOUT_HASH, sim_Particle_LAYOUT_HASH};
+static const uint32_t sim_Age_shm_sizes[] = {
+    (uint32_t)sizeof(soa_entity),
+    (uint32_t)sizeof(int64_t),
+    (uint32_t)sizeof(uint64_t),
+    (uint32_t)sizeof(float),
+    (uint32_t)sizeof(double),
+    (uint32_t)sizeof(double),
+    (uint32_t)sizeof(int32_t),
+    (uint32_t)sizeof(int32_t),
+    (uint32_t)sizeof(uint8_t),
+    (uint32_t)sizeof(int8_t),
+    (uint32_t)sizeof(int16_t),
+    (uint32_t)sizeof(uint32_t),
+    (uint32_t)sizeof(bool),
+    (uint32_t)sizeof(sim_Mode),
+    0 /* Limits.changed */,
+    (uint32_t)sizeof(float),
+    (uint32_t)sizeof(float),
+    (uint32_t)sizeof(float),
+    (uint32_t)sizeof(float),
+    (uint32_t)sizeof(float),
+    (uint32_t)sizeof(common_Team),
+    (uint32_t)sizeof(double),
+    (uint32_t)sizeof(double),
+    (uint32_t)sizeof(double),
+    (uint32_t)sizeof(double),
+    (uint32_t)sizeof(double),
+    (uint32_t)sizeof(double),
+    (uint32_t)sizeof(double),
+    (uint32_t)sizeof(double),
+    (uint32_t)sizeof(double),
+    (uint32_t)sizeof(double),
+    (uint32_t)sizeof(double),
+    (uint32_t)sizeof(double),
+    (uint32_t)sizeof(double),
+    (uint32_t)sizeof(double),
+    (uint32_t)sizeof(double),
+    (uint32_t)sizeof(double),
+    0 /* Particle.changed */
+};
+static const soa_shm_layout sim_Age_shm_layout = {
+    "sim_Age", UINT64_C(0x3276ea172168dfe0),
+    2, sim_Age_shm_hashes,
+    38, sim_Age_shm_sizes
+};
+
+/* Describes snapshot `s`, whose columns must come from arena `a`
+ * (sim_Age_snap_init with soa_arena_allocator(a)), in a header at
+ * `offset` in `a` (soa_shm_snap_bytes(&sim_Age_shm_layout) bytes,
+ * 8-byte aligned), for a worker process to attach to.  Publish
+ * again after every build: a build may move the columns.
+ * SOA_SHM_OK, or a negative SOA_SHM_* code with errno set. */
+static inline int sim_Age_snap_publish(const sim_Age_snap *s, soa_arena *a,
+    size_t offset)
+{
+    const void *cols[38];
+    size_t i;
+    if (!s) {
+        errno = EINVAL;
+        return SOA_SHM_EINVAL;
+    }
+    cols[0] = s->eids;
+    cols[1] = s->Limits.lo;
+    cols[2] = s->Limits.hi;
+    cols[3] = s->Limits.big;
+    cols[4] = s->Limits.tiny;
+    cols[5] = s->Limits.huge;
+    cols[6] = s->Limits.mask;
+    cols[7] = s->Limits.low32;
+    cols[8] = s->Limits.flags;
+    cols[9] = s->Limits.neg8;
+    cols[10] = s->Limits.min16;
+    cols[11] = s->Limits.wide;
+    cols[12] = s->Limits.on;
+    cols[13] = s->Limits.mode;
+    cols[14] = s->Limits.changed;
+    for (i = 0; i < 2; i++)
+        cols[15 + i] = s->Particle.pos[i];
+    for (i = 0; i < 2; i++)
+        cols[17 + i] = s->Particle.vel[i];
+    cols[19] = s->Particle.age;
+    cols[20] = s->Particle.team;
+    for (i = 0; i < 16; i++)
+        cols[21 + i] = s->Particle.history[i];
+    cols[37] = s->Particle.changed;
+    return soa_shm_snap_write(a, offset, &sim_Age_shm_layout, cols,
+        s->rows, s->cap);
+}
+
+/* Points `s` at the snapshot whose header sim_Age_snap_publish wrote at
+ * `offset` in `a` (typically in another process).  Refuses, with
+ * `s` untouched, a header from another format version or another
+ * schema (any layout hash differs) and any offset or size that
+ * reaches outside `a`.  The result can be run (sim_Age_run) but not
+ * built or released: its memory belongs to the arena.
+ * SOA_SHM_OK, or a negative SOA_SHM_* code with errno set. */
+static inline int sim_Age_snap_attach(sim_Age_snap *s, const soa_arena *a,
+    size_t offset)
+{
+    size_t off[38], rows, cap;
+    size_t i;
+    int rc;
+    if (!s) {
+        errno = EINVAL;
+        return SOA_SHM_EINVAL;
+    }
+    rc = soa_shm_snap_read(a, offset, &sim_Age_shm_layout, off, &rows, &cap);
+    if (rc != SOA_SHM_OK)
+        return rc;
+    memset(s, 0, sizeof *s);
+    s->rows = rows;
+    s->cap = cap;
+    s->eids = (soa_entity *)soa_arena_ptr(a, off[0]);
+    s->Limits.lo = (int64_t *)soa_arena_ptr(a, off[1]);
+    s->Limits.hi = (uint64_t *)soa_arena_ptr(a, off[2]);
+    s->Limits.big = (float *)soa_arena_ptr(a, off[3]);
+    s->Limits.tiny = (double *)soa_arena_ptr(a, off[4]);
+    s->Limits.huge = (double *)soa_arena_ptr(a, off[5]);
+    s->Limits.mask = (int32_t *)soa_arena_ptr(a, off[6]);
+    s->Limits.low32 = (int32_t *)soa_arena_ptr(a, off[7]);
+    s->Limits.flags = (uint8_t *)soa_arena_ptr(a, off[8]);
+    s->Limits.neg8 = (int8_t *)soa_arena_ptr(a, off[9]);
+    s->Limits.min16 = (int16_t *)soa_arena_ptr(a, off[10]);
+    s->Limits.wide = (uint32_t *)soa_arena_ptr(a, off[11]);
+    s->Limits.on = (bool *)soa_arena_ptr(a, off[12]);
+    s->Limits.mode = (sim_Mode *)soa_arena_ptr(a, off[13]);
+    s->Limits.changed = (uint64_t *)soa_arena_ptr(a, off[14]);
+    s->Limits.cap = cap;
+    for (i = 0; i < 2; i++)
+        s->Particle.pos[i] = (float *)soa_arena_ptr(a, off[15 + i]);
+    for (i = 0; i < 2; i++)
+        s->Particle.vel[i] = (float *)soa_arena_ptr(a, off[17 + i]);
+    s->Particle.age = (float *)soa_arena_ptr(a, off[19]);
+    s->Particle.team = (common_Team *)soa_arena_ptr(a, off[20]);
+    for (i = 0; i < 16; i++)
+        s->Particle.history[i] = (double *)soa_arena_ptr(a, off[21 + i]);
+    s->Particle.changed = (uint64_t *)soa_arena_ptr(a, off[37]);
+    s->Particle.cap = cap;
+    return SOA_SHM_OK;
+}
+
+static inline int sim_Age_erased_snap_publish(const void *s, soa_arena *a,
+    size_t offset)
+{
+    return sim_Age_snap_publish((const sim_Age_snap *)s, a, offset);
+}
+
+static inline int sim_Age_erased_snap_attach(void *s, const soa_arena *a,
+    size_t offset)
+{
+    return sim_Age_snap_attach((sim_Age_snap *)s, a, offset);
+}
+
+/* System sim_Age for a worker process (soa/worker.h). */
+static const soa_shm_system sim_Age_shm = {
+    &sim_Age_system,
+    &sim_Age_shm_layout,
+    sim_Age_erased_snap_publish,
+    sim_Age_erased_snap_attach
+};
+
 #ifdef __cplusplus
 }
 #endif

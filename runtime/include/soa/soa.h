@@ -9,6 +9,7 @@
  *   world.h    a reference ECS world (entities, sparse-set components)
  *   sched.h    a scheduler that runs local and offloaded systems by stage
  *   mailbox.h  sequence-numbered shared-memory rings for worker processes
+ *   shmsnap.h  a system snapshot in shared memory that a worker attaches to
  *   worker.h   worker processes that run offloaded systems
  */
 #ifndef SOA_SOA_H
@@ -33,6 +34,7 @@
 #include "world.h"
 #include "sched.h"
 #include "mailbox.h"
+#include "shmsnap.h"
 
 #ifdef __cplusplus
 extern "C" {
