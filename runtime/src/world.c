@@ -405,9 +405,19 @@ int soa_world_set(soa_world *w, soa_entity e, soa_cid cid, const void *value)
         errno = EINVAL;
         return -1;
     }
+    /* `value` may point into this component's own storage (a copy from
+     * another entity), which adding can move: keep its row instead. */
+    size_t src_row = SIZE_MAX;
+    if (c && c->size && c->count) {
+        uintptr_t p = (uintptr_t)value, lo = (uintptr_t)c->values;
+        if (p >= lo && p < lo + c->count * c->size)
+            src_row = (p - lo) / c->size;
+    }
     void *v = soa_world_add(w, e, cid);
     if (!v)
         return -1;
+    if (src_row != SIZE_MAX)
+        value = value_at(c, src_row);
     if (c->size)
         memmove(v, value, c->size);
     return 0;

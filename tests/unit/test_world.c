@@ -144,12 +144,24 @@ static void values_start_as_defaults(void **state)
     assert_int_equal(soa_world_count(w, h), 1);
     assert_true(soa_world_has(w, e, h));
 
+    /* Copying one entity's value to many others: each add may move the
+     * storage the source points into. */
+    soa_entity src = soa_world_spawn(w);
+    Health big = {424242};
+    soa_world_set(w, src, h, &big);
+    for (int i = 0; i < 100; i++) {
+        soa_entity d = soa_world_spawn(w);
+        assert_int_equal(soa_world_set(w, d, h, soa_world_get(w, src, h)), 0);
+        assert_int_equal(((Health *)soa_world_get(w, d, h))->hp, 424242);
+    }
+    assert_int_equal(soa_world_count(w, h), 102);
+
     assert_int_equal(soa_world_remove(w, e, h), 0);
     assert_false(soa_world_has(w, e, h));
     errno = 0;
     assert_int_equal(soa_world_remove(w, e, h), -1);
     assert_int_equal(errno, ENOENT);
-    assert_int_equal(soa_world_count(w, h), 0);
+    assert_int_equal(soa_world_count(w, h), 101);
     end_world(w);
 }
 
