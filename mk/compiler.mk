@@ -62,3 +62,9 @@ regen: $(SOAC)
 TEST_DEPS     += $(SOAC) $(SOAC_asan) $(LIBSOA)
 TEST_PROGRAMS += tests/compiler/regen.sh tests/compiler/golden.sh \
                  tests/compiler/compile.sh
+
+# Headers generated from test schemas for the generated-API tests.
+$(BUILD)/gen/%.h: tests/compiler/schemas/%.soa $(SOAC)
+	@mkdir -p $(@D)
+	$(SOAC) -I tests/compiler/schemas -o $@ $<
+TEST_GEN_HEADERS += $(BUILD)/gen/gen_test.h

@@ -1,0 +1,315 @@
+/*
+ * soac, the command: exit statuses, --help/--version, output files (never
+ * truncated on error, not rewritten when unchanged, default name), the
+ * depfile, --check/--explain, and layout hashes as --explain prints them.
+ */
+#include "../compiler/soac_run.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+static char tmpdir[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/soac-cli-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static char *path(const char *name)
+{
+    static char buf[4][512];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(buf[i], sizeof buf[i], "%s/%s", tmpdir, name);
+    return buf[i];
+}
+
+/* Runs soac with printf-style arguments; returns the exit status and frees
+ * or hands back the output. */
+static int run(char **out, const char *fmt, ...)
+{
+    char args[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    char *o;
+    int rc = soac_run(args, &o);
+    if (out)
+        *out = o;
+    else
+        free(o);
+    return rc;
+}
+
+static int entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static const char good[] =
+    "component Position { x: f32; y: f32; }\n"
+    "component Velocity { x: f32; y: f32 = -9.81; }\n";
+
+static void usage_errors(void **state)
+{
+    (void)state;
+    char *out;
+    assert_int_equal(run(&out, "%s", path("missing.soa")), 2);
+    assert_non_null(strstr(out, "soac: error: cannot read"));
+    assert_non_null(strstr(out, "No such file"));
+    free(out);
+    assert_int_equal(run(&out, "--frobnicate x.soa"), 2);
+    assert_non_null(strstr(out, "unknown option '--frobnicate'"));
+    assert_non_null(strstr(out, "usage: soac"));
+    free(out);
+    assert_int_equal(run(&out, "schemas/physics.soa -o"), 2);
+    assert_non_null(strstr(out, "option '-o' needs an argument"));
+    free(out);
+    assert_int_equal(run(&out, ""), 2);
+    assert_non_null(strstr(out, "no schema given"));
+    free(out);
+    assert_int_equal(run(&out, "--check a.soa b.soa"), 2);
+    assert_non_null(strstr(out, "more than one schema"));
+    free(out);
+    /* a directory as the output: an I/O error, nothing left behind */
+    assert_int_equal(spit(path("p.soa"), good), 0);
+    assert_int_equal(run(&out, "-o %s/nodir/x.h %s", tmpdir, path("p.soa")), 2);
+    assert_non_null(strstr(out, "cannot create a temporary file"));
+    free(out);
+}
+
+static void help_and_version(void **state)
+{
+    (void)state;
+    char *out;
+    assert_int_equal(run(&out, "--version"), 0);
+    assert_non_null(strstr(out, "soac 0.1.0"));
+    free(out);
+    assert_int_equal(run(&out, "--help"), 0);
+    const char *must[] = { "usage: soac", "-I DIR", "-o OUT.h", "--depfile FILE",
+                           "--explain", "--check", "--version", "--help",
+                           "Examples:", "Exit status" };
+    for (size_t i = 0; i < sizeof must / sizeof *must; i++)
+        if (!strstr(out, must[i]))
+            fail_msg("--help lacks \"%s\"", must[i]);
+    free(out);
+}
+
+static void failed_run_keeps_output(void **state)
+{
+    (void)state;
+    const char *out_h = path("keep.h");
+    assert_int_equal(spit(out_h, "/* an earlier header */\n"), 0);
+    assert_int_equal(spit(path("bad.soa"), "component A { x: f33; }\n"), 0);
+    int before = entries(tmpdir);
+    char *out;
+    assert_int_equal(run(&out, "-o %s %s", out_h, path("bad.soa")), 1);
+    assert_non_null(strstr(out, "bad.soa:1:18: error: unknown type 'f33'"));
+    free(out);
+    char *now = slurp(out_h, NULL);
+    assert_string_equal(now, "/* an earlier header */\n");
+    free(now);
+    assert_int_equal(entries(tmpdir), before); /* no temporary left */
+    /* and a schema error with no output yet creates none */
+    assert_int_equal(run(NULL, "-o %s %s", path("never.h"), path("bad.soa")), 1);
+    assert_int_equal(access(path("never.h"), F_OK), -1);
+}
+
+static void unchanged_output_keeps_mtime(void **state)
+{
+    (void)state;
+    const char *schema = path("m.soa"), *out_h = path("m.h");
+    assert_int_equal(spit(schema, good), 0);
+    assert_int_equal(run(NULL, "-o %s %s", out_h, schema), 0);
+    struct timeval old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+    assert_int_equal(utimes(out_h, old), 0);
+    /* a comment changes nothing in the header */
+    char *edited = malloc(sizeof good + 32);
+    strcpy(edited, "// a comment\n");
+    strcat(edited, good);
+    assert_int_equal(spit(schema, edited), 0);
+    free(edited);
+    assert_int_equal(run(NULL, "-o %s %s", out_h, schema), 0);
+    struct stat st;
+    assert_int_equal(stat(out_h, &st), 0);
+    assert_int_equal(st.st_mtime, 1000000000);
+    /* a new field does */
+    assert_int_equal(spit(schema, "component Position { x: f32; y: f32; z: f32; }\n"), 0);
+    assert_int_equal(run(NULL, "-o %s %s", out_h, schema), 0);
+    assert_int_equal(stat(out_h, &st), 0);
+    assert_true(st.st_mtime != 1000000000);
+    char *h = slurp(out_h, NULL);
+    assert_non_null(strstr(h, "float z;"));
+    free(h);
+}
+
+static void default_output_and_check(void **state)
+{
+    (void)state;
+    assert_int_equal(spit(path("phys.soa"), good), 0);
+    /* --check and --explain write nothing */
+    assert_int_equal(run(NULL, "--check %s", path("phys.soa")), 0);
+    assert_int_equal(access(path("phys.h"), F_OK), -1);
+    char *out;
+    assert_int_equal(run(&out, "--explain %s", path("phys.soa")), 0);
+    assert_int_equal(access(path("phys.h"), F_OK), -1);
+    assert_non_null(strstr(out, "component Velocity"));
+    assert_non_null(strstr(out, "bytes/row"));
+    assert_non_null(strstr(out, "MiB/1M rows"));
+    assert_non_null(strstr(out, "float                 4        4000000         3.81"));
+    free(out);
+    /* SCHEMA.soa -> SCHEMA.h next to it, with a guard from its name */
+    assert_int_equal(run(NULL, "%s", path("phys.soa")), 0);
+    char *h = slurp(path("phys.h"), NULL);
+    assert_non_null(h);
+    assert_true(strncmp(h, "/* Generated by soac 0.1.0 from phys.soa. Do not edit. */\n", 58) == 0);
+    assert_non_null(strstr(h, "#ifndef SOAC_PHYS_H"));
+    assert_null(strstr(h, tmpdir)); /* no paths in the output */
+    free(h);
+}
+
+static void depfile(void **state)
+{
+    (void)state;
+    char dir[512], cmd[1024];
+    snprintf(dir, sizeof dir, "%s/a b", tmpdir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(cmd, sizeof cmd, "%s/main.soa", dir);
+    assert_int_equal(spit(cmd, "include \"lib.soa\";\ncomponent M { t: T; }\n"), 0);
+    snprintf(cmd, sizeof cmd, "%s/lib.soa", dir);
+    assert_int_equal(spit(cmd, "enum T : u8 { a }\n"), 0);
+    char *out;
+    int rc = run(&out, "-o '%s/out.h' --depfile %s '%s/main.soa'", dir,
+                 path("out.d"), dir);
+    assert_int_equal(rc, 0);
+    free(out);
+    char *d = slurp(path("out.d"), NULL);
+    assert_non_null(d);
+    char want[2048];
+    snprintf(want, sizeof want,
+             "%s/a\\ b/out.h: %s/a\\ b/main.soa \\\n  %s/a\\ b/lib.soa\n\n%s/a\\ b/lib.soa:\n",
+             tmpdir, tmpdir, tmpdir, tmpdir);
+    assert_string_equal(d, want);
+    free(d);
+}
+
+/* The layout hash --explain prints for the first component of `src`. */
+static uint64_t hash_of(const char *src)
+{
+    assert_int_equal(spit(path("h.soa"), src), 0);
+    char *out;
+    assert_int_equal(run(&out, "--explain %s", path("h.soa")), 0);
+    const char *p = strstr(out, "layout hash 0x");
+    assert_non_null(p);
+    uint64_t h = strtoull(p + 14, NULL, 16);
+    free(out);
+    return h;
+}
+
+static void layout_hash(void **state)
+{
+    (void)state;
+    uint64_t base = hash_of("component H { a: f32; b: i32[2]; }");
+    /* whitespace, comments, docs and defaults do not change it */
+    assert_true(hash_of("/// doc\ncomponent   H\n{\n  a : f32 = 1.5; // c\n  b: i32[2] = [1, 2];\n}\n") == base);
+    assert_true(hash_of("component H { /* x */ a: f32; b: i32[ 2 ]; }\r\n") == base);
+    /* order, types, names and lengths do */
+    assert_true(hash_of("component H { b: i32[2]; a: f32; }") != base);
+    assert_true(hash_of("component H { a: f64; b: i32[2]; }") != base);
+    assert_true(hash_of("component H { a: f32; b: u32[2]; }") != base);
+    assert_true(hash_of("component H { a: f32; c: i32[2]; }") != base);
+    assert_true(hash_of("component G { a: f32; b: i32[2]; }") != base);
+    assert_true(hash_of("component H { a: f32; b: i32[3]; }") != base);
+    assert_true(hash_of("component H { a: f32; b: i32; }") != base);
+    assert_true(hash_of("component H { a: f32; b: i32[2]; c: u8; }") != base);
+    /* the namespace is part of the C name, so of the layout */
+    assert_true(hash_of("namespace n; component H { a: f32; b: i32[2]; }") != base);
+
+    /* what the header says is what --explain says */
+    char *h = slurp("generated/physics.h", NULL);
+    assert_non_null(h);
+    const char *p = strstr(h, "#define Position_LAYOUT_HASH 0x");
+    assert_non_null(p);
+    uint64_t in_header = strtoull(p + 31, NULL, 16);
+    free(h);
+    char *out;
+    assert_int_equal(run(&out, "--explain schemas/physics.soa"), 0);
+    p = strstr(out, "layout hash 0x");
+    assert_non_null(p);
+    assert_true(strtoull(p + 14, NULL, 16) == in_header);
+    free(out);
+}
+
+static void limits(void **state)
+{
+    (void)state;
+    /* the largest array, and 200 components in one file */
+    assert_int_equal(spit(path("big.soa"), "component Big { v: u8[4096]; }\n"), 0);
+    assert_int_equal(run(NULL, "--check %s", path("big.soa")), 0);
+    char *src = malloc(200 * 48);
+    src[0] = '\0';
+    for (int i = 0; i < 200; i++)
+        sprintf(src + strlen(src), "component C%d { a: f32; b: u8; }\n", i);
+    assert_int_equal(spit(path("many.soa"), src), 0);
+    free(src);
+    assert_int_equal(run(NULL, "-o %s %s", path("many.h"), path("many.soa")), 0);
+    char *h = slurp(path("many.h"), NULL);
+    assert_non_null(strstr(h, "C199_commit_changed"));
+    free(h);
+    /* an include found through -I, and each file once */
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/inc", tmpdir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    char lib[600];
+    snprintf(lib, sizeof lib, "%s/lib.soa", dir);
+    assert_int_equal(spit(lib, "component L { x: f32; }\n"), 0);
+    assert_int_equal(spit(path("useinc.soa"),
+                          "include \"lib.soa\";\ninclude \"lib.soa\";\nsystem S { write L; }\n"), 0);
+    char *out;
+    assert_int_equal(run(&out, "--check %s", path("useinc.soa")), 1);
+    assert_non_null(strstr(out, "cannot find include \"lib.soa\""));
+    free(out);
+    assert_int_equal(run(&out, "-I %s --check %s", dir, path("useinc.soa")), 0);
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(usage_errors),
+        cmocka_unit_test(help_and_version),
+        cmocka_unit_test(failed_run_keeps_output),
+        cmocka_unit_test(unchanged_output_keeps_mtime),
+        cmocka_unit_test(default_output_and_check),
+        cmocka_unit_test(depfile),
+        cmocka_unit_test(layout_hash),
+        cmocka_unit_test(limits),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
