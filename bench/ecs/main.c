@@ -1,12 +1,16 @@
 /*
  * main.c: the soac benchmark driver (`make bench`, `make bench QUICK=1`).
  *
- *   bench_ecs [--quick] [--threads N] [--out DIR]
+ *   bench_ecs [--quick] [--rowwise] [--threads N] [--only SCENARIO]
+ *             [--out DIR]
  *
  * Runs the scenarios move, sparse, heavy and scale, each in five variants
  * (baseline, openmp, soac-local, soac-offload, soac-reused), checks that
  * every variant computes the baseline's positions exactly, prints a table,
- * and writes DIR/results.json and DIR/results.svg.  Exit 0, or 1 when a
+ * and writes DIR/results.json and DIR/results.svg.  --only runs one
+ * scenario (move, sparse, heavy or scale), for profiling; --rowwise runs
+ * the offload kernels row by row, like the baseline's loop, instead of in
+ * blocks of 64 rows.  Exit 0, or 1 when a
  * variant failed or computed something else (the numbers would mean
  * nothing), 2 on a usage error.
  */
@@ -164,7 +168,7 @@ static int run_scenario(const bench_cfg *cfg, const char *scenario,
                 strerror(errno));
         return -1;
     }
-    r.soac = bench_soac_create(n, cfg->threads);
+    r.soac = bench_soac_create(n, cfg->threads, cfg->rowwise);
     if (!r.soac) {
         fprintf(stderr, "bench: %s n=%zu: cannot set up the world: %s\n",
                 scenario, n, strerror(errno));
@@ -177,7 +181,9 @@ static int run_scenario(const bench_cfg *cfg, const char *scenario,
         memset(res, 0, sizeof *res);
         res->scenario = scenario;
         res->variant = variant_name[v];
-        res->threads = v == V_BASE ? 1 : cfg->threads;
+        /* A lone local system runs on the calling thread; the others use
+         * every thread of the pool (or of OpenMP's team). */
+        res->threads = v == V_BASE || v == V_LOCAL ? 1 : cfg->threads;
         res->has_phases = v == V_OFFLOAD || v == V_REUSED;
         bench_measure(cfg, n, frame_of[v], &r, res);
         if (r.failed) {
@@ -198,24 +204,37 @@ static int run_scenario(const bench_cfg *cfg, const char *scenario,
     return rc;
 }
 
+static int wanted(const char *only, const char *scenario)
+{
+    return !only || strcmp(only, scenario) == 0;
+}
+
 static int usage(void)
 {
-    fprintf(stderr, "usage: bench_ecs [--quick] [--threads N] [--out DIR]\n");
+    fprintf(stderr, "usage: bench_ecs [--quick] [--rowwise] [--threads N] "
+                    "[--only move|sparse|heavy|scale] [--out DIR]\n");
     return 2;
 }
 
 static int parse_args(int argc, char **argv, bench_cfg *cfg,
-                      const char **out)
+                      const char **out, const char **only)
 {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             cfg->quick = 1;
+        } else if (strcmp(argv[i], "--rowwise") == 0) {
+            cfg->rowwise = 1;
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             char *end;
             long t = strtol(argv[++i], &end, 10);
             if (*end || t < 1 || t > 256)
                 return -1;
             cfg->threads = (unsigned)t;
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            *only = argv[++i];
+            if (strcmp(*only, "move") && strcmp(*only, "sparse") &&
+                strcmp(*only, "heavy") && strcmp(*only, "scale"))
+                return -1;
         } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
             *out = argv[++i];
         } else {
@@ -228,13 +247,13 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg,
 int main(int argc, char **argv)
 {
     bench_cfg cfg = {0};
-    const char *outdir = "build/bench";
+    const char *outdir = "build/bench", *only = NULL;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     cfg.threads = cpus > 0 ? (unsigned)cpus : 1;
-    if (parse_args(argc, argv, &cfg, &outdir) != 0)
+    if (parse_args(argc, argv, &cfg, &outdir, &only) != 0)
         return usage();
-    cfg.samples = 7;
-    cfg.sample_ns = cfg.quick ? 2000000u : 10000000u;
+    cfg.samples = cfg.quick ? 7 : 11;
+    cfg.sample_ns = cfg.quick ? 2000000u : 20000000u;
 
     const size_t big = (size_t)1 << 20;
     const size_t heavy_n = cfg.quick ? (size_t)1 << 16 : (size_t)1 << 18;
@@ -244,13 +263,20 @@ int main(int argc, char **argv)
     int rc = 0;
 
     double bw = bench_memcpy_bw(&cfg);
-    rc |= run_scenario(&cfg, "move", BENCH_MOVE, big, &res[nr]);
-    nr += NVARIANTS;
-    rc |= run_scenario(&cfg, "sparse", BENCH_SPARSE, big, &res[nr]);
-    nr += NVARIANTS;
-    rc |= run_scenario(&cfg, "heavy", BENCH_HEAVY, heavy_n, &res[nr]);
-    nr += NVARIANTS;
-    for (size_t n = 1024; n <= scale_max && rc == 0; n *= 4) {
+    if (wanted(only, "move")) {
+        rc |= run_scenario(&cfg, "move", BENCH_MOVE, big, &res[nr]);
+        nr += NVARIANTS;
+    }
+    if (wanted(only, "sparse") && rc == 0) {
+        rc |= run_scenario(&cfg, "sparse", BENCH_SPARSE, big, &res[nr]);
+        nr += NVARIANTS;
+    }
+    if (wanted(only, "heavy") && rc == 0) {
+        rc |= run_scenario(&cfg, "heavy", BENCH_HEAVY, heavy_n, &res[nr]);
+        nr += NVARIANTS;
+    }
+    for (size_t n = 1024; wanted(only, "scale") && n <= scale_max && rc == 0;
+         n *= 4) {
         rc |= run_scenario(&cfg, "scale", BENCH_MOVE, n, &res[nr]);
         nr += NVARIANTS;
     }

@@ -3,7 +3,8 @@
  *
  *   soac-local    a local system in the scheduler: it walks a query of the
  *                 world and updates each entity's Position in place, the way
- *                 a system of any sparse-set ECS does (no snapshot);
+ *                 a system of any sparse-set ECS does (no snapshot; row by
+ *                 row, as the AoS values come);
  *   soac-offload  the generated functions by hand, as a program without the
  *                 scheduler would call them: Move_snap_init, Move_build,
  *                 Move_run on the pool, Move_commit, Move_snap_release, every
@@ -27,6 +28,7 @@ struct bench_soac {
     soa_entity *ents;
     soa_sched *local, *offload;
     bench_kind kind; /* what the kernels do this frame */
+    int rowwise;     /* kernels loop row by row instead of by blocks */
     uint64_t frames;
 };
 
@@ -46,51 +48,80 @@ static void mark_rows(uint64_t *words, size_t begin, size_t end)
         soa_bitset_set(words, begin);
 }
 
+/* Rows [begin, end) the plain way, one row at a time (--rowwise). */
+static void kernel_rows(const Move_view *v, bench_kind kind)
+{
+    float *px = v->Position.x, *py = v->Position.y;
+    const float *vx = v->Velocity.x, *vy = v->Velocity.y;
+    for (size_t i = v->begin; i < v->end; i++) {
+        if (kind == BENCH_HEAVY)
+            bench_heavy_row(&px[i], &py[i], vx[i], vy[i]);
+        else
+            bench_move_row(&px[i], &py[i], vx[i], vy[i]);
+    }
+}
+
+/* Rows [begin, end) in blocks of BENCH_BLOCK rows (begin is a multiple of
+ * 64, so blocks stay within the chunk), the tail row by row. */
+static void kernel_blocks(const Move_view *v, bench_kind kind)
+{
+    float *px = v->Position.x, *py = v->Position.y;
+    const float *vx = v->Velocity.x, *vy = v->Velocity.y;
+    size_t i = v->begin;
+    for (; i + BENCH_BLOCK <= v->end; i += BENCH_BLOCK) {
+        if (kind == BENCH_HEAVY)
+            bench_heavy_block(px + i, py + i, vx + i, vy + i);
+        else
+            bench_move_block(px + i, py + i, vx + i, vy + i);
+    }
+    for (; i < v->end; i++) {
+        if (kind == BENCH_HEAVY)
+            bench_heavy_row(&px[i], &py[i], vx[i], vy[i]);
+        else
+            bench_move_row(&px[i], &py[i], vx[i], vy[i]);
+    }
+}
+
 static void move_kernel(const Move_view *v, const soa_frame *f, void *ctx)
 {
     const bench_soac *s = ctx;
-    float *px = v->Position.x, *py = v->Position.y;
-    const float *vx = v->Velocity.x, *vy = v->Velocity.y;
     (void)f; /* the row math uses BENCH_DT, as the baseline does */
-    switch (s->kind) {
-    case BENCH_MOVE:
-        for (size_t i = v->begin; i < v->end; i++)
-            bench_move_row(&px[i], &py[i], vx[i], vy[i]);
-        mark_rows(v->Position.changed, v->begin, v->end);
-        break;
-    case BENCH_SPARSE:
+    if (s->kind == BENCH_SPARSE) {
+        float *px = v->Position.x, *py = v->Position.y;
+        const float *vx = v->Velocity.x, *vy = v->Velocity.y;
         for (size_t i = bench_sparse_first(v->begin); i < v->end;
              i += BENCH_SPARSE_STRIDE) {
             bench_move_row(&px[i], &py[i], vx[i], vy[i]);
             soa_bitset_set(v->Position.changed, i);
         }
-        break;
-    case BENCH_HEAVY:
-        for (size_t i = v->begin; i < v->end; i++)
-            bench_heavy_row(&px[i], &py[i], vx[i], vy[i]);
-        mark_rows(v->Position.changed, v->begin, v->end);
-        break;
+        return;
     }
+    if (s->rowwise)
+        kernel_rows(v, s->kind);
+    else
+        kernel_blocks(v, s->kind);
+    mark_rows(v->Position.changed, v->begin, v->end);
 }
 
-/* The local system: a query walk with two lookups per entity.  For sparse
- * it visits every entity, as a system must to find the ones it changes,
- * and updates every BENCH_SPARSE_STRIDE-th. */
+/* The local system: a query walk that hands out both values of each entity
+ * (soa_query_next_values), updating Position in place.  For sparse it
+ * visits every entity, as a system must to find the ones it changes, and
+ * updates every BENCH_SPARSE_STRIDE-th. */
 static void local_run(soa_world *w, const soa_frame *f, void *ctx)
 {
     const bench_soac *s = ctx;
     soa_query q = {s->cid, 2, NULL, 0};
     soa_query_iter it;
-    soa_entity e;
+    void *val[2]; /* Position, Velocity: in the order of s->cid */
     size_t k = 0;
     (void)f;
     soa_query_begin(w, &q, &it);
-    while (soa_query_next(&it, &e)) {
+    while (soa_query_next_values(&it, NULL, val)) {
         size_t row = k++;
         if (s->kind == BENCH_SPARSE && row % BENCH_SPARSE_STRIDE)
             continue;
-        Position *p = soa_world_get(w, e, s->cid[0]);
-        const Velocity *v = soa_world_get_const(w, e, s->cid[1]);
+        Position *p = val[0];
+        const Velocity *v = val[1];
         if (s->kind == BENCH_HEAVY)
             bench_heavy_row(&p->x, &p->y, v->x, v->y);
         else
@@ -123,12 +154,13 @@ static int add_systems(bench_soac *s)
     return 0;
 }
 
-bench_soac *bench_soac_create(size_t n, unsigned threads)
+bench_soac *bench_soac_create(size_t n, unsigned threads, int rowwise)
 {
     bench_soac *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     s->n = n;
+    s->rowwise = rowwise;
     s->ents = malloc(n * sizeof *s->ents);
     s->w = soa_world_create(NULL);
     s->pool = soa_pool_create(threads);
