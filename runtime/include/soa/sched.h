@@ -89,7 +89,12 @@ void soa_sched_destroy(soa_sched *s);
 int soa_sched_stage(soa_sched *s, const char *name);
 
 /* Registers a system at the end of its stage: its index (>= 0) or an error
- * code above.  Nothing is registered on error. */
+ * code above.  Nothing is registered on error.  A local system's components
+ * must already be registered in the world, with the same layout hash (its
+ * function uses their cids); an offloaded system's components (reads,
+ * writes, without) are registered here, as its build would: a refusal is
+ * SOA_SCHED_ECOMPONENT.  Allocates the snapshot storage (from the world's
+ * allocator); columns grow in the first frames only. */
 int soa_sched_add(soa_sched *s, const soa_sched_spec *spec);
 
 /* Runs one frame: every stage in order.  0, or -1 when a snapshot could not

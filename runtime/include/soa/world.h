@@ -4,7 +4,8 @@
  *
  * Entities are 64-bit handles: slot index in the low 32 bits, generation in
  * the high 32.  A despawned slot is reused with the next generation, so a
- * stale handle is never alive, never read and never written.  Each component
+ * stale handle is never alive, never read and never written (a slot whose
+ * generation would wrap around is retired instead of reused).  Each component
  * is a sparse set: a dense array of AoS values plus the dense list of their
  * entities, so get is O(1) and iteration is linear.
  *
