@@ -172,12 +172,14 @@ uint64_t bench_now_ns(void);
 double bench_median(double *v, int n);
 
 /*
- * Times `frame`: one warm-up frame (which also sizes a sample), then
- * cfg->samples samples of as many frames as fill cfg->sample_ns.  Fills
- * r->ns_per_entity (and the phase medians when the variant reports phases).
+ * Times nv variants of one scenario: each gets one warm-up frame (which
+ * also sizes its sample), then cfg->samples samples of as many frames as
+ * fill cfg->sample_ns, the variants taking turns sample by sample.  Fills
+ * r[v].n, ns_per_entity and the phase medians.  nv <= BENCH_MAX_VARIANTS.
  */
-void bench_measure(const bench_cfg *cfg, size_t n, bench_frame_fn frame,
-                   void *ctx, bench_result *r);
+#define BENCH_MAX_VARIANTS 8
+void bench_measure(const bench_cfg *cfg, size_t n, const bench_frame_fn *frame,
+                   void *ctx, bench_result *r, int nv);
 
 /* Median bytes per nanosecond of memcpy over 64 MiB. */
 double bench_memcpy_bw(const bench_cfg *cfg);

@@ -37,6 +37,7 @@ typedef struct runner {
     bench_soac *soac;
     bench_kind kind;
     unsigned threads;
+    size_t expect; /* rows an offload must commit each frame */
     int failed;
 } runner;
 
@@ -61,17 +62,20 @@ static void frame_local(void *ctx, bench_phases *ph)
         r->failed = 1;
 }
 
+/* Offload frames also check that they committed every changed row. */
 static void frame_offload(void *ctx, bench_phases *ph)
 {
     runner *r = ctx;
-    if (bench_soac_offload(r->soac, r->kind, ph) != 0)
+    if (bench_soac_offload(r->soac, r->kind, ph) != 0 ||
+        ph->committed != r->expect)
         r->failed = 1;
 }
 
 static void frame_reused(void *ctx, bench_phases *ph)
 {
     runner *r = ctx;
-    if (bench_soac_reused(r->soac, r->kind, ph) != 0)
+    if (bench_soac_reused(r->soac, r->kind, ph) != 0 ||
+        ph->committed != r->expect)
         r->failed = 1;
 }
 
@@ -163,6 +167,7 @@ static int run_scenario(const bench_cfg *cfg, const char *scenario,
     runner r = {0};
     r.kind = kind;
     r.threads = cfg->threads;
+    r.expect = changed_rows(kind, n);
     if (bench_plain_init(&r.plain, n) != 0) {
         fprintf(stderr, "bench: %s n=%zu: %s\n", scenario, n,
                 strerror(errno));
@@ -185,14 +190,23 @@ static int run_scenario(const bench_cfg *cfg, const char *scenario,
          * every thread of the pool (or of OpenMP's team). */
         res->threads = v == V_BASE || v == V_LOCAL ? 1 : cfg->threads;
         res->has_phases = v == V_OFFLOAD || v == V_REUSED;
-        bench_measure(cfg, n, frame_of[v], &r, res);
+    }
+    if (rc == 0) {
+        bench_measure(cfg, n, frame_of, &r, out, NVARIANTS);
         if (r.failed) {
-            fprintf(stderr, "bench: %s %s failed: %s\n", scenario,
-                    variant_name[v], strerror(errno));
+            fprintf(stderr,
+                    "bench: %s n=%zu: a soac variant failed or committed "
+                    "other than %zu rows: %s\n",
+                    scenario, n, r.expect, strerror(errno));
             rc = -1;
         }
-        res->ratio = res->ns_per_entity / out[0].ns_per_entity;
+    }
+    for (int v = 0; v < NVARIANTS && rc == 0; v++) {
+        bench_result *res = &out[v];
+        res->ratio = res->ns_per_entity / out[V_BASE].ns_per_entity;
         if (res->has_phases) {
+            /* Every timed frame committed exactly this many (checked). */
+            res->committed = r.expect;
             res->bytes_build = bench_soac_build_bytes(n);
             res->bytes_commit = bench_soac_commit_bytes(n, res->committed);
         }

@@ -5,6 +5,7 @@
  * frames (small N) are not lost in clock resolution, and reports the mean
  * frame of that sample; the result is the median over samples, which shrugs
  * off the odd sample another process on this shared machine disturbed.
+ * Variants take their samples in turns (round robin).
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdlib.h>
@@ -37,40 +38,58 @@ double bench_median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
-void bench_measure(const bench_cfg *cfg, size_t n, bench_frame_fn frame,
-                   void *ctx, bench_result *r)
-{
+/* Samples of one variant, per frame: total ns and each phase's ns. */
+typedef struct series {
+    uint64_t reps;
     double t[MAX_SAMPLES], b[MAX_SAMPLES], ru[MAX_SAMPLES], c[MAX_SAMPLES];
-    int samples = cfg->samples < MAX_SAMPLES ? cfg->samples : MAX_SAMPLES;
-    bench_phases ph = {0};
+} series;
 
-    /* Warm-up: page faults, caches, pool threads; its time sizes a sample. */
+/* Runs `reps` frames as sample `s` of `out`. */
+static void sample(bench_frame_fn frame, void *ctx, series *out, int s)
+{
+    bench_phases ph = {0};
+    uint64_t t0 = bench_now_ns();
+    for (uint64_t k = 0; k < out->reps; k++)
+        frame(ctx, &ph);
+    double reps = (double)out->reps;
+    out->t[s] = (double)(bench_now_ns() - t0) / reps;
+    out->b[s] = (double)ph.build_ns / reps;
+    out->ru[s] = (double)ph.run_ns / reps;
+    out->c[s] = (double)ph.commit_ns / reps;
+}
+
+/* Warm-up: page faults, caches, pool threads; its time sizes a sample. */
+static uint64_t warm_up(const bench_cfg *cfg, bench_frame_fn frame, void *ctx)
+{
+    bench_phases ph = {0};
     uint64_t t0 = bench_now_ns();
     frame(ctx, &ph);
     uint64_t one = bench_now_ns() - t0;
     uint64_t reps = one ? cfg->sample_ns / one : cfg->sample_ns;
-    if (reps < 1)
-        reps = 1;
-    if (reps > 100000)
-        reps = 100000;
+    return reps < 1 ? 1 : reps > 100000 ? 100000 : reps;
+}
 
-    for (int s = 0; s < samples; s++) {
-        memset(&ph, 0, sizeof ph);
-        t0 = bench_now_ns();
-        for (uint64_t k = 0; k < reps; k++)
-            frame(ctx, &ph);
-        double per = (double)(bench_now_ns() - t0) / (double)reps;
-        t[s] = per / (double)n;
-        b[s] = (double)ph.build_ns / (double)reps;
-        ru[s] = (double)ph.run_ns / (double)reps;
-        c[s] = (double)ph.commit_ns / (double)reps;
+void bench_measure(const bench_cfg *cfg, size_t n, const bench_frame_fn *frame,
+                   void *ctx, bench_result *r, int nv)
+{
+    static series ser[BENCH_MAX_VARIANTS];
+    int samples = cfg->samples < MAX_SAMPLES ? cfg->samples : MAX_SAMPLES;
+    if (nv > BENCH_MAX_VARIANTS)
+        nv = BENCH_MAX_VARIANTS;
+    for (int v = 0; v < nv; v++)
+        ser[v].reps = warm_up(cfg, frame[v], ctx);
+    /* Round robin, so a disturbance from another process lands on every
+     * variant alike rather than on whichever ran at that moment. */
+    for (int s = 0; s < samples; s++)
+        for (int v = 0; v < nv; v++)
+            sample(frame[v], ctx, &ser[v], s);
+    for (int v = 0; v < nv; v++) {
+        r[v].n = n;
+        r[v].ns_per_entity = bench_median(ser[v].t, samples) / (double)n;
+        r[v].build_ns = bench_median(ser[v].b, samples);
+        r[v].run_ns = bench_median(ser[v].ru, samples);
+        r[v].commit_ns = bench_median(ser[v].c, samples);
     }
-    r->n = n;
-    r->ns_per_entity = bench_median(t, samples);
-    r->build_ns = bench_median(b, samples);
-    r->run_ns = bench_median(ru, samples);
-    r->commit_ns = bench_median(c, samples);
-    r->committed = ph.committed;
 }
 
 double bench_memcpy_bw(const bench_cfg *cfg)
