@@ -1,0 +1,148 @@
+#!/bin/sh
+# install.sh: installs or uninstalls soac (called by `make install` and
+# `make uninstall`, see mk/install.mk).
+#
+#   install.sh install   DESTDIR PREFIX [MODE SOURCE DEST]...
+#   install.sh uninstall DESTDIR PREFIX [MODE SOURCE DEST]...
+#
+# DEST is relative to DESTDIR/PREFIX.  MODE is an octal mode, "link" (SOURCE
+# is the symlink's target) or "subst" (SOURCE is a template: @PREFIX@ and
+# @VERSION@ are replaced; mode 644).  PREFIX is what installed files refer
+# to; DESTDIR only stages them.
+#
+# install records every file it wrote and every directory it had to create
+# in share/soac/install-manifest; uninstall removes those files (and the
+# ones named on its command line), then the recorded directories when they
+# are empty, so a prefix that was empty before install is empty after
+# uninstall and a directory that existed before is never removed.
+set -u
+
+die() { echo "install.sh: $*" >&2; exit 1; }
+
+[ $# -ge 3 ] || die "usage: install.sh install|uninstall DESTDIR PREFIX [MODE SOURCE DEST]..."
+action=$1 destdir=$2 prefix=$3
+shift 3
+case "$prefix" in
+    /*) ;;
+    *) die "PREFIX must be an absolute path (got '$prefix')" ;;
+esac
+case "$prefix$destdir" in
+    *'
+'*) die "PREFIX and DESTDIR may not contain a newline" ;;
+esac
+[ $(($# % 3)) -eq 0 ] || die "items come in MODE SOURCE DEST triples"
+
+root="$destdir$prefix"
+manifest_rel=share/soac/install-manifest
+manifest="$root/$manifest_rel"
+
+# Creates directory REL (relative to root) and its missing parents,
+# printing "d REL" for each one it created, shallowest first.
+make_dirs() {
+    todo="" p=$1
+    while [ "$p" != . ] && [ "$p" != / ]; do
+        todo="$p
+$todo"
+        p=$(dirname "$p")
+    done
+    if [ ! -d "$root" ]; then
+        mkdir -p "$root" || die "cannot create $root"
+        echo "d ."
+    fi
+    old_ifs=$IFS IFS='
+'
+    for d in $todo; do
+        if [ ! -d "$root/$d" ]; then
+            mkdir "$root/$d" || die "cannot create $root/$d"
+            echo "d $d"
+        fi
+    done
+    IFS=$old_ifs
+}
+
+# Copies one item into place; the destination is replaced, never half-written.
+install_item() {
+    mode=$1 src=$2 dst="$root/$3"
+    case "$mode" in
+        link)
+            ln -sfn "$src" "$dst" || die "cannot link $dst" ;;
+        subst)
+            esc=$(printf '%s' "$prefix" | sed 's/[\\|&]/\\&/g')
+            sed -e "s|@PREFIX@|$esc|g" -e "s|@VERSION@|${SOA_VERSION:-}|g" "$src" > "$dst.tmp$$" &&
+                chmod 644 "$dst.tmp$$" && mv -f "$dst.tmp$$" "$dst" ||
+                { rm -f "$dst.tmp$$"; die "cannot install $dst"; } ;;
+        *)
+            [ -f "$src" ] || die "$src is missing: run make first"
+            cp "$src" "$dst.tmp$$" && chmod "$mode" "$dst.tmp$$" && mv -f "$dst.tmp$$" "$dst" ||
+                { rm -f "$dst.tmp$$"; die "cannot install $dst"; } ;;
+    esac
+    echo "  INSTALL $dst"
+}
+
+do_install() {
+    created=$(make_dirs "$(dirname "$manifest_rel")") || exit 1
+    [ -n "$created" ] && printf '%s\n' "$created" >> "$manifest"
+    while [ $# -ge 3 ]; do
+        make_dirs "$(dirname "$3")" >> "$manifest" || exit 1
+        install_item "$1" "$2" "$3"
+        echo "f $3" >> "$manifest"
+        shift 3
+    done
+    # A reinstall keeps what an earlier install recorded.
+    sort -u "$manifest" > "$manifest.tmp$$" && mv -f "$manifest.tmp$$" "$manifest" ||
+        die "cannot write $manifest"
+}
+
+# Whether REL is a safe relative path inside the prefix.
+inside() {
+    case "$1" in /* | .. | ../* | */.. | */../*) return 1 ;; esac
+    return 0
+}
+
+do_uninstall() {
+    [ -d "$root" ] || { echo "nothing installed in $root"; return 0; }
+    files="" dirs=""
+    while [ $# -ge 3 ]; do
+        files="$files
+$3"
+        shift 3
+    done
+    if [ -f "$manifest" ]; then
+        while read -r kind rel; do
+            inside "$rel" || continue
+            case "$kind" in
+                f) files="$files
+$rel" ;;
+                d) dirs="$dirs
+$rel" ;;
+            esac
+        done < "$manifest"
+    fi
+    old_ifs=$IFS IFS='
+'
+    for f in $files; do
+        if [ -e "$root/$f" ] || [ -L "$root/$f" ]; then
+            rm -f "$root/$f" && echo "  REMOVE  $root/$f"
+        fi
+    done
+    rm -f "$manifest"
+    # Deepest first, so a parent is empty by the time it is tried; a
+    # directory still holding someone else's files stays.
+    for d in $(printf '%s\n' "$dirs" | sort -u | awk '{ print gsub("/", "/") " " $0 }' | sort -s -k1,1nr | cut -d' ' -f2-); do
+        if [ "$d" = . ]; then
+            continue
+        fi
+        [ -d "$root/$d" ] && rmdir "$root/$d" 2>/dev/null
+    done
+    IFS=$old_ifs
+    if printf '%s\n' "$dirs" | grep -qx '\.'; then
+        rmdir "$root" 2>/dev/null
+    fi
+    return 0
+}
+
+case "$action" in
+    install) do_install "$@" ;;
+    uninstall) do_uninstall "$@" ;;
+    *) die "unknown action '$action' (install or uninstall)" ;;
+esac
