@@ -1,8 +1,9 @@
-# The soac benchmark (bench/ecs): `make bench` runs it after the other
-# benchmarks' `bench::` rules; `make bench QUICK=1` runs a short version.
+# The soac benchmark (bench/ecs), one of the `bench::` rules of
+# `make bench`; `make bench QUICK=1` runs a short version.
 # Every file is built like the rest of the release variant (-O2, see
 # CFLAGS_rel); only bench/ecs/plain.c, the OpenMP variant, adds -fopenmp.
 # Output: the table on stdout, build/bench/results.json and results.svg.
+# BENCH_ARGS passes more options (e.g. BENCH_ARGS="--rowwise --threads 1").
 
 BENCH_ECS_DIR  := $(BUILD)/bench
 BENCH_ECS_GEN  := $(BENCH_ECS_DIR)/gen/bench_ecs.h
@@ -26,4 +27,4 @@ $(BENCH_ECS_BIN): $(BENCH_ECS_OBJS) $(LIBSOA)
 	$(CC) $(CFLAGS_rel) -fopenmp -o $@ $^ $(LDLIBS) -lm
 
 bench:: $(BENCH_ECS_BIN)
-	$(BENCH_ECS_BIN) $(if $(filter-out 0,$(QUICK)),--quick) --out $(BENCH_ECS_DIR)
+	$(BENCH_ECS_BIN) $(if $(filter-out 0,$(QUICK)),--quick) --out $(BENCH_ECS_DIR) $(BENCH_ARGS)
