@@ -661,7 +661,7 @@ static uint64_t system_hash(const soac_system *s)
     h = fnv1a(h, s->cname, strlen(s->cname) + 1);
     const soac_list *lists[3] = { &s->r, &s->w, &s->wo };
     for (int l = 0; l < 3; l++) {
-        h = fnv1a(h, "rwx" + l, 1);
+        h = fnv1a(h, &"rwx"[l], 1);
         for (size_t i = 0; i < lists[l]->len; i++) {
             const soac_component *c = lists[l]->items[i];
             h = fnv1a(h, &c->layout_hash, sizeof c->layout_hash);

@@ -68,3 +68,31 @@ $(BUILD)/gen/%.h: tests/compiler/schemas/%.soa $(SOAC)
 	@mkdir -p $(@D)
 	$(SOAC) -I tests/compiler/schemas -o $@ $<
 TEST_GEN_HEADERS += $(BUILD)/gen/gen_test.h
+
+# Fuzzing the front end: `make fuzz` runs libFuzzer (clang) for FUZZ_TIME
+# seconds, new inputs in $(BUILD)/fuzz/corpus, seeds from tests/fuzz/corpus.
+# make test replays the committed corpus with a gcc ASan+UBSan driver.
+FUZZ_TIME ?= 60
+FUZZ_SRCS := $(SOAC_LIB_SRCS) tests/fuzz/fuzz_soac.c
+FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all -Icompiler -I$(COMPILER_GEN) -Iruntime/include
+$(BUILD)/fuzz/obj/%.o: %.c $(COMPILER_GEN)/parser.h $(wildcard compiler/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) $(if $(filter $(BUILD)/%,$<),-w,$(WARN)) -c $< -o $@
+$(BUILD)/fuzz/soac_fuzz: $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ -lm
+
+.PHONY: fuzz
+fuzz: $(BUILD)/fuzz/soac_fuzz
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(BUILD)/fuzz/soac_fuzz -max_total_time=$(FUZZ_TIME) -timeout=10 \
+	    -rss_limit_mb=2048 $(BUILD)/fuzz/corpus tests/fuzz/corpus
+
+$(call objs,asan,tests/fuzz/fuzz_soac.c tests/fuzz/replay.c): \
+    EXTRA_CPPFLAGS = -Icompiler -I$(COMPILER_GEN)
+$(call objs,asan,tests/fuzz/fuzz_soac.c): $(COMPILER_GEN)/parser.h
+$(BIN_asan)/soac_fuzz_replay: $(call objs,asan,$(SOAC_LIB_SRCS) tests/fuzz/fuzz_soac.c tests/fuzz/replay.c)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_asan) -o $@ $^ -lm
+TEST_DEPS     += $(BIN_asan)/soac_fuzz_replay
+TEST_PROGRAMS += tests/fuzz/replay.sh
