@@ -2,6 +2,7 @@
  * report.c: the benchmark's table, its target checks and results.json.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -109,6 +110,15 @@ void bench_print_table(const bench_result *r, size_t nr, double bw)
     printf("\n");
 }
 
+/* A JSON number, or null for what JSON cannot hold (inf, nan). */
+static void json_num(FILE *f, const char *key, double v, int decimals)
+{
+    if (isfinite(v))
+        fprintf(f, ", \"%s\": %.*f", key, decimals, v);
+    else
+        fprintf(f, ", \"%s\": null", key);
+}
+
 int bench_write_json(const char *path, const bench_result *r, size_t nr,
                      double bw)
 {
@@ -119,18 +129,19 @@ int bench_write_json(const char *path, const bench_result *r, size_t nr,
     for (size_t i = 0; i < nr; i++) {
         fprintf(f,
                 "  {\"scenario\": \"%s\", \"variant\": \"%s\", \"n\": %zu, "
-                "\"threads\": %u, \"ns_per_entity\": %.4f, "
-                "\"ratio_vs_baseline\": %.4f",
-                r[i].scenario, r[i].variant, r[i].n, r[i].threads,
-                r[i].ns_per_entity, r[i].ratio);
-        if (r[i].has_phases)
-            fprintf(f,
-                    ", \"build_ns\": %.0f, \"run_ns\": %.0f, "
-                    "\"commit_ns\": %.0f, \"build_bytes\": %.0f, "
-                    "\"commit_bytes\": %.0f, \"committed_rows\": %zu, "
-                    "\"memcpy_bytes_per_ns\": %.3f",
-                    r[i].build_ns, r[i].run_ns, r[i].commit_ns,
-                    r[i].bytes_build, r[i].bytes_commit, r[i].committed, bw);
+                "\"threads\": %u",
+                r[i].scenario, r[i].variant, r[i].n, r[i].threads);
+        json_num(f, "ns_per_entity", r[i].ns_per_entity, 4);
+        json_num(f, "ratio_vs_baseline", r[i].ratio, 4);
+        if (r[i].has_phases) {
+            json_num(f, "build_ns", r[i].build_ns, 0);
+            json_num(f, "run_ns", r[i].run_ns, 0);
+            json_num(f, "commit_ns", r[i].commit_ns, 0);
+            json_num(f, "build_bytes", r[i].bytes_build, 0);
+            json_num(f, "commit_bytes", r[i].bytes_commit, 0);
+            fprintf(f, ", \"committed_rows\": %zu", r[i].committed);
+            json_num(f, "memcpy_bytes_per_ns", bw, 3);
+        }
         fprintf(f, "}%s\n", i + 1 < nr ? "," : "");
     }
     fprintf(f, "]\n");
