@@ -14,7 +14,9 @@
 # in share/soac/install-manifest; uninstall removes those files (and the
 # ones named on its command line), then the recorded directories when they
 # are empty, so a prefix that was empty before install is empty after
-# uninstall and a directory that existed before is never removed.
+# uninstall and a directory that existed before is never removed.  Run by
+# root into a directory the dynamic linker searches (/usr/local/lib, say),
+# both refresh its cache with ldconfig.
 set -u
 
 die() { echo "install.sh: $*" >&2; exit 1; }
@@ -93,6 +95,21 @@ do_install() {
         die "cannot write $manifest"
 }
 
+# After a real (not staged) install or uninstall by root into a directory
+# the dynamic linker searches, refresh its cache so programs find
+# libsoa.so.0 (or stop finding a removed one).  A private prefix is left
+# alone: its users link statically or with an rpath.
+refresh_ld_cache() {
+    [ -z "$destdir" ] && [ "$(id -u)" = 0 ] && command -v ldconfig > /dev/null 2>&1 ||
+        return 0
+    case "$prefix/lib" in
+        /lib | /usr/lib) ;;
+        *) cat /etc/ld.so.conf /etc/ld.so.conf.d/*.conf 2>/dev/null |
+               grep -qxF "$prefix/lib" || return 0 ;;
+    esac
+    ldconfig || echo "install.sh: ldconfig failed: run it before using libsoa.so" >&2
+}
+
 # Whether REL is a safe relative path inside the prefix.
 inside() {
     case "$1" in /* | .. | ../* | */.. | */../*) return 1 ;; esac
@@ -142,7 +159,7 @@ $rel" ;;
 }
 
 case "$action" in
-    install) do_install "$@" ;;
-    uninstall) do_uninstall "$@" ;;
+    install) do_install "$@" && refresh_ld_cache ;;
+    uninstall) do_uninstall "$@" && refresh_ld_cache ;;
     *) die "unknown action '$action' (install or uninstall)" ;;
 esac
