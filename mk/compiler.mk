@@ -86,7 +86,7 @@ $(BUILD)/fuzz/soac_fuzz: $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRCS))
 fuzz: $(BUILD)/fuzz/soac_fuzz
 	@mkdir -p $(BUILD)/fuzz/corpus
 	$(BUILD)/fuzz/soac_fuzz -max_total_time=$(FUZZ_TIME) -timeout=10 \
-	    -rss_limit_mb=2048 $(BUILD)/fuzz/corpus tests/fuzz/corpus
+	    -rss_limit_mb=2048 -dict=tests/fuzz/soa.dict $(BUILD)/fuzz/corpus tests/fuzz/corpus
 
 $(call objs,asan,tests/fuzz/fuzz_soac.c tests/fuzz/replay.c): \
     EXTRA_CPPFLAGS = -Icompiler -I$(COMPILER_GEN)
