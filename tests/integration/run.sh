@@ -10,7 +10,8 @@
 # regenerated and the program rebuilt and changed; then rebuilds with no
 # change and checks that nothing was; then touches the included schema
 # without changing it and checks that nothing downstream of the header is
-# rebuilt.  Also: install + uninstall leaves an empty prefix empty, keeps
+# rebuilt; with make, also that a schema error stops the build with soac's
+# message and keeps the last good header.  Also: install + uninstall leaves an empty prefix empty, keeps
 # what was there before, works with DESTDIR; the installed man page renders;
 # libsoa.so exports only soa_ names.
 set -u
@@ -114,8 +115,13 @@ check "libsoa.so exports only public soa_ names${bad_syms:+ (also: $bad_syms)}" 
 check "libsoa.so has soname libsoa.so.0" \
     sh -c 'readelf -d "$1" | grep -q "SONAME.*\[libsoa\.so\.0\]"' sh "$prefix/lib/libsoa.so"
 man_page="$prefix/share/man/man1/soac.1"
-if MANWIDTH=80 man --warnings -l "$man_page" > "$tmp/man.txt" 2> "$tmp/man.err" &&
-   [ ! -s "$tmp/man.err" ]; then
+render_man() {
+    if command -v man > /dev/null 2>&1; then MANWIDTH=80 man --warnings -l "$1"
+    else nroff -man -ww "$1"; fi
+}
+if ! command -v man > /dev/null 2>&1 && ! command -v nroff > /dev/null 2>&1; then
+    echo "skip: neither man nor nroff is installed (the man page is not rendered)"
+elif render_man "$man_page" > "$tmp/man.txt" 2> "$tmp/man.err" && [ ! -s "$tmp/man.err" ]; then
     missing=""
     for flag in $("$prefix/bin/soac" --help | sed -n 's/^  \(-[^ ,]*\).*/\1/p'); do
         grep -q -- "^ *$flag" "$tmp/man.txt" || missing="$missing $flag"
@@ -123,7 +129,7 @@ if MANWIDTH=80 man --warnings -l "$man_page" > "$tmp/man.txt" 2> "$tmp/man.err" 
     check "man soac renders and lists every option of --help${missing:+ (missing:$missing)}" \
         test -z "$missing"
 else
-    fail "man --warnings -l soac.1"; cat "$tmp/man.err"
+    fail "the installed man page renders without warnings"; cat "$tmp/man.err"
 fi
 
 # --- plain make + pkg-config + soac.mk -----------------------------------
@@ -156,6 +162,22 @@ if quiet make -C "$mk"; then
     quiet make -C "$mk"
     check "make: touching the included schema rewrites no header, relinks nothing" \
         test "$(mtime "$mk/body.h")" = "$h1" -a "$(mtime "$mk/app")" = "$a1"
+
+    # A schema error: make stops with soac's FILE:LINE:COL diagnostic, the
+    # last good header stays, and fixing the schema builds again.
+    cp "$mk/body.h" "$tmp/body.h.good"
+    tick; printf 'component Broken { x: f33; }\n' >> "$mk/shared/common.soa"
+    if make -C "$mk" > "$tmp/err.log" 2>&1; then
+        fail "make: a schema error fails the build"
+    else
+        check "make: a schema error fails the build with soac's FILE:LINE:COL message" \
+            grep -q '^shared/common\.soa:[0-9]*:[0-9]*: error: ' "$tmp/err.log"
+        check "make: ... and leaves the last good header as it was" \
+            cmp -s "$mk/body.h" "$tmp/body.h.good"
+    fi
+    tick; sed '/Broken/d' "$mk/shared/common.soa" > "$tmp/c.soa" && cat "$tmp/c.soa" > "$mk/shared/common.soa"
+    quiet make -C "$mk"
+    check "make: ... and after the fix it builds again" expect_output "$mk/app" 250
 else
     fail "make: the outside project builds"
 fi
@@ -198,9 +220,10 @@ cmake_project() { # cmake_project GENERATOR DIR
         test "$(mtime "$hdr")" = "$h1" -a "$(mtime "$b/app")" = "$a1"
 }
 if command -v cmake > /dev/null 2>&1; then
-    cmake_project "Unix Makefiles" "$tmp/cmake-make"
+    # Spaces in the paths: CMake quotes them, soac's depfile escapes them.
+    cmake_project "Unix Makefiles" "$tmp/cmake make"
     if command -v ninja > /dev/null 2>&1; then
-        cmake_project Ninja "$tmp/cmake-ninja"
+        cmake_project Ninja "$tmp/cmake ninja"
     else
         echo "skip: ninja is not installed (CMake's Ninja generator untested)"
     fi
