@@ -4,7 +4,7 @@
 
 # The in-process ring test also runs under ThreadSanitizer (TSan and fork
 # do not mix well, so the two-process tests run under ASan only).
-TSAN_TESTS += test_mailbox
+TSAN_TESTS += test_mailbox test_worker_threads
 
 # Shared-memory snapshots: two headers from two versions of one schema, so
 # the test can attach across a layout change (worker_snap_v2.c is compiled

@@ -134,7 +134,8 @@ static int wait_change(_Atomic uint64_t *counter, _Atomic uint32_t *wake,
         return -1;
     }
     int64_t start = now_ns(), spin_end = start + SPIN_NS;
-    int64_t deadline = timeout_ns < 0 ? INT64_MAX : start + timeout_ns;
+    int64_t deadline = timeout_ns < 0 || timeout_ns > INT64_MAX - start
+                           ? INT64_MAX : start + timeout_ns;
     for (unsigned i = 1;; i++) {
         if (atomic_load_explicit(counter, memory_order_acquire) != seen)
             return 0;
@@ -154,7 +155,7 @@ static int wait_change(_Atomic uint64_t *counter, _Atomic uint32_t *wake,
             return -1;
         }
         futex_wait(wake, (uint32_t)seen,
-                   timeout_ns < 0 ? -1 : deadline - t);
+                   deadline == INT64_MAX ? -1 : deadline - t);
     }
     atomic_store_explicit(sleeping, 0, memory_order_relaxed);
     return 0;

@@ -10,7 +10,7 @@
  *   sched.h    a scheduler that runs local and offloaded systems by stage
  *   mailbox.h  sequence-numbered shared-memory rings for worker processes
  *   shmsnap.h  a system snapshot in shared memory that a worker attaches to
- *   worker.h   worker processes that run offloaded systems
+ *   worker.h   worker processes that run offloaded systems (or a thread)
  */
 #ifndef SOA_SOA_H
 #define SOA_SOA_H
@@ -35,6 +35,7 @@
 #include "sched.h"
 #include "mailbox.h"
 #include "shmsnap.h"
+#include "worker.h"
 
 #ifdef __cplusplus
 extern "C" {
