@@ -143,14 +143,19 @@ if quiet make -C "$mk"; then
     check "make: C++ program links and runs" \
         test "$("$mk/app_cxx")" = "c++ hp 100 team blue changed 1 y -2 libsoa $version"
 
-    h0=$(mtime "$mk/body.h") o0=$(mtime "$mk/main.o") a0=$(mtime "$mk/app")
+    h0=$(mtime "$mk/body.h") g0=$(mtime "$mk/build/gen/body.h")
+    o0=$(mtime "$mk/main.o") a0=$(mtime "$mk/app")
     tick; set_hp "$mk" 250
     quiet make -C "$mk"
-    check "make: editing the included schema regenerates the header" \
+    check "make: editing the included schema regenerates the header (%.h: %.soa)" \
         test "$(mtime "$mk/body.h")" != "$h0"
+    check "make: ... and the one in build/gen (a rule with SOAC_RECIPE)" \
+        test "$(mtime "$mk/build/gen/body.h")" != "$g0"
     check "make: ... recompiles and relinks" \
         test "$(mtime "$mk/main.o")" != "$o0" -a "$(mtime "$mk/app")" != "$a0"
-    check "make: ... and the program sees the new default" expect_output "$mk/app" 250
+    check "make: ... and the programs see the new default" expect_output "$mk/app" 250
+    check "make: ... the C++ one too" \
+        test "$("$mk/app_cxx")" = "c++ hp 250 team blue changed 1 y -2 libsoa $version"
 
     h1=$(mtime "$mk/body.h") a1=$(mtime "$mk/app")
     check "make: with nothing changed, make -q says up to date" make -q --no-print-directory -C "$mk"

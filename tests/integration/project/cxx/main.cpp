@@ -1,5 +1,7 @@
-// A C++ translation unit of the outside project: the generated header and
-// libsoa's headers must give C linkage, or this does not link.
+// A C++ program of the outside project.  Its body.h is made in build/gen
+// by a rule of the project's own (with soac.mk's SOAC_RECIPE).  The
+// generated header and libsoa's headers must give C linkage, or this does
+// not link.
 #include <cstdio>
 
 #include "body.h"
