@@ -261,8 +261,9 @@ static void store_cols(const sys_ctx *x, const soac_component *c, bool w)
 {
     (void)w;
     soac_out_printf(x->o,
-        "        %s_cols_store(&s->%s, row, (const %s *)vals[%zu]);\n",
-        c->cname, c->name, c->cname, all_index(x->sys, c));
+        "            %s_cols_store(&s->%s, row,\n"
+        "                (const %s *)vals[j * %zu + %zu]);\n",
+        c->cname, c->name, c->cname, n_all(x->sys), all_index(x->sys, c));
 }
 
 static void clear_cols(const sys_ctx *x, const soac_component *c, bool w)
@@ -303,14 +304,15 @@ static void emit_build(const sys_ctx *x)
         "static inline int %s_build(%s_snap *s, soa_world *w)\n"
         "{\n"
         "    soa_cid all[%zu];\n"
-        "    void *vals[%zu];\n", y->name, x->S, x->S, na ? na : 1, na ? na : 1);
+        "    soa_entity ents[SOA_QUERY_BATCH];\n"
+        "    void *vals[SOA_QUERY_BATCH * %zu];\n", y->name, x->S, x->S,
+        na ? na : 1, na ? na : 1);
     if (nn)
         soac_out_printf(o, "    soa_cid none[%zu];\n", nn);
     soac_out_printf(o,
         "    soa_query q;\n"
         "    soa_query_iter it;\n"
-        "    soa_entity e;\n"
-        "    size_t bound, row = 0;\n"
+        "    size_t bound, row = 0, n, j;\n"
         "    if (!s || !s->soa_mem || !w) {\n"
         "        errno = EINVAL;\n"
         "        return -1;\n"
@@ -329,11 +331,12 @@ static void emit_build(const sys_ctx *x)
         "    bound = soa_query_begin(w, &q, &it);\n"
         "    if (bound > s->cap && %s_snap_reserve(s, bound) != 0)\n"
         "        return -1;\n"
-        "    while (soa_query_next_values(&it, &e, vals)) {\n"
-        "        s->eids[row] = e;\n",
+        "    while ((n = soa_query_fetch(&it, ents, vals, SOA_QUERY_BATCH))) {\n"
+        "        for (j = 0; j < n; j++, row++) {\n"
+        "            s->eids[row] = ents[j];\n",
         na, nn ? "none" : "NULL", nn, x->S);
     each_cols(x, store_cols);
-    soac_out_puts(o, "        row++;\n    }\n    s->rows = row;\n");
+    soac_out_puts(o, "        }\n    }\n    s->rows = row;\n");
     each_cols(x, clear_cols);
     soac_out_puts(o, "    return 0;\n}\n\n");
 }

@@ -1280,12 +1280,12 @@ static inline int game_Move_snap_reserve(game_Move_snap *s, size_t rows)
 static inline int game_Move_build(game_Move_snap *s, soa_world *w)
 {
     soa_cid all[2];
-    void *vals[2];
+    soa_entity ents[SOA_QUERY_BATCH];
+    void *vals[SOA_QUERY_BATCH * 2];
     soa_cid none[1];
     soa_query q;
     soa_query_iter it;
-    soa_entity e;
-    size_t bound, row = 0;
+    size_t bound, row = 0, n, j;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
         return -1;
@@ -1307,11 +1307,14 @@ static inline int game_Move_build(game_Move_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && game_Move_snap_reserve(s, bound) != 0)
         return -1;
-    while (soa_query_next_values(&it, &e, vals)) {
-        s->eids[row] = e;
-        game_Motion_cols_store(&s->Motion, row, (const game_Motion *)vals[0]);
-        common_Transform_cols_store(&s->Transform, row, (const common_Transform *)vals[1]);
-        row++;
+    while ((n = soa_query_fetch(&it, ents, vals, SOA_QUERY_BATCH))) {
+        for (j = 0; j < n; j++, row++) {
+            s->eids[row] = ents[j];
+            game_Motion_cols_store(&s->Motion, row,
+                (const game_Motion *)vals[j * 2 + 0]);
+            common_Transform_cols_store(&s->Transform, row,
+                (const common_Transform *)vals[j * 2 + 1]);
+        }
     }
     s->rows = row;
     game_Motion_clear_changed(&s->Motion, row);
@@ -1690,12 +1693,12 @@ static inline int game_Regenerate_snap_reserve(game_Regenerate_snap *s, size_t r
 static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
 {
     soa_cid all[2];
-    void *vals[2];
+    soa_entity ents[SOA_QUERY_BATCH];
+    void *vals[SOA_QUERY_BATCH * 2];
     soa_cid none[1];
     soa_query q;
     soa_query_iter it;
-    soa_entity e;
-    size_t bound, row = 0;
+    size_t bound, row = 0, n, j;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
         return -1;
@@ -1717,11 +1720,14 @@ static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && game_Regenerate_snap_reserve(s, bound) != 0)
         return -1;
-    while (soa_query_next_values(&it, &e, vals)) {
-        s->eids[row] = e;
-        game_Member_cols_store(&s->Member, row, (const game_Member *)vals[0]);
-        game_Health_cols_store(&s->Health, row, (const game_Health *)vals[1]);
-        row++;
+    while ((n = soa_query_fetch(&it, ents, vals, SOA_QUERY_BATCH))) {
+        for (j = 0; j < n; j++, row++) {
+            s->eids[row] = ents[j];
+            game_Member_cols_store(&s->Member, row,
+                (const game_Member *)vals[j * 2 + 0]);
+            game_Health_cols_store(&s->Health, row,
+                (const game_Health *)vals[j * 2 + 1]);
+        }
     }
     s->rows = row;
     game_Member_clear_changed(&s->Member, row);
@@ -2098,11 +2104,11 @@ static inline int game_Loot_snap_reserve(game_Loot_snap *s, size_t rows)
 static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
 {
     soa_cid all[3];
-    void *vals[3];
+    soa_entity ents[SOA_QUERY_BATCH];
+    void *vals[SOA_QUERY_BATCH * 3];
     soa_query q;
     soa_query_iter it;
-    soa_entity e;
-    size_t bound, row = 0;
+    size_t bound, row = 0, n, j;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
         return -1;
@@ -2124,12 +2130,16 @@ static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && game_Loot_snap_reserve(s, bound) != 0)
         return -1;
-    while (soa_query_next_values(&it, &e, vals)) {
-        s->eids[row] = e;
-        game_Member_cols_store(&s->Member, row, (const game_Member *)vals[0]);
-        game_Health_cols_store(&s->Health, row, (const game_Health *)vals[1]);
-        game_Inventory_cols_store(&s->Inventory, row, (const game_Inventory *)vals[2]);
-        row++;
+    while ((n = soa_query_fetch(&it, ents, vals, SOA_QUERY_BATCH))) {
+        for (j = 0; j < n; j++, row++) {
+            s->eids[row] = ents[j];
+            game_Member_cols_store(&s->Member, row,
+                (const game_Member *)vals[j * 3 + 0]);
+            game_Health_cols_store(&s->Health, row,
+                (const game_Health *)vals[j * 3 + 1]);
+            game_Inventory_cols_store(&s->Inventory, row,
+                (const game_Inventory *)vals[j * 3 + 2]);
+        }
     }
     s->rows = row;
     game_Member_clear_changed(&s->Member, row);

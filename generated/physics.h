@@ -469,11 +469,11 @@ static inline int Integrate_snap_reserve(Integrate_snap *s, size_t rows)
 static inline int Integrate_build(Integrate_snap *s, soa_world *w)
 {
     soa_cid all[2];
-    void *vals[2];
+    soa_entity ents[SOA_QUERY_BATCH];
+    void *vals[SOA_QUERY_BATCH * 2];
     soa_query q;
     soa_query_iter it;
-    soa_entity e;
-    size_t bound, row = 0;
+    size_t bound, row = 0, n, j;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
         return -1;
@@ -492,11 +492,14 @@ static inline int Integrate_build(Integrate_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && Integrate_snap_reserve(s, bound) != 0)
         return -1;
-    while (soa_query_next_values(&it, &e, vals)) {
-        s->eids[row] = e;
-        Velocity_cols_store(&s->Velocity, row, (const Velocity *)vals[0]);
-        Position_cols_store(&s->Position, row, (const Position *)vals[1]);
-        row++;
+    while ((n = soa_query_fetch(&it, ents, vals, SOA_QUERY_BATCH))) {
+        for (j = 0; j < n; j++, row++) {
+            s->eids[row] = ents[j];
+            Velocity_cols_store(&s->Velocity, row,
+                (const Velocity *)vals[j * 2 + 0]);
+            Position_cols_store(&s->Position, row,
+                (const Position *)vals[j * 2 + 1]);
+        }
     }
     s->rows = row;
     Velocity_clear_changed(&s->Velocity, row);

@@ -1110,11 +1110,11 @@ static inline int sim_Age_snap_reserve(sim_Age_snap *s, size_t rows)
 static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
 {
     soa_cid all[2];
-    void *vals[2];
+    soa_entity ents[SOA_QUERY_BATCH];
+    void *vals[SOA_QUERY_BATCH * 2];
     soa_query q;
     soa_query_iter it;
-    soa_entity e;
-    size_t bound, row = 0;
+    size_t bound, row = 0, n, j;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
         return -1;
@@ -1133,11 +1133,14 @@ static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && sim_Age_snap_reserve(s, bound) != 0)
         return -1;
-    while (soa_query_next_values(&it, &e, vals)) {
-        s->eids[row] = e;
-        sim_Limits_cols_store(&s->Limits, row, (const sim_Limits *)vals[0]);
-        sim_Particle_cols_store(&s->Particle, row, (const sim_Particle *)vals[1]);
-        row++;
+    while ((n = soa_query_fetch(&it, ents, vals, SOA_QUERY_BATCH))) {
+        for (j = 0; j < n; j++, row++) {
+            s->eids[row] = ents[j];
+            sim_Limits_cols_store(&s->Limits, row,
+                (const sim_Limits *)vals[j * 2 + 0]);
+            sim_Particle_cols_store(&s->Particle, row,
+                (const sim_Particle *)vals[j * 2 + 1]);
+        }
     }
     s->rows = row;
     sim_Limits_clear_changed(&s->Limits, row);

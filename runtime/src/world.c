@@ -558,6 +558,46 @@ bool soa_query_next_values(soa_query_iter *it, soa_entity *e, void **values)
     return false;
 }
 
+size_t soa_query_fetch(soa_query_iter *it, soa_entity *ents, void **values,
+                       size_t max)
+{
+    if (!it || !it->w || !ents)
+        return 0;
+    const soa_world *w = it->w;
+    const comp *comps = w->comps;
+    const soa_cid *all = it->q.all, *none = it->q.none;
+    const uint32_t nall = it->q.nall, nnone = it->q.nnone;
+    const soa_cid lead = it->lead;
+    size_t pos = it->pos, end = it->end, n = 0;
+    if (lead == SOA_CID_INVALID) {
+        /* No `all` term: the slot walk of soa_query_next. */
+        while (n < max && soa_query_next(it, &ents[n]))
+            n++;
+        return n;
+    }
+    const soa_entity *lead_ents = comps[lead].ents;
+    while (n < max && pos < end) {
+        size_t p = pos++;
+        soa_entity cand = lead_ents[p];
+        uint32_t i = soa_entity_index(cand);
+        void **v = values ? values + n * nall : NULL;
+        bool ok = true;
+        for (uint32_t k = 0; k < nall && ok; k++) {
+            const comp *c = &comps[all[k]];
+            uint32_t row = all[k] == lead ? (uint32_t)p : row_of(c, i);
+            ok = row != NO_ROW;
+            if (ok && v)
+                v[k] = value_at(c, row);
+        }
+        for (uint32_t k = 0; k < nnone && ok; k++)
+            ok = row_of(&comps[none[k]], i) == NO_ROW;
+        if (ok)
+            ents[n++] = cand;
+    }
+    it->pos = pos;
+    return n;
+}
+
 bool soa_query_next(soa_query_iter *it, soa_entity *e)
 {
     return soa_query_next_values(it, e, NULL);

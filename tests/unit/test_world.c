@@ -277,10 +277,31 @@ static void queries_walk_the_smallest_set(void **state)
     }
     assert_int_equal(seen, 2);
 
+    /* fetch: the same matches in batches, whatever the batch size. */
+    for (size_t max = 1; max <= 3; max++) {
+        soa_query_begin(w, &q, &it);
+        soa_entity got[4];
+        void *gv[3 * 2];
+        size_t total = 0, k;
+        while ((k = soa_query_fetch(&it, got, gv, max)) != 0) {
+            assert_true(k <= max);
+            for (size_t j = 0; j < k; j++) {
+                assert_true(got[j] == e[2] || got[j] == e[6]);
+                assert_ptr_equal(gv[j * 2], soa_world_get(w, got[j], p));
+                assert_ptr_equal(gv[j * 2 + 1], soa_world_get(w, got[j], h));
+            }
+            total += k;
+        }
+        assert_int_equal(total, 2);
+    }
+
     soa_query every = {NULL, 0, none, 1};
     n = run_query(w, &every, out, 16, &bound);
     assert_int_equal(bound, 10);
     assert_int_equal(n, 7);
+    soa_query_begin(w, &every, &it);
+    assert_int_equal(soa_query_fetch(&it, out, NULL, 16), 7);
+    assert_int_equal(soa_query_fetch(&it, out, NULL, 16), 0);
 
     soa_cid unknown[1] = {99};
     soa_query bad = {unknown, 1, NULL, 0};
@@ -394,6 +415,15 @@ static void check_model(soa_world *w, const model_ent *m, size_t nm,
                 !m[i].has_frozen;
     assert_int_equal(found, want);
     assert_true(bound >= found);
+    /* The batch walk agrees with the one-by-one walk. */
+    soa_query_begin(w, &q, &it);
+    soa_entity batch[5];
+    void *vals[5 * 2];
+    size_t k, fetched = 0;
+    while ((k = soa_query_fetch(&it, batch, vals, 5)) != 0)
+        for (size_t j = 0; j < k; j++, fetched++)
+            assert_ptr_equal(vals[j * 2], soa_world_get(w, batch[j], cid[0]));
+    assert_int_equal(fetched, found);
     assert_true(bound == (npos < nhealth ? npos : nhealth));
 }
 

@@ -148,6 +148,16 @@ bool soa_query_next(soa_query_iter *it, soa_entity *e);
  * is how generated S_build gathers rows. */
 bool soa_query_next_values(soa_query_iter *it, soa_entity *e, void **values);
 
+/* Up to `max` next matches at once: ents[j] and, when values is not NULL,
+ * values[j * nall + k] = the value of all[k] for ents[j].  Returns how many
+ * (0 at the end).  One call per batch instead of one per entity: generated
+ * S_build gathers with it. */
+size_t soa_query_fetch(soa_query_iter *it, soa_entity *ents, void **values,
+                       size_t max);
+
+/* The batch generated code fetches at a time. */
+#define SOA_QUERY_BATCH 32u
+
 #ifdef __cplusplus
 }
 #endif
