@@ -783,6 +783,20 @@ static void claim_names(checker *ck, const soac_decl *dc)
     }
 }
 
+/* A field named like something the header defines would be replaced by
+ * a macro (E_item, C_LAYOUT_HASH) or, in C++, would change the meaning of
+ * a type name inside its struct: neither compiles. */
+static void check_field_names(checker *ck, const soac_component *c)
+{
+    for (size_t i = 0; i < c->fields.len; i++) {
+        const soac_field *f = c->fields.items[i];
+        const map_entry *e = map_get(&ck->cnames, f->name);
+        if (e)
+            soac_error(ck->d, f->loc, "field name '%s' is also a name the header defines (for %s '%s'); rename the field",
+                       f->name, e->what, e->owner);
+    }
+}
+
 /* ---- driver -------------------------------------------------------- */
 
 void soac_check(soac_schema *s, soac_diag *d)
@@ -830,6 +844,8 @@ void soac_check(soac_schema *s, soac_diag *d)
         for (size_t k = 0; k < f->decls.len; k++)
             claim_names(&ck, f->decls.items[k]);
     }
+    for (size_t i = 0; i < s->components.len; i++)
+        check_field_names(&ck, s->components.items[i]);
     free(ck.names.slots);
     free(ck.cnames.slots);
 }

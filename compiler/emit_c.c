@@ -252,18 +252,19 @@ typedef void column_fn(soac_out *o, const soac_field *f, const char *col,
 static void each_column(soac_out *o, const soac_component *c, column_fn *fn,
                         const char *ctx)
 {
-    char col[600], idx[32];
     for (size_t i = 0; i < c->fields.len; i++) {
         const soac_field *f = c->fields.items[i];
         if (!f->type.is_array) {
-            snprintf(col, sizeof col, "%s", f->name);
-            fn(o, f, col, "", ctx);
+            fn(o, f, f->name, "", ctx);
             continue;
         }
         for (uint64_t k = 0; k < f->type.array_len; k++) {
-            snprintf(col, sizeof col, "%s[%" PRIu64 "]", f->name, k);
+            char idx[32];
+            soac_out col = { NULL, 0, 0 };
             snprintf(idx, sizeof idx, "[%" PRIu64 "]", k);
-            fn(o, f, col, idx, ctx);
+            soac_out_printf(&col, "%s%s", f->name, idx);
+            fn(o, f, col.data, idx, ctx);
+            soac_out_free(&col);
         }
     }
 }

@@ -274,20 +274,22 @@ static void explain(const soac_schema *s)
         double total = 0;
         for (size_t k = 0; k < c->fields.len; k++) {
             const soac_field *f = c->fields.items[k];
-            char name[128], type[128];
             const char *ct = f->type.enm ? f->type.enm->cname
                                          : soac_scalar_ctype(f->type.scalar);
             uint64_t n = f->type.is_array ? f->type.array_len : 1;
             double bytes = (double)(n * soac_scalar_size(f->type.scalar));
+            soac_out name = { NULL, 0, 0 }, type = { NULL, 0, 0 };
             if (f->type.is_array) {
-                snprintf(name, sizeof name, "%s[%llu]", f->name, (unsigned long long)n);
-                snprintf(type, sizeof type, "%llu x %s", (unsigned long long)n, ct);
+                soac_out_printf(&name, "%s[%llu]", f->name, (unsigned long long)n);
+                soac_out_printf(&type, "%llu x %s", (unsigned long long)n, ct);
             } else {
-                snprintf(name, sizeof name, "%s", f->name);
-                snprintf(type, sizeof type, "%s", ct);
+                soac_out_puts(&name, f->name);
+                soac_out_puts(&type, ct);
             }
-            printf("  %-20s %-12s %10.0f %14.0f %12.2f\n", name, type, bytes,
-                   bytes * 1e6, bytes * 1e6 / 1048576.0);
+            printf("  %-20s %-12s %10.0f %14.0f %12.2f\n", name.data, type.data,
+                   bytes, bytes * 1e6, bytes * 1e6 / 1048576.0);
+            soac_out_free(&name);
+            soac_out_free(&type);
             total += bytes;
         }
         printf("  %-20s %-12s %10.3f %14.0f %12.2f\n", "changed", "1 bit", 0.125,
@@ -302,13 +304,15 @@ static void explain(const soac_schema *s)
 
 static int run(const cli *c)
 {
-    soac_diag diag = { stderr, 0 };
+    soac_diag diag;
+    memset(&diag, 0, sizeof diag);
+    diag.out = stderr;
     soac_options opt = { c->incdirs, c->nincdirs, NULL };
     soac_schema *s = soac_compile(c->schema, &opt, &diag);
     if (!s)
         return 2;
     if (diag.errors) {
-        soac_diag_summary(&diag);
+        soac_diag_flush(&diag);
         soac_schema_free(s);
         return 1;
     }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emit.h"
 #include "source.h"
 
 static char *xstrdup(const char *s)
@@ -82,9 +83,9 @@ int soac_read_file(const char *path, char **text, size_t *len)
     return 0;
 }
 
-/* Prints the line holding `loc` and a caret under its column.  Tabs are kept
- * in the caret line so the caret lines up in a terminal. */
-static void show_line(FILE *out, soac_loc loc)
+/* Appends the line holding `loc` and a caret under its column.  Tabs are
+ * kept in the caret line so the caret lines up in a terminal. */
+static void show_line(soac_out *o, soac_loc loc)
 {
     const soac_source *s = loc.src;
     if (!s || loc.offset > s->len)
@@ -94,27 +95,76 @@ static void show_line(FILE *out, soac_loc loc)
         b--;
     while (e < s->len && s->text[e] != '\n' && s->text[e] != '\r')
         e++;
-    fputs("    ", out);
+    soac_out_puts(o, "    ");
     for (size_t i = b; i < e; i++) {
         unsigned char ch = (unsigned char)s->text[i];
-        fputc(ch == '\t' || ch >= 0x20 ? ch : ' ', out);
+        char c = ch == '\t' || ch >= 0x20 ? (char)ch : ' ';
+        soac_out_write(o, &c, 1);
     }
-    fputs("\n    ", out);
+    soac_out_puts(o, "\n    ");
     for (size_t i = b; i < loc.offset; i++)
-        fputc(s->text[i] == '\t' ? '\t' : ' ', out);
-    fputs("^\n", out);
+        soac_out_puts(o, s->text[i] == '\t' ? "\t" : " ");
+    soac_out_puts(o, "^\n");
+}
+
+static unsigned rank_of(soac_diag *d, const soac_source *src)
+{
+    for (unsigned i = 0; i < d->nfiles; i++)
+        if (d->files[i] == src)
+            return i;
+    if (d->nfiles == sizeof d->files / sizeof d->files[0])
+        return d->nfiles; /* files past the 64th share the last rank */
+    d->files[d->nfiles] = src;
+    return d->nfiles++;
+}
+
+static bool msg_before(const soac_diag_msg *a, const soac_diag_msg *b)
+{
+    if (a->rank != b->rank)
+        return a->rank < b->rank;
+    if (a->offset != b->offset)
+        return a->offset < b->offset;
+    return a->seq < b->seq;
 }
 
 void soac_verror(soac_diag *d, soac_loc loc, const char *fmt, va_list ap)
 {
-    d->errors++;
-    if (!d->out || d->errors > SOAC_MAX_SHOWN)
+    unsigned seq = d->errors++;
+    if (!d->out)
         return;
-    fprintf(d->out, "%s:%u:%u: error: ",
-            loc.src ? loc.src->display : "soac", loc.line, loc.col);
-    vfprintf(d->out, fmt, ap);
-    fputc('\n', d->out);
-    show_line(d->out, loc);
+    soac_diag_msg m = { rank_of(d, loc.src), loc.offset, seq, NULL };
+    /* keep the SOAC_MAX_SHOWN first in order: insertion into a sorted
+     * array, dropping the last when full */
+    if (d->nkept == SOAC_MAX_SHOWN && !msg_before(&m, &d->kept[SOAC_MAX_SHOWN - 1]))
+        return;
+    soac_out text = { NULL, 0, 0 };
+    soac_out_printf(&text, "%s:%u:%u: error: ",
+                    loc.src ? loc.src->display : "soac", loc.line, loc.col);
+    va_list copy;
+    va_copy(copy, ap);
+    int n = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    if (n > 0) {
+        char *buf = malloc((size_t)n + 1);
+        if (!buf) {
+            fputs("soac: out of memory\n", stderr);
+            exit(2);
+        }
+        vsnprintf(buf, (size_t)n + 1, fmt, ap);
+        soac_out_write(&text, buf, (size_t)n);
+        free(buf);
+    }
+    soac_out_puts(&text, "\n");
+    show_line(&text, loc);
+    m.text = text.data;
+    if (d->nkept == SOAC_MAX_SHOWN)
+        free(d->kept[--d->nkept].text);
+    unsigned i = d->nkept++;
+    while (i > 0 && msg_before(&m, &d->kept[i - 1])) {
+        d->kept[i] = d->kept[i - 1];
+        i--;
+    }
+    d->kept[i] = m;
 }
 
 void soac_error(soac_diag *d, soac_loc loc, const char *fmt, ...)
@@ -128,7 +178,7 @@ void soac_error(soac_diag *d, soac_loc loc, const char *fmt, ...)
 void soac_error_noloc(soac_diag *d, const char *fmt, ...)
 {
     d->errors++;
-    if (!d->out || d->errors > SOAC_MAX_SHOWN)
+    if (!d->out)
         return;
     va_list ap;
     va_start(ap, fmt);
@@ -138,8 +188,14 @@ void soac_error_noloc(soac_diag *d, const char *fmt, ...)
     va_end(ap);
 }
 
-void soac_diag_summary(const soac_diag *d)
+void soac_diag_flush(soac_diag *d)
 {
+    for (unsigned i = 0; i < d->nkept; i++) {
+        if (d->out)
+            fputs(d->kept[i].text, d->out);
+        free(d->kept[i].text);
+    }
+    d->nkept = 0;
     if (!d->out || d->errors == 0)
         return;
     if (d->errors > SOAC_MAX_SHOWN)

@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ast.h"
@@ -40,13 +41,32 @@ int soac_read_file(const char *path, char **text, size_t *len);
 
 #define SOAC_MAX_SHOWN 20
 
+/* One buffered message (see soac_diag). */
+typedef struct soac_diag_msg {
+    unsigned rank;     /* the file's place in the order files were seen */
+    uint32_t offset;   /* the position in it */
+    unsigned seq;      /* the report's number: ties keep report order */
+    char *text;        /* the whole message, source line and caret */
+} soac_diag_msg;
+
+/*
+ * Diagnostics.  Zero-initialise, set `out` (NULL: count only, for the
+ * fuzzer).  Messages with a location are kept, and soac_diag_flush prints
+ * the first SOAC_MAX_SHOWN in file and source order (the checker finds
+ * errors pass by pass, a reader wants them top to bottom), then a count.
+ * Only those SOAC_MAX_SHOWN are ever held, so memory stays bounded however
+ * many errors a schema has.
+ */
 typedef struct soac_diag {
-    FILE *out;        /* where messages go; NULL: count only (fuzzing) */
+    FILE *out;
     unsigned errors;  /* how many were reported, shown or not */
+    soac_diag_msg kept[SOAC_MAX_SHOWN];
+    unsigned nkept;
+    const soac_source *files[64]; /* ranks: the first 64 files seen */
+    unsigned nfiles;
 } soac_diag;
 
-/* Reports `FILE:LINE:COL: error: MESSAGE`, the line and a caret.  Only the
- * first SOAC_MAX_SHOWN are printed; every one is counted. */
+/* Reports `FILE:LINE:COL: error: MESSAGE`, the line and a caret. */
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
@@ -59,8 +79,8 @@ __attribute__((format(printf, 2, 3)))
 #endif
 void soac_error_noloc(soac_diag *d, const char *fmt, ...);
 
-/* Prints "N errors generated." (when there were any, and more than shown,
- * also how many were not shown). */
-void soac_diag_summary(const soac_diag *d);
+/* Prints the kept messages in order, then "N errors generated." (and how
+ * many were not shown), and frees them.  Nothing when there were none. */
+void soac_diag_flush(soac_diag *d);
 
 #endif /* SOAC_SOURCE_H */

@@ -76,7 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mem_files m = { data, size };
     soac_loader loader = { mem_load, &m };
     soac_options opt = { NULL, 0, &loader };
-    soac_diag diag = { NULL, 0 };
+    soac_diag diag;
+    memset(&diag, 0, sizeof diag); /* out NULL: count only */
     soac_schema *s = soac_compile("main.soa", &opt, &diag);
     if (!s)
         abort(); /* main.soa always loads */

@@ -7,6 +7,8 @@
  *   // expect-text: text       a line of the output contains it
  *   // args: -I DIR            extra arguments
  *
+ * Errors print in file and source order, so the first error printed must
+ * be the first one expected.
  * FILE is relative to the corpus directory and defaults to the case itself.
  */
 #include "../compiler/soac_run.h"
@@ -65,6 +67,7 @@ static int run_case(const char *name)
         return 1;
     }
     int expects = 0, count = -1, problems = 0;
+    char first_prefix[1024] = "", first_msg[1024] = "";
     char *out = NULL;
     /* first pass: arguments */
     for (char *l = src; l && strncmp(l, "//", 2) == 0; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
@@ -106,6 +109,10 @@ static int run_case(const char *name)
             }
             msg += 2;
             snprintf(prefix, sizeof prefix, "%s:%u:%u: error: ", file, ln, col);
+            if (expects == 1) {
+                snprintf(first_prefix, sizeof first_prefix, "%s", prefix);
+                snprintf(first_msg, sizeof first_msg, "%s", msg);
+            }
             if (!has_line(out, prefix, msg)) {
                 print_error("%s: expected \"%s%s\"\n", path, prefix, msg);
                 problems++;
@@ -115,6 +122,19 @@ static int run_case(const char *name)
     if (expects == 0) {
         print_error("%s: no // expect: line\n", path);
         problems++;
+    }
+    /* the first error line is the first expected one */
+    const char *first = strstr(out, ": error: ");
+    if (first) {
+        while (first > out && first[-1] != '\n')
+            first--;
+        size_t n = strcspn(first, "\n");
+        char *line = strndup(first, n);
+        if (expects && !has_line(line, first_prefix, first_msg)) {
+            print_error("%s: first error printed is not the first expected: %s\n", path, line);
+            problems++;
+        }
+        free(line);
     }
     int want = count >= 0 ? count : expects;
     if (count_errors(out) != want) {

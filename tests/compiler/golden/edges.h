@@ -386,7 +386,7 @@ static inline size_t edge_Ints_commit_changed(const edge_Ints_cols *c, size_t ro
 
 /* ---- component Floats ---- */
 #ifndef edge_Floats_LAYOUT_HASH
-#define edge_Floats_LAYOUT_HASH 0x90c53d870dae60bdULL
+#define edge_Floats_LAYOUT_HASH 0xfe5818c14dd0579fULL
 
 typedef struct edge_Floats {
     float a;
@@ -401,17 +401,19 @@ typedef struct edge_Floats {
     double j;
     float k;
     double l;
+    float m;
+    double n;
 } edge_Floats;
 
 /* The schema's defaults (what C_default() returns). */
-static const edge_Floats edge_Floats_default_value = {3.4e+38f, -3.4e+38f, 1e-45f, 1e+300, -1e-300, 0.1f, 0.1, -0.0f, 16777217.0f, 1.7976931348623157e+308, 1.0f, -5.0};
+static const edge_Floats edge_Floats_default_value = {3.4e+38f, -3.4e+38f, 1e-45f, 1e+300, -1e-300, 0.1f, 0.1, -0.0f, 16777217.0f, 1.7976931348623157e+308, 1.0f, -5.0, 0.5f, 6.02214076e+23};
 
 static inline edge_Floats edge_Floats_default(void)
 {
     return edge_Floats_default_value;
 }
 
-static const soa_field_desc edge_Floats_desc_fields[12] = {
+static const soa_field_desc edge_Floats_desc_fields[14] = {
     {"a", SOA_F32, NULL, 1u, offsetof(edge_Floats, a)},
     {"b", SOA_F32, NULL, 1u, offsetof(edge_Floats, b)},
     {"c", SOA_F32, NULL, 1u, offsetof(edge_Floats, c)},
@@ -424,13 +426,15 @@ static const soa_field_desc edge_Floats_desc_fields[12] = {
     {"j", SOA_F64, NULL, 1u, offsetof(edge_Floats, j)},
     {"k", SOA_F32, NULL, 1u, offsetof(edge_Floats, k)},
     {"l", SOA_F64, NULL, 1u, offsetof(edge_Floats, l)},
+    {"m", SOA_F32, NULL, 1u, offsetof(edge_Floats, m)},
+    {"n", SOA_F64, NULL, 1u, offsetof(edge_Floats, n)},
 };
 
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc edge_Floats_desc = {
     "edge_Floats", edge_Floats_LAYOUT_HASH,
     sizeof(edge_Floats), SOA_GEN_ALIGNOF(edge_Floats), &edge_Floats_default_value,
-    12, edge_Floats_desc_fields
+    14, edge_Floats_desc_fields
 };
 
 /* Floats as columns: element [row] of each column is one row's field. */
@@ -447,6 +451,8 @@ typedef struct edge_Floats_cols {
     double *j;
     float *k;
     double *l;
+    float *m;
+    double *n;
     uint64_t *changed; /* bit row of word row/64 */
     size_t cap;        /* rows every column holds */
 } edge_Floats_cols;
@@ -468,6 +474,8 @@ static inline void edge_Floats_cols_release(edge_Floats_cols *c, soa_alloc *allo
     a->free(a, c->j, c->cap * sizeof(double));
     a->free(a, c->k, c->cap * sizeof(float));
     a->free(a, c->l, c->cap * sizeof(double));
+    a->free(a, c->m, c->cap * sizeof(float));
+    a->free(a, c->n, c->cap * sizeof(double));
     a->free(a, c->changed, soa_bitset_words(c->cap) * sizeof(uint64_t));
     memset(c, 0, sizeof *c);
 }
@@ -524,6 +532,12 @@ static inline int edge_Floats_cols_init(edge_Floats_cols *c, size_t cap, soa_all
     c->l = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
     if (!c->l && cap)
         goto fail;
+    c->m = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    if (!c->m && cap)
+        goto fail;
+    c->n = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    if (!c->n && cap)
+        goto fail;
     c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
     if (!c->changed && cap)
         goto fail;
@@ -552,6 +566,8 @@ static inline void edge_Floats_cols_store(edge_Floats_cols *c, size_t row, const
     c->j[row] = v->j;
     c->k[row] = v->k;
     c->l[row] = v->l;
+    c->m[row] = v->m;
+    c->n[row] = v->n;
 }
 
 /* Row `row` (< c->cap) of the columns as a value. */
@@ -571,6 +587,8 @@ static inline edge_Floats edge_Floats_cols_load(const edge_Floats_cols *c, size_
     v.j = c->j[row];
     v.k = c->k[row];
     v.l = c->l[row];
+    v.m = c->m[row];
+    v.n = c->n[row];
     return v;
 }
 
@@ -602,6 +620,10 @@ static inline void edge_Floats_cols_gather(edge_Floats_cols *c, size_t row0, con
         c->k[row0 + i] = src[i].k;
     for (i = 0; i < n; i++)
         c->l[row0 + i] = src[i].l;
+    for (i = 0; i < n; i++)
+        c->m[row0 + i] = src[i].m;
+    for (i = 0; i < n; i++)
+        c->n[row0 + i] = src[i].n;
 }
 
 /* Copies rows [row0, row0 + n) (<= c->cap) into dst[0 .. n). */
@@ -632,6 +654,10 @@ static inline void edge_Floats_cols_scatter(const edge_Floats_cols *c, size_t ro
         dst[i].k = c->k[row0 + i];
     for (i = 0; i < n; i++)
         dst[i].l = c->l[row0 + i];
+    for (i = 0; i < n; i++)
+        dst[i].m = c->m[row0 + i];
+    for (i = 0; i < n; i++)
+        dst[i].n = c->n[row0 + i];
 }
 
 static inline void edge_Floats_mark_changed(edge_Floats_cols *c, size_t row)
@@ -671,7 +697,7 @@ static inline size_t edge_Floats_commit_changed(const edge_Floats_cols *c, size_
     return n;
 }
 
-#elif edge_Floats_LAYOUT_HASH != 0x90c53d870dae60bdULL
+#elif edge_Floats_LAYOUT_HASH != 0xfe5818c14dd0579fULL
 #error "two generated headers disagree on the layout of edge_Floats: regenerate them from one schema"
 #endif /* edge_Floats_LAYOUT_HASH */
 
