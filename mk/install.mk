@@ -80,5 +80,7 @@ uninstall:
 
 # The outside-project test: make install into a temporary prefix, then a
 # CMake project and a make + pkg-config project built against it.
+# It runs `make install` itself, with the BUILD this make uses.
 TEST_DEPS     += $(INSTALL_BUILT)
 TEST_PROGRAMS += tests/integration/run.sh
+test: export SOAC_TEST_BUILD := $(BUILD)

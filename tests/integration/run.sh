@@ -17,8 +17,10 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 repo=$(pwd)
-# Sub-makes here are not part of the outer make's job pool.
+# Sub-makes here are not part of the outer make's job pool; `make install`
+# uses the build directory of the `make test` that runs this.
 unset MAKEFLAGS MFLAGS MAKELEVEL
+build=${SOAC_TEST_BUILD:-build}
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 failed=0
@@ -62,7 +64,7 @@ version=$(sed -n 's/^#define SOA_VERSION_STRING "\(.*\)"/\1/p' runtime/include/s
 
 # --- install and uninstall ------------------------------------------------
 p1="$tmp/empty"; mkdir "$p1"
-if quiet make install PREFIX="$p1"; then
+if quiet make BUILD="$build" install PREFIX="$p1"; then
     check "install wrote the files another project needs" test -x "$p1/bin/soac" \
         -a -f "$p1/lib/libsoa.a" -a -f "$p1/lib/libsoa.so.$version" \
         -a -L "$p1/lib/libsoa.so" -a -L "$p1/lib/libsoa.so.0" \
@@ -73,7 +75,7 @@ if quiet make install PREFIX="$p1"; then
     check "every public header is installed" \
         sh -c 'for h in runtime/include/soa/*.h; do cmp -s "$h" "$1/include/soa/${h##*/}" || exit 1; done' \
         sh "$p1"
-    quiet make uninstall PREFIX="$p1"
+    quiet make BUILD="$build" uninstall PREFIX="$p1"
     check "uninstall leaves an empty prefix empty" \
         test -d "$p1" -a -z "$(ls -A "$p1")"
 else
@@ -82,8 +84,8 @@ fi
 
 p2="$tmp/used"; mkdir -p "$p2/bin" "$p2/share/soac"
 echo keep > "$p2/bin/other"
-if quiet make install PREFIX="$p2" && quiet make install PREFIX="$p2" &&
-   quiet make uninstall PREFIX="$p2"; then
+if quiet make BUILD="$build" install PREFIX="$p2" && quiet make BUILD="$build" install PREFIX="$p2" &&
+   quiet make BUILD="$build" uninstall PREFIX="$p2"; then
     check "uninstall keeps what was there before install" \
         test "$(cd "$p2" && find . | sort | tr '\n' ' ')" = ". ./bin ./bin/other ./share ./share/soac "
 else
@@ -91,10 +93,10 @@ else
 fi
 
 stage="$tmp/stage"
-if quiet make install DESTDIR="$stage" PREFIX=/opt/soac-test; then
+if quiet make BUILD="$build" install DESTDIR="$stage" PREFIX=/opt/soac-test; then
     check "DESTDIR stages under DESTDIR/PREFIX, files refer to PREFIX" \
         grep -qx 'prefix=/opt/soac-test' "$stage/opt/soac-test/lib/pkgconfig/soa.pc"
-    quiet make uninstall DESTDIR="$stage" PREFIX=/opt/soac-test
+    quiet make BUILD="$build" uninstall DESTDIR="$stage" PREFIX=/opt/soac-test
     check "uninstall with DESTDIR removes every staged file" \
         test -z "$(find "$stage" ! -type d)"
 else
@@ -103,7 +105,7 @@ fi
 
 # --- the prefix the outside project builds against ---------------------
 prefix="$tmp/prefix"
-if ! quiet make install PREFIX="$prefix"; then
+if ! quiet make BUILD="$build" install PREFIX="$prefix"; then
     fail "make install PREFIX=$prefix"; echo "$failed failed"; exit 1
 fi
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
