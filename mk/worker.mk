@@ -11,3 +11,22 @@ TSAN_TESTS += test_mailbox test_worker_threads
 # against the second).
 TEST_GEN_HEADERS += $(BUILD)/gen/worker_snap.h $(BUILD)/gen/worker_snap_v2.h
 test_worker_snap_SRCS := tests/unit/worker_snap_v2.c
+
+# examples/worker-process: the main program and the worker binary it
+# fork+execs (both link the kernel: the main program needs it for the
+# thread fallback).
+WP_DIR  := examples/worker-process
+WP_MAIN := $(BIN_rel)/worker-process
+WP_WORK := $(BIN_rel)/worker-process-worker
+$(call objs,rel,$(WP_DIR)/main.c $(WP_DIR)/worker.c $(WP_DIR)/integrate.c): generated/physics.h
+$(WP_MAIN): $(call objs,rel,$(WP_DIR)/main.c $(WP_DIR)/integrate.c) $(LIBSOA)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_rel) -o $@ $^ $(LDLIBS)
+$(WP_WORK): $(call objs,rel,$(WP_DIR)/worker.c $(WP_DIR)/integrate.c) $(LIBSOA)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_rel) -o $@ $^ $(LDLIBS)
+ALL_TARGETS += $(WP_MAIN) $(WP_WORK)
+
+# Same checksum as examples/physics, in a process and as a thread.
+TEST_DEPS     += $(WP_MAIN) $(WP_WORK) $(BIN_rel)/physics
+TEST_PROGRAMS += tests/worker_process.sh

@@ -1,0 +1,232 @@
+/*
+ * worker-process: examples/physics with Integrate in a separate worker
+ * binary.
+ *
+ * The world lives here.  Integrate's snapshot (the SoA columns of every
+ * entity with Position and Velocity) is built into a shared arena, a memfd
+ * whose fd the worker binary received when it was started (fork+exec); the
+ * worker runs the kernel on those columns in place, M ticks per request
+ * with no round trip in between, and this process commits the changed rows
+ * back.  Nothing is copied or serialised between the two processes.
+ *
+ * It prints ticks per second and the checksum examples/physics prints for
+ * the same -n and -f.  If the worker dies or hangs, the frame is not
+ * committed, the error is printed, and a fresh worker takes over.
+ *
+ *   worker-process [-n ENTITIES] [-f FRAMES] [-m TICKS] [-t THREADS]
+ *                  [-w WORKER] [-T]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "integrate.h"
+
+#define HZ 60.0
+
+typedef struct options {
+    size_t entities, frames, ticks;
+    unsigned threads;
+    const char *worker;
+    int force_threads;
+} options;
+
+static int usage(const char *argv0)
+{
+    fprintf(stderr,
+            "usage: %s [-n ENTITIES] [-f FRAMES] [-m TICKS] [-t THREADS] "
+            "[-w WORKER] [-T]\n"
+            "  -n  entities (default 200000; every 10th has no Velocity)\n"
+            "  -f  frames (ticks) at a simulated 60 Hz (default 120)\n"
+            "  -m  ticks per request to the worker (default 1)\n"
+            "  -t  kernel threads inside the worker (default 1)\n"
+            "  -w  the worker binary (default: worker-process-worker next "
+            "to this program)\n"
+            "  -T  run the worker as a thread of this process (the fallback "
+            "used when shared memory is unavailable)\n",
+            argv0);
+    return 2;
+}
+
+static int parse_size(const char *s, size_t min, size_t max, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, options *o)
+{
+    size_t t = 1;
+    int c;
+    *o = (options){200000, 120, 1, 1, NULL, 0};
+    while ((c = getopt(argc, argv, "n:f:m:t:w:Th")) != -1) {
+        switch (c) {
+        case 'n': if (parse_size(optarg, 1, UINT32_MAX - 3u, &o->entities)) return -1; break;
+        case 'f': if (parse_size(optarg, 1, 100000000, &o->frames)) return -1; break;
+        case 'm': if (parse_size(optarg, 1, 1000000, &o->ticks)) return -1; break;
+        case 't':
+            if (parse_size(optarg, 1, 1024, &t))
+                return -1;
+            o->threads = (unsigned)t;
+            break;
+        case 'w': o->worker = optarg; break;
+        case 'T': o->force_threads = 1; break;
+        default: return -1;
+        }
+    }
+    return optind == argc ? 0 : -1;
+}
+
+/* The same starting values as examples/physics. */
+static float rnd(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return (float)(*s >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
+}
+
+static soa_entity *populate(soa_world *w, size_t n, soa_cid pos, soa_cid vel)
+{
+    soa_entity *ents = malloc(n * sizeof *ents);
+    uint32_t seed = 12345;
+    if (!ents)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        Position p = {(float)(i % 1000), (float)(i / 1000)};
+        ents[i] = soa_world_spawn(w);
+        if (ents[i] == SOA_ENTITY_NULL || soa_world_set(w, ents[i], pos, &p))
+            goto fail;
+        if (i % 10 == 9)
+            continue;
+        Velocity v = {rnd(&seed) * 10.0f, rnd(&seed) * 10.0f};
+        if (soa_world_set(w, ents[i], vel, &v))
+            goto fail;
+    }
+    return ents;
+fail:
+    free(ents);
+    return NULL;
+}
+
+/* FNV-1a over the exact bits of every Position, in spawn order (as
+ * examples/physics computes it). */
+static uint64_t checksum(soa_world *w, const soa_entity *ents, size_t n,
+                         soa_cid pos)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < n; i++) {
+        const Position *p = soa_world_get_const(w, ents[i], pos);
+        unsigned char b[sizeof *p];
+        memcpy(b, p, sizeof b);
+        for (size_t k = 0; k < sizeof b; k++)
+            h = (h ^ b[k]) * 0x100000001b3u;
+    }
+    return h;
+}
+
+/* worker-process-worker in the directory of this program. */
+static const char *default_worker(char *buf, size_t size)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return "worker-process-worker";
+    self[n] = '\0';
+    snprintf(buf, size, "%s/worker-process-worker", dirname(self));
+    return buf;
+}
+
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Runs every frame, M ticks per request; a failed request is reported,
+ * the worker respawned, and the request retried once. */
+static int simulate(const options *o, soa_worker *wk, soa_worker_system *ws,
+                    soa_world *w)
+{
+    for (size_t f = 0; f < o->frames; f += o->ticks) {
+        size_t m = o->frames - f < o->ticks ? o->frames - f : o->ticks;
+        soa_frame fr = {1.0 / HZ, (double)f / HZ, f};
+        if (soa_worker_system_frame(ws, w, &fr, m) == 0)
+            continue;
+        fprintf(stderr, "worker-process: frame %zu not committed: %s\n", f,
+                soa_worker_status(wk) ? soa_worker_error(wk) : strerror(errno));
+        if (soa_worker_respawn(wk) != 0 ||
+            soa_worker_system_frame(ws, w, &fr, m) != 0) {
+            fprintf(stderr, "worker-process: giving up: %s\n",
+                    soa_worker_error(wk));
+            return -1;
+        }
+        fprintf(stderr, "worker-process: respawned: %s\n",
+                soa_worker_mode(wk));
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    char path[PATH_MAX + 32];
+    if (parse_options(argc, argv, &o) != 0)
+        return usage(argv[0]);
+    soa_world *w = soa_world_create(NULL);
+    if (!w)
+        return 1;
+    soa_cid pos = soa_world_register(w, &Position_desc);
+    soa_cid vel = soa_world_register(w, &Velocity_desc);
+    soa_entity *ents = populate(w, o.entities, pos, vel);
+    if (!ents) {
+        fprintf(stderr, "worker-process: out of memory for %zu entities\n",
+                o.entities);
+        return 1;
+    }
+    soa_worker_opts wo = {0};
+    wo.exe = o.worker ? o.worker : default_worker(path, sizeof path);
+    wo.tasks = integrate_tasks;
+    wo.ntasks = NTASKS;
+    wo.threads = o.threads;
+    wo.arena_bytes = o.entities * 64u + ((size_t)4 << 20);
+    wo.timeout_ns = 5000000000; /* generous: -n may be large */
+    wo.flags = o.force_threads ? SOA_WORKER_THREADS : 0;
+    soa_worker *wk = soa_worker_spawn(&wo);
+    soa_worker_system *ws = wk ? soa_worker_system_create(wk, INTEGRATE_TASK)
+                               : NULL;
+    if (!ws) {
+        fprintf(stderr, "worker-process: cannot start %s: %s\n", wo.exe,
+                strerror(errno));
+        return 1;
+    }
+    printf("worker-process: %zu entities, %zu frames at %.0f Hz, %zu ticks "
+           "per request\nworker: %s\n", o.entities, o.frames, HZ, o.ticks,
+           soa_worker_mode(wk));
+    fflush(stdout);
+    double t0 = seconds();
+    int rc = simulate(&o, wk, ws, w);
+    double dt = seconds() - t0;
+    if (rc == 0) {
+        printf("%.0f ticks/s (%.3f s for %zu ticks, worker progress %llu)\n",
+               (double)o.frames / dt, dt, o.frames,
+               (unsigned long long)soa_worker_progress(wk));
+        printf("checksum %016llx\n",
+               (unsigned long long)checksum(w, ents, o.entities, pos));
+    }
+    soa_worker_system_destroy(ws);
+    soa_worker_destroy(wk);
+    free(ents);
+    soa_world_destroy(w);
+    return rc ? 1 : 0;
+}
