@@ -4,7 +4,7 @@
 # shared/common.soa, a C++ file) built against that prefix
 #   - with plain make + pkg-config + soac.mk,
 #   - with CMake (find_package, soac_generate), for the Unix Makefiles
-#     generator and, when ninja is installed, Ninja.
+#     generator and, when ninja is installed, Ninja (with SOAC_USE_SHARED).
 # Each build runs its programs (static, shared, C++) and checks what they
 # print; then edits only the included schema and checks that the header was
 # regenerated and the program rebuilt and changed; then rebuilds with no
@@ -190,18 +190,24 @@ else
 fi
 
 # --- CMake -----------------------------------------------------------------
-cmake_project() { # cmake_project GENERATOR DIR
-    gen=$1 src=$2 b="$2/build"
+cmake_project() { # cmake_project GENERATOR DIR SOAC_USE_SHARED
+    gen=$1 src=$2 shared=$3 b="$2/build"
     cp -R tests/integration/project "$src"
-    if ! quiet cmake -S "$src" -B "$b" -G "$gen" -DCMAKE_PREFIX_PATH="$prefix" ||
+    if ! quiet cmake -S "$src" -B "$b" -G "$gen" -DCMAKE_PREFIX_PATH="$prefix" \
+             -DSOAC_USE_SHARED="$shared" ||
        ! quiet cmake --build "$b"; then
         fail "cmake ($gen): the outside project configures and builds"; return
     fi
     hdr="$b/soac_gen/app/body.h"
-    check "cmake ($gen): static program runs" expect_output "$b/app" 100
-    check "cmake ($gen): shared program runs" expect_output "$b/app_shared" 100
-    check "cmake ($gen): soac::soa links libsoa.a, soac::soa_shared libsoa.so.0" \
-        shared_and_static "$b/app_shared" "$b/app"
+    check "cmake ($gen): app (soac::soa) runs" expect_output "$b/app" 100
+    check "cmake ($gen): app_shared (soac::soa_shared) runs" expect_output "$b/app_shared" 100
+    if [ "$shared" = ON ]; then
+        check "cmake ($gen): with SOAC_USE_SHARED, soac::soa links libsoa.so.0" \
+            sh -c 'readelf -d "$1" | grep -q "NEEDED.*\[libsoa\.so\.0\]"' sh "$b/app"
+    else
+        check "cmake ($gen): soac::soa links libsoa.a, soac::soa_shared libsoa.so.0" \
+            shared_and_static "$b/app_shared" "$b/app"
+    fi
 
     h0=$(mtime "$hdr") a0=$(mtime "$b/app")
     tick; set_hp "$src" 250
@@ -228,9 +234,9 @@ cmake_project() { # cmake_project GENERATOR DIR
 }
 if command -v cmake > /dev/null 2>&1; then
     # Spaces in the paths: CMake quotes them, soac's depfile escapes them.
-    cmake_project "Unix Makefiles" "$tmp/cmake make"
+    cmake_project "Unix Makefiles" "$tmp/cmake make" OFF
     if command -v ninja > /dev/null 2>&1; then
-        cmake_project Ninja "$tmp/cmake ninja"
+        cmake_project Ninja "$tmp/cmake ninja" ON
     else
         echo "skip: ninja is not installed (CMake's Ninja generator untested)"
     fi
