@@ -167,6 +167,14 @@ static void make_guard(soac_out *g, const char *ns, const char *out)
     g->data[--g->len] = '\0';
 }
 
+/* Whether two paths name one existing file. */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
 /* 1 when `path` holds exactly `data`, 0 otherwise. */
 static int same_content(const char *path, const soac_out *data)
 {
@@ -323,6 +331,15 @@ static int run(const cli *c)
         char *def = c->out ? NULL : default_output(c->schema);
         const char *out = c->out ? c->out : def;
         soac_out header = { 0 }, guard = { 0 }, dep = { 0 };
+        if (same_file(out, c->schema) ||
+            (c->depfile && (same_file(c->depfile, c->schema) ||
+                            same_file(c->depfile, out)))) {
+            fprintf(stderr, "soac: error: refusing to overwrite '%s' with generated output\n",
+                    c->schema);
+            free(def);
+            soac_schema_free(s);
+            return 2;
+        }
         make_guard(&guard, s->main->ns, out);
         soac_emit_header(&header, s, guard.data, base_name(c->schema));
         rc = write_file(out, &header);

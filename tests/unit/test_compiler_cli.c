@@ -102,6 +102,13 @@ static void usage_errors(void **state)
     assert_int_equal(run(&out, "-o %s/nodir/x.h %s", tmpdir, path("p.soa")), 2);
     assert_non_null(strstr(out, "cannot create a temporary file"));
     free(out);
+    /* the schema itself as the output: refused, the schema intact */
+    assert_int_equal(run(&out, "-o %s %s", path("p.soa"), path("p.soa")), 2);
+    assert_non_null(strstr(out, "refusing to overwrite"));
+    free(out);
+    char *kept = slurp(path("p.soa"), NULL);
+    assert_string_equal(kept, good);
+    free(kept);
 }
 
 static void help_and_version(void **state)
