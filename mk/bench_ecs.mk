@@ -3,7 +3,7 @@
 # Every file is built like the rest of the release variant (-O2, see
 # CFLAGS_rel); only bench/ecs/plain.c, the OpenMP variant, adds -fopenmp.
 # Output: the table on stdout, build/bench/results.json and results.svg.
-# BENCH_ARGS passes more options (e.g. BENCH_ARGS="--rowwise --threads 1").
+# BENCH_ARGS passes more options (e.g. BENCH_ARGS="--only heavy --threads 1").
 
 BENCH_ECS_DIR  := $(BUILD)/bench
 BENCH_ECS_GEN  := $(BENCH_ECS_DIR)/gen/bench_ecs.h

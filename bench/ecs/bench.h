@@ -149,7 +149,6 @@ typedef void (*bench_frame_fn)(void *ctx, bench_phases *ph);
 typedef struct bench_cfg {
     int quick;           /* QUICK=1: smaller sizes, shorter samples */
     unsigned threads;    /* threads for openmp and the soac pool */
-    int rowwise;         /* soac kernels loop row by row, not by blocks */
     int samples;         /* timed samples per variant (>= 7) */
     uint64_t sample_ns;  /* a sample runs frames for at least this long */
 } bench_cfg;
@@ -199,12 +198,10 @@ void bench_plain_frame(bench_plain *p, bench_kind k);
 void bench_omp_frame(bench_plain *p, bench_kind k, unsigned threads);
 
 /* soac: a world of n entities with Position and Velocity, a pool, and the
- * scheduler's objects for the local and the offloaded system.  The offload
- * kernels work in blocks of BENCH_BLOCK rows, or row by row with
- * `rowwise`. */
+ * scheduler's objects for the local and the offloaded system. */
 typedef struct bench_soac bench_soac;
 
-bench_soac *bench_soac_create(size_t n, unsigned threads, int rowwise);
+bench_soac *bench_soac_create(size_t n, unsigned threads);
 void bench_soac_destroy(bench_soac *s);
 /* Puts every entity back to its starting values. */
 void bench_soac_reset(bench_soac *s);
@@ -212,6 +209,8 @@ void bench_soac_reset(bench_soac *s);
 int bench_soac_local(bench_soac *s, bench_kind k, bench_phases *ph);
 int bench_soac_offload(bench_soac *s, bench_kind k, bench_phases *ph);
 int bench_soac_reused(bench_soac *s, bench_kind k, bench_phases *ph);
+/* soac-reused with the kernel over blocks of BENCH_BLOCK rows. */
+int bench_soac_blocked(bench_soac *s, bench_kind k, bench_phases *ph);
 /* Entity i's position (the i-th spawned). */
 Position bench_soac_pos(bench_soac *s, size_t i);
 /* Bytes the build and commit phases move for `rows` snapshot rows and

@@ -1,17 +1,14 @@
 /*
  * main.c: the soac benchmark driver (`make bench`, `make bench QUICK=1`).
  *
- *   bench_ecs [--quick] [--rowwise] [--threads N] [--only SCENARIO]
- *             [--out DIR]
+ *   bench_ecs [--quick] [--threads N] [--only SCENARIO] [--out DIR]
  *
- * Runs the scenarios move, sparse, heavy and scale, each in five variants
- * (baseline, openmp, soac-local, soac-offload, soac-reused), checks that
- * every variant computes the baseline's positions exactly, prints a table,
- * and writes DIR/results.json and DIR/results.svg.  --only runs one
- * scenario (move, sparse, heavy or scale), for profiling; --rowwise runs
- * the offload kernels row by row, like the baseline's loop, instead of in
- * blocks of 64 rows.  Exit 0, or 1 when a
- * variant failed or computed something else (the numbers would mean
+ * Runs the scenarios move, sparse, heavy and scale, each in six variants
+ * (baseline, openmp, soac-local, soac-offload, soac-reused, soac-blocked:
+ * see soac.c), checks that every variant computes the baseline's positions
+ * exactly, prints a table, and writes DIR/results.json and
+ * DIR/results.svg.  --only runs one scenario, for profiling.  Exit 0, or 1
+ * when a variant failed or computed something else (the numbers would mean
  * nothing), 2 on a usage error.
  */
 #define _POSIX_C_SOURCE 200809L /* sysconf */
@@ -24,10 +21,11 @@
 
 #include "bench.h"
 
-enum { V_BASE, V_OMP, V_LOCAL, V_OFFLOAD, V_REUSED, NVARIANTS };
+enum { V_BASE, V_OMP, V_LOCAL, V_OFFLOAD, V_REUSED, V_BLOCKED, NVARIANTS };
 
 static const char *const variant_name[NVARIANTS] = {
-    "baseline", "openmp", "soac-local", "soac-offload", "soac-reused"};
+    "baseline",     "openmp",      "soac-local",
+    "soac-offload", "soac-reused", "soac-blocked"};
 
 #define MAX_RESULTS 128
 
@@ -79,8 +77,17 @@ static void frame_reused(void *ctx, bench_phases *ph)
         r->failed = 1;
 }
 
+static void frame_blocked(void *ctx, bench_phases *ph)
+{
+    runner *r = ctx;
+    if (bench_soac_blocked(r->soac, r->kind, ph) != 0 ||
+        ph->committed != r->expect)
+        r->failed = 1;
+}
+
 static const bench_frame_fn frame_of[NVARIANTS] = {
-    frame_base, frame_omp, frame_local, frame_offload, frame_reused};
+    frame_base,    frame_omp,    frame_local,
+    frame_offload, frame_reused, frame_blocked};
 
 static const char *kind_name(bench_kind k)
 {
@@ -136,7 +143,7 @@ static int check_variant(runner *r, int v, const bench_plain *want)
             return -1;
         }
     }
-    if ((v == V_OFFLOAD || v == V_REUSED) &&
+    if (v >= V_OFFLOAD &&
         ph.committed != changed_rows(r->kind, n)) {
         fprintf(stderr, "bench: %s %s committed %zu rows, expected %zu\n",
                 variant_name[v], kind_name(r->kind), ph.committed,
@@ -173,7 +180,7 @@ static int run_scenario(const bench_cfg *cfg, const char *scenario,
                 strerror(errno));
         return -1;
     }
-    r.soac = bench_soac_create(n, cfg->threads, cfg->rowwise);
+    r.soac = bench_soac_create(n, cfg->threads);
     if (!r.soac) {
         fprintf(stderr, "bench: %s n=%zu: cannot set up the world: %s\n",
                 scenario, n, strerror(errno));
@@ -189,7 +196,7 @@ static int run_scenario(const bench_cfg *cfg, const char *scenario,
         /* A lone local system runs on the calling thread; the others use
          * every thread of the pool (or of OpenMP's team). */
         res->threads = v == V_BASE || v == V_LOCAL ? 1 : cfg->threads;
-        res->has_phases = v == V_OFFLOAD || v == V_REUSED;
+        res->has_phases = v >= V_OFFLOAD;
     }
     if (rc == 0) {
         bench_measure(cfg, n, frame_of, &r, out, NVARIANTS);
@@ -225,7 +232,7 @@ static int wanted(const char *only, const char *scenario)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: bench_ecs [--quick] [--rowwise] [--threads N] "
+    fprintf(stderr, "usage: bench_ecs [--quick] [--threads N] "
                     "[--only move|sparse|heavy|scale] [--out DIR]\n");
     return 2;
 }
@@ -236,8 +243,6 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg,
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             cfg->quick = 1;
-        } else if (strcmp(argv[i], "--rowwise") == 0) {
-            cfg->rowwise = 1;
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             char *end;
             long t = strtol(argv[++i], &end, 10);

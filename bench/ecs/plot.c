@@ -21,7 +21,8 @@
 #define BAR_GAP 6
 
 static const char *const colors[] = {"#7f7f7f", "#ff7f0e", "#2ca02c",
-                                     "#1f77b4", "#9467bd"};
+                                     "#1f77b4", "#9467bd", "#17becf",
+                                     "#d62728", "#8c564b"};
 #define NCOLORS (sizeof colors / sizeof colors[0])
 
 /* A stable color per variant name, in order of first appearance. */
@@ -150,8 +151,16 @@ int bench_write_svg(const char *path, const bench_result *r, size_t nr)
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    /* Height: panels of up to 5 bars plus headers, then the line chart. */
-    int height = 60 + 3 * (24 + 5 * (BAR_H + BAR_GAP) + 12) + 380;
+    /* Height: a panel per scenario of one size (as many bars as its
+     * variants, plus a header), then the line chart. */
+    int height = 60 + 380;
+    for (size_t i = 0; i < nr; i++) {
+        if (strcmp(r[i].scenario, "scale") == 0)
+            continue;
+        height += BAR_H + BAR_GAP;
+        if (i == 0 || strcmp(r[i].scenario, r[i - 1].scenario) != 0)
+            height += 24 + 12;
+    }
     fprintf(f,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
             "height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n"

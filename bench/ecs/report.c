@@ -73,8 +73,9 @@ static void print_targets(const bench_result *r, size_t nr, double bw)
     const bench_result *sr = find(r, nr, "sparse", "soac-reused");
     const bench_result *ho = find(r, nr, "heavy", "soac-offload");
     const bench_result *hr = find(r, nr, "heavy", "soac-reused");
+    const bench_result *hb = find(r, nr, "heavy", "soac-blocked");
     const bench_result *hp = find(r, nr, "heavy", "openmp");
-    if (!mo || !mr || !ml || !sr || !ho || !hr || !hp)
+    if (!mo || !mr || !ml || !sr || !ho || !hr || !hb || !hp)
         return;
     printf("\ntargets (threads: %u)\n", mr->threads);
     target("move, offload reused end to end <= 3x baseline", mr->ratio <= 3.0,
@@ -91,6 +92,11 @@ static void print_targets(const bench_result *r, size_t nr, double bw)
     target("heavy, offload reused no slower than openmp",
            hr->ns_per_entity <= hp->ns_per_entity, "%.2fx openmp",
            hr->ns_per_entity / hp->ns_per_entity);
+    target("heavy, blocked kernel >= 1.8x faster than baseline",
+           hb->ratio <= 1.0 / 1.8, "%.2fx faster", 1.0 / hb->ratio);
+    target("heavy, blocked kernel no slower than openmp",
+           hb->ns_per_entity <= hp->ns_per_entity, "%.2fx openmp",
+           hb->ns_per_entity / hp->ns_per_entity);
     target("move, soac local within 10% of baseline", ml->ratio <= 1.10,
            "%.2fx", ml->ratio);
     double cpy = memcpy_ns(mr, bw);

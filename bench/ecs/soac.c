@@ -11,9 +11,12 @@
  *                 frame (so each frame allocates its snapshot);
  *   soac-reused   the same system offloaded through the scheduler, whose
  *                 snapshot storage lives from frame to frame (steady state:
- *                 no allocation).
+ *                 no allocation);
+ *   soac-blocked  soac-reused with the kernel written for columns: blocks
+ *                 of BENCH_BLOCK rows that the compiler vectorises.
  *
- * All three run the same kernel, chosen per frame by s->kind.
+ * All run the same row math, chosen per frame by s->kind; all but
+ * soac-blocked loop row by row, exactly like the baseline.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,7 +31,7 @@ struct bench_soac {
     soa_entity *ents;
     soa_sched *local, *offload;
     bench_kind kind; /* what the kernels do this frame */
-    int rowwise;     /* kernels loop row by row instead of by blocks */
+    int blocked;     /* the kernel runs blocks of rows, not row by row */
     uint64_t frames;
 };
 
@@ -48,7 +51,7 @@ static void mark_rows(uint64_t *words, size_t begin, size_t end)
         soa_bitset_set(words, begin);
 }
 
-/* Rows [begin, end) the plain way, one row at a time (--rowwise). */
+/* Rows [begin, end) the plain way, one row at a time, as the baseline. */
 static void kernel_rows(const Move_view *v, bench_kind kind)
 {
     float *px = v->Position.x, *py = v->Position.y;
@@ -96,10 +99,10 @@ static void move_kernel(const Move_view *v, const soa_frame *f, void *ctx)
         }
         return;
     }
-    if (s->rowwise)
-        kernel_rows(v, s->kind);
-    else
+    if (s->blocked)
         kernel_blocks(v, s->kind);
+    else
+        kernel_rows(v, s->kind);
     mark_rows(v->Position.changed, v->begin, v->end);
 }
 
@@ -154,13 +157,12 @@ static int add_systems(bench_soac *s)
     return 0;
 }
 
-bench_soac *bench_soac_create(size_t n, unsigned threads, int rowwise)
+bench_soac *bench_soac_create(size_t n, unsigned threads)
 {
     bench_soac *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     s->n = n;
-    s->rowwise = rowwise;
     s->ents = malloc(n * sizeof *s->ents);
     s->w = soa_world_create(NULL);
     s->pool = soa_pool_create(threads);
@@ -232,6 +234,7 @@ int bench_soac_local(bench_soac *s, bench_kind k, bench_phases *ph)
 {
     soa_frame f = next_frame(s);
     s->kind = k;
+    s->blocked = 0;
     (void)ph;
     return soa_sched_run_frame(s->local, f.dt, f.time);
 }
@@ -242,6 +245,7 @@ int bench_soac_offload(bench_soac *s, bench_kind k, bench_phases *ph)
     Move_snap snap;
     int rc = -1;
     s->kind = k;
+    s->blocked = 0;
     if (Move_snap_init(&snap, NULL) != 0)
         return -1;
     uint64_t t0 = bench_now_ns();
@@ -263,11 +267,14 @@ out:
     return rc;
 }
 
-int bench_soac_reused(bench_soac *s, bench_kind k, bench_phases *ph)
+/* One scheduler frame of the offloaded system with the given kernel form. */
+static int sched_frame(bench_soac *s, bench_kind k, int blocked,
+                       bench_phases *ph)
 {
     soa_frame f = next_frame(s);
     soa_sched_stats st;
     s->kind = k;
+    s->blocked = blocked;
     if (soa_sched_run_frame(s->offload, f.dt, f.time) != 0 ||
         soa_sched_get_stats(s->offload, 0, &st) != 0 || st.failed)
         return -1;
@@ -277,6 +284,16 @@ int bench_soac_reused(bench_soac *s, bench_kind k, bench_phases *ph)
     ph->committed = st.committed;
     ph->rows = st.rows;
     return 0;
+}
+
+int bench_soac_reused(bench_soac *s, bench_kind k, bench_phases *ph)
+{
+    return sched_frame(s, k, 0, ph);
+}
+
+int bench_soac_blocked(bench_soac *s, bench_kind k, bench_phases *ph)
+{
+    return sched_frame(s, k, 1, ph);
 }
 
 /* ---- bytes --------------------------------------------------------- */
