@@ -11,12 +11,11 @@
 # change and checks that nothing was; then touches the included schema
 # without changing it and checks that nothing downstream of the header is
 # rebuilt; with make, also that a schema error stops the build with soac's
-# message and keeps the last good header.  Also: install + uninstall leaves an empty prefix empty, keeps
-# what was there before, works with DESTDIR; the installed man page renders;
-# libsoa.so exports only soa_ names.
+# message and keeps the last good header.  Also: install + uninstall leaves
+# an empty prefix empty, keeps what was there before, works with DESTDIR;
+# the installed man page renders; libsoa.so exports only soa_ names.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-repo=$(pwd)
 # Sub-makes here are not part of the outer make's job pool; `make install`
 # uses the build directory of the `make test` that runs this.
 unset MAKEFLAGS MFLAGS MAKELEVEL
@@ -55,6 +54,14 @@ shared_and_static() {
         ! readelf -d "$2" | grep -q 'NEEDED.*libsoa'
 }
 both_print() { expect_output "$1/app" "$2" && expect_output "$1/app_shared" "$2"; }
+# copy_project DIR: the project's sources only (never a build someone left
+# in the source tree, whose body.h would shadow the generated one).
+copy_project() {
+    mkdir -p "$1/shared" "$1/cxx" &&
+    for f in CMakeLists.txt Makefile main.c body.soa shared/common.soa cxx/main.cpp; do
+        cp tests/integration/project/$f "$1/$f" || return 1
+    done
+}
 set_hp() { # set_hp DIR VALUE: edits only the included schema
     sed "s/hp: i32 = [0-9]*;/hp: i32 = $2;/" "$1/shared/common.soa" > "$tmp/c.soa" &&
         cat "$tmp/c.soa" > "$1/shared/common.soa"
@@ -136,7 +143,7 @@ fi
 
 # --- plain make + pkg-config + soac.mk -----------------------------------
 mk="$tmp/make-project"
-cp -R tests/integration/project "$mk"
+copy_project "$mk"
 if quiet make -C "$mk"; then
     check "make: static program runs" expect_output "$mk/app_static" 100
     check "make: shared program runs" expect_output "$mk/app" 100
@@ -192,7 +199,7 @@ fi
 # --- CMake -----------------------------------------------------------------
 cmake_project() { # cmake_project GENERATOR DIR SOAC_USE_SHARED
     gen=$1 src=$2 shared=$3 b="$2/build"
-    cp -R tests/integration/project "$src"
+    copy_project "$src"
     if ! quiet cmake -S "$src" -B "$b" -G "$gen" -DCMAKE_PREFIX_PATH="$prefix" \
              -DSOAC_USE_SHARED="$shared" ||
        ! quiet cmake --build "$b"; then
