@@ -396,22 +396,25 @@ static void emit_changed(soac_out *o, const soac_component *c)
 {
     const char *n = c->cname;
     soac_out_printf(o,
+        "/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark\n"
+        " * rows at the same time only in different 64-row blocks. */\n"
         "static inline void %s_mark_changed(%s_cols *c, size_t row)\n{\n"
         "    soa_bitset_set(c->changed, row);\n}\n\n"
         "static inline bool %s_is_changed(const %s_cols *c, size_t row)\n{\n"
         "    return soa_bitset_test(c->changed, row);\n}\n\n"
-        "/* Clears the changed bits of rows [0, rows). */\n"
+        "/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */\n"
         "static inline void %s_clear_changed(%s_cols *c, size_t rows)\n{\n"
         "    soa_bitset_clear_all(c->changed, rows);\n}\n\n"
-        "/* How many of rows [0, rows) are marked changed. */\n"
+        "/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */\n"
         "static inline size_t %s_count_changed(const %s_cols *c, size_t rows)\n{\n"
         "    return soa_bitset_count(c->changed, rows);\n}\n\n",
         n, n, n, n, n, n, n, n);
     if (soac_is_tag(c))
         return;
     soac_out_printf(o,
-        "/* Calls apply(ctx, row, &value) for each changed row below `rows`, in\n"
-        " * ascending order; returns how many.  How an ECS takes changes back. */\n"
+        "/* Calls apply(ctx, row, &value) for each changed row below `rows`\n"
+        " * (<= c->cap), in ascending order; returns how many.  How an ECS takes\n"
+        " * changes back: row i of a snapshot is the entity it was gathered from. */\n"
         "static inline size_t %s_commit_changed(const %s_cols *c, size_t rows,\n"
         "    void (*apply)(void *ctx, size_t row, const %s *v), void *ctx)\n{\n"
         "    size_t n = 0, row;\n"

@@ -238,6 +238,8 @@ static inline void common_Transform_cols_scatter(const common_Transform_cols *c,
         dst[i].scale = c->scale[row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void common_Transform_mark_changed(common_Transform_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -248,20 +250,21 @@ static inline bool common_Transform_is_changed(const common_Transform_cols *c, s
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void common_Transform_clear_changed(common_Transform_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t common_Transform_count_changed(const common_Transform_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t common_Transform_commit_changed(const common_Transform_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const common_Transform *v), void *ctx)
 {

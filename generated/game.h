@@ -264,6 +264,8 @@ static inline void common_Transform_cols_scatter(const common_Transform_cols *c,
         dst[i].scale = c->scale[row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void common_Transform_mark_changed(common_Transform_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -274,20 +276,21 @@ static inline bool common_Transform_is_changed(const common_Transform_cols *c, s
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void common_Transform_clear_changed(common_Transform_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t common_Transform_count_changed(const common_Transform_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t common_Transform_commit_changed(const common_Transform_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const common_Transform *v), void *ctx)
 {
@@ -439,6 +442,8 @@ static inline void game_Health_cols_scatter(const game_Health_cols *c, size_t ro
         dst[i].regen = c->regen[row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void game_Health_mark_changed(game_Health_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -449,20 +454,21 @@ static inline bool game_Health_is_changed(const game_Health_cols *c, size_t row)
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void game_Health_clear_changed(game_Health_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t game_Health_count_changed(const game_Health_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t game_Health_commit_changed(const game_Health_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const game_Health *v), void *ctx)
 {
@@ -613,6 +619,8 @@ static inline void game_Member_cols_scatter(const game_Member_cols *c, size_t ro
         dst[i].alive = c->alive[row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void game_Member_mark_changed(game_Member_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -623,20 +631,21 @@ static inline bool game_Member_is_changed(const game_Member_cols *c, size_t row)
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void game_Member_clear_changed(game_Member_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t game_Member_count_changed(const game_Member_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t game_Member_commit_changed(const game_Member_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const game_Member *v), void *ctx)
 {
@@ -857,6 +866,8 @@ static inline void game_Inventory_cols_scatter(const game_Inventory_cols *c, siz
         dst[i].weight = c->weight[row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void game_Inventory_mark_changed(game_Inventory_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -867,20 +878,21 @@ static inline bool game_Inventory_is_changed(const game_Inventory_cols *c, size_
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void game_Inventory_clear_changed(game_Inventory_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t game_Inventory_count_changed(const game_Inventory_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t game_Inventory_commit_changed(const game_Inventory_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const game_Inventory *v), void *ctx)
 {
@@ -1039,6 +1051,8 @@ static inline void game_Motion_cols_scatter(const game_Motion_cols *c, size_t ro
         dst[i].spin = c->spin[row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void game_Motion_mark_changed(game_Motion_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -1049,20 +1063,21 @@ static inline bool game_Motion_is_changed(const game_Motion_cols *c, size_t row)
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void game_Motion_clear_changed(game_Motion_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t game_Motion_count_changed(const game_Motion_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t game_Motion_commit_changed(const game_Motion_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const game_Motion *v), void *ctx)
 {
@@ -1136,6 +1151,8 @@ fail:
     return -1;
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void game_Frozen_mark_changed(game_Frozen_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -1146,13 +1163,13 @@ static inline bool game_Frozen_is_changed(const game_Frozen_cols *c, size_t row)
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void game_Frozen_clear_changed(game_Frozen_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t game_Frozen_count_changed(const game_Frozen_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);

@@ -149,6 +149,8 @@ static inline void Position_cols_scatter(const Position_cols *c, size_t row0, Po
         dst[i].y = c->y[row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void Position_mark_changed(Position_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -159,20 +161,21 @@ static inline bool Position_is_changed(const Position_cols *c, size_t row)
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void Position_clear_changed(Position_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t Position_count_changed(const Position_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t Position_commit_changed(const Position_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const Position *v), void *ctx)
 {
@@ -311,6 +314,8 @@ static inline void Velocity_cols_scatter(const Velocity_cols *c, size_t row0, Ve
         dst[i].y = c->y[row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void Velocity_mark_changed(Velocity_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -321,20 +326,21 @@ static inline bool Velocity_is_changed(const Velocity_cols *c, size_t row)
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void Velocity_clear_changed(Velocity_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t Velocity_count_changed(const Velocity_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t Velocity_commit_changed(const Velocity_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const Velocity *v), void *ctx)
 {

@@ -262,6 +262,8 @@ static inline void common_Transform_cols_scatter(const common_Transform_cols *c,
         dst[i].scale = c->scale[row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void common_Transform_mark_changed(common_Transform_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -272,20 +274,21 @@ static inline bool common_Transform_is_changed(const common_Transform_cols *c, s
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void common_Transform_clear_changed(common_Transform_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t common_Transform_count_changed(const common_Transform_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t common_Transform_commit_changed(const common_Transform_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const common_Transform *v), void *ctx)
 {
@@ -567,6 +570,8 @@ static inline void sim_Limits_cols_scatter(const sim_Limits_cols *c, size_t row0
         dst[i].mode = c->mode[row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void sim_Limits_mark_changed(sim_Limits_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -577,20 +582,21 @@ static inline bool sim_Limits_is_changed(const sim_Limits_cols *c, size_t row)
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void sim_Limits_clear_changed(sim_Limits_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t sim_Limits_count_changed(const sim_Limits_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t sim_Limits_commit_changed(const sim_Limits_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const sim_Limits *v), void *ctx)
 {
@@ -938,6 +944,8 @@ static inline void sim_Particle_cols_scatter(const sim_Particle_cols *c, size_t 
         dst[i].history[15] = c->history[15][row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void sim_Particle_mark_changed(sim_Particle_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -948,20 +956,21 @@ static inline bool sim_Particle_is_changed(const sim_Particle_cols *c, size_t ro
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void sim_Particle_clear_changed(sim_Particle_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t sim_Particle_count_changed(const sim_Particle_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t sim_Particle_commit_changed(const sim_Particle_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const sim_Particle *v), void *ctx)
 {

@@ -177,6 +177,8 @@ static inline void Doc_cols_scatter(const Doc_cols *c, size_t row0, Doc *dst, si
         dst[i].y = c->y[row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void Doc_mark_changed(Doc_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -187,20 +189,21 @@ static inline bool Doc_is_changed(const Doc_cols *c, size_t row)
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void Doc_clear_changed(Doc_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t Doc_count_changed(const Doc_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t Doc_commit_changed(const Doc_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const Doc *v), void *ctx)
 {
@@ -325,6 +328,8 @@ static inline void Last_cols_scatter(const Last_cols *c, size_t row0, Last *dst,
         dst[i].c = c->c[row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void Last_mark_changed(Last_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -335,20 +340,21 @@ static inline bool Last_is_changed(const Last_cols *c, size_t row)
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void Last_clear_changed(Last_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t Last_count_changed(const Last_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t Last_commit_changed(const Last_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const Last *v), void *ctx)
 {

@@ -343,6 +343,8 @@ static inline void edge_Ints_cols_scatter(const edge_Ints_cols *c, size_t row0, 
         dst[i].l = c->l[row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void edge_Ints_mark_changed(edge_Ints_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -353,20 +355,21 @@ static inline bool edge_Ints_is_changed(const edge_Ints_cols *c, size_t row)
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void edge_Ints_clear_changed(edge_Ints_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t edge_Ints_count_changed(const edge_Ints_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t edge_Ints_commit_changed(const edge_Ints_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const edge_Ints *v), void *ctx)
 {
@@ -660,6 +663,8 @@ static inline void edge_Floats_cols_scatter(const edge_Floats_cols *c, size_t ro
         dst[i].n = c->n[row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void edge_Floats_mark_changed(edge_Floats_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -670,20 +675,21 @@ static inline bool edge_Floats_is_changed(const edge_Floats_cols *c, size_t row)
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void edge_Floats_clear_changed(edge_Floats_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t edge_Floats_count_changed(const edge_Floats_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t edge_Floats_commit_changed(const edge_Floats_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const edge_Floats *v), void *ctx)
 {
@@ -877,6 +883,8 @@ static inline void edge_Enums_cols_scatter(const edge_Enums_cols *c, size_t row0
         dst[i].flag[1] = c->flag[1][row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void edge_Enums_mark_changed(edge_Enums_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -887,20 +895,21 @@ static inline bool edge_Enums_is_changed(const edge_Enums_cols *c, size_t row)
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void edge_Enums_clear_changed(edge_Enums_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t edge_Enums_count_changed(const edge_Enums_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t edge_Enums_commit_changed(const edge_Enums_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const edge_Enums *v), void *ctx)
 {

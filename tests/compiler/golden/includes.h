@@ -179,6 +179,8 @@ static inline void shapes_Shape_cols_scatter(const shapes_Shape_cols *c, size_t 
         dst[i].size[1] = c->size[1][row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void shapes_Shape_mark_changed(shapes_Shape_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -189,20 +191,21 @@ static inline bool shapes_Shape_is_changed(const shapes_Shape_cols *c, size_t ro
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void shapes_Shape_clear_changed(shapes_Shape_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t shapes_Shape_count_changed(const shapes_Shape_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t shapes_Shape_commit_changed(const shapes_Shape_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const shapes_Shape *v), void *ctx)
 {
@@ -983,6 +986,8 @@ static inline void scene_Node_cols_scatter(const scene_Node_cols *c, size_t row0
         dst[i].children[63] = c->children[63][row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void scene_Node_mark_changed(scene_Node_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -993,20 +998,21 @@ static inline bool scene_Node_is_changed(const scene_Node_cols *c, size_t row)
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void scene_Node_clear_changed(scene_Node_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t scene_Node_count_changed(const scene_Node_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t scene_Node_commit_changed(const scene_Node_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const scene_Node *v), void *ctx)
 {

@@ -83,6 +83,8 @@ fail:
     return -1;
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void Alive_mark_changed(Alive_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -93,13 +95,13 @@ static inline bool Alive_is_changed(const Alive_cols *c, size_t row)
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void Alive_clear_changed(Alive_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t Alive_count_changed(const Alive_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
@@ -164,6 +166,8 @@ fail:
     return -1;
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void Dead_mark_changed(Dead_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -174,13 +178,13 @@ static inline bool Dead_is_changed(const Dead_cols *c, size_t row)
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void Dead_clear_changed(Dead_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t Dead_count_changed(const Dead_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
@@ -297,6 +301,8 @@ static inline void Hp_cols_scatter(const Hp_cols *c, size_t row0, Hp *dst, size_
         dst[i].hp = c->hp[row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void Hp_mark_changed(Hp_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -307,20 +313,21 @@ static inline bool Hp_is_changed(const Hp_cols *c, size_t row)
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void Hp_clear_changed(Hp_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t Hp_count_changed(const Hp_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t Hp_commit_changed(const Hp_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const Hp *v), void *ctx)
 {
@@ -472,6 +479,8 @@ static inline void Io_cols_scatter(const Io_cols *c, size_t row0, Io *dst, size_
         dst[i].without = c->without[row0 + i];
 }
 
+/* Marks row `row` (< c->cap) changed.  A plain write: threads may mark
+ * rows at the same time only in different 64-row blocks. */
 static inline void Io_mark_changed(Io_cols *c, size_t row)
 {
     soa_bitset_set(c->changed, row);
@@ -482,20 +491,21 @@ static inline bool Io_is_changed(const Io_cols *c, size_t row)
     return soa_bitset_test(c->changed, row);
 }
 
-/* Clears the changed bits of rows [0, rows). */
+/* Clears the changed bits of rows [0, rows) (rows <= c->cap). */
 static inline void Io_clear_changed(Io_cols *c, size_t rows)
 {
     soa_bitset_clear_all(c->changed, rows);
 }
 
-/* How many of rows [0, rows) are marked changed. */
+/* How many of rows [0, rows) (rows <= c->cap) are marked changed. */
 static inline size_t Io_count_changed(const Io_cols *c, size_t rows)
 {
     return soa_bitset_count(c->changed, rows);
 }
 
-/* Calls apply(ctx, row, &value) for each changed row below `rows`, in
- * ascending order; returns how many.  How an ECS takes changes back. */
+/* Calls apply(ctx, row, &value) for each changed row below `rows`
+ * (<= c->cap), in ascending order; returns how many.  How an ECS takes
+ * changes back: row i of a snapshot is the entity it was gathered from. */
 static inline size_t Io_commit_changed(const Io_cols *c, size_t rows,
     void (*apply)(void *ctx, size_t row, const Io *v), void *ctx)
 {
