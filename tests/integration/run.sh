@@ -123,6 +123,26 @@ bad_syms=$(nm -D --defined-only "$prefix/lib/libsoa.so" | awk '{ print $3 }' | g
 check "libsoa.so exports only public soa_ names${bad_syms:+ (also: $bad_syms)}" test -z "$bad_syms"
 check "libsoa.so has soname libsoa.so.0" \
     sh -c 'readelf -d "$1" | grep -q "SONAME.*\[libsoa\.so\.0\]"' sh "$prefix/lib/libsoa.so"
+# Which find_package(soac VERSION) requests the installed version file takes.
+version_ok() { # version_ok REQUEST: prints TRUE or FALSE
+    printf '%s\n' 'set(CMAKE_SIZEOF_VOID_P 8)' \
+        "set(PACKAGE_FIND_VERSION \"$1\")" \
+        'string(REPLACE "." ";" v "${PACKAGE_FIND_VERSION}")' \
+        'list(LENGTH v PACKAGE_FIND_VERSION_COUNT)' \
+        'list(APPEND v 0 0 0)' \
+        'list(GET v 0 PACKAGE_FIND_VERSION_MAJOR)' \
+        'list(GET v 1 PACKAGE_FIND_VERSION_MINOR)' \
+        "include(\"$prefix/lib/cmake/soac/soacConfigVersion.cmake\")" \
+        'message("${PACKAGE_VERSION_COMPATIBLE}")' > "$tmp/v.cmake"
+    cmake -P "$tmp/v.cmake" 2>&1
+}
+if command -v cmake > /dev/null 2>&1; then
+    answers=""
+    for v in 0 0.1 "$version" 0.0.9 0.2 1.0; do answers="$answers $v:$(version_ok "$v")"; done
+    check "find_package(soac V) accepts 0, 0.1, $version; refuses 0.0.9, 0.2, 1.0" \
+        test "$answers" = " 0:TRUE 0.1:TRUE $version:TRUE 0.0.9:FALSE 0.2:FALSE 1.0:FALSE"
+fi
+
 man_page="$prefix/share/man/man1/soac.1"
 render_man() {
     if command -v man > /dev/null 2>&1; then MANWIDTH=80 man --warnings -l "$1"
