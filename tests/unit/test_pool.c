@@ -166,6 +166,8 @@ static void test_for_caller_and_worker_run_together(void **state)
     soa_pool *p = soa_pool_create(2);
     assert_non_null(p);
     for (int round = 0; round < 20; round++) {
+        if (round % 4 == 3)
+            usleep(5000); /* the worker sleeps: the dispatch must wake it */
         rendezvous r = {0};
         soa_pool_for(p, 128, 64, rendezvous_fn, &r);
         assert_int_equal(atomic_load(&r.timeouts), 0);
@@ -325,12 +327,16 @@ static void test_submit_runs_without_wait(void **state)
     (void)state;
     soa_pool *p = soa_pool_create(2);
     assert_non_null(p);
-    _Atomic unsigned flag = 0;
-    soa_job job;
-    assert_int_equal(soa_pool_submit(p, &job, 1, 1, flag_fn, &flag), 0);
-    assert_true(await_count(&flag, 1));
-    assert_int_equal(atomic_load(&flag), 1); /* a worker, not the caller */
-    soa_pool_wait(p, &job);
+    for (int round = 0; round < 6; round++) {
+        if (round % 2)
+            usleep(5000); /* the worker sleeps: submit must wake it */
+        _Atomic unsigned flag = 0;
+        soa_job job;
+        assert_int_equal(soa_pool_submit(p, &job, 1, 1, flag_fn, &flag), 0);
+        assert_true(await_count(&flag, 1));
+        assert_int_equal(atomic_load(&flag), 1); /* a worker, not the caller */
+        soa_pool_wait(p, &job);
+    }
     soa_pool_destroy(p);
 }
 
@@ -379,6 +385,62 @@ static void test_submit_errors_and_inline(void **state)
     assert_int_equal(soa_pool_submit(p, &job, 0, 0, cover_fn, &c), 0);
     soa_pool_wait(p, &job);
     cover_check(&c);
+    soa_pool_destroy(p);
+}
+
+/* A random mix of for, submit and wait (in any order, up to 100 jobs in
+ * flight, more than the pool's slots): every job covers its rows once. */
+static void test_random_mix(void **state)
+{
+    (void)state;
+    enum { MAXJOBS = 100 };
+    uint64_t r = 12345;
+    soa_pool *p = soa_pool_create(3);
+    assert_non_null(p);
+    soa_job *jobs = calloc(MAXJOBS, sizeof *jobs);
+    cover *c = calloc(MAXJOBS, sizeof *c);
+    bool *live = calloc(MAXJOBS, sizeof *live);
+    assert_non_null(jobs);
+    assert_non_null(c);
+    assert_non_null(live);
+    for (int op = 0; op < 3000; op++) {
+        r = r * 6364136223846793005u + 1442695040888963407u;
+        unsigned j = (unsigned)(r >> 33) % MAXJOBS;
+        size_t n = (size_t)(r >> 20) % 3000u, grain = (size_t)(r >> 45) % 300u;
+        switch ((r >> 60) % 3) {
+        case 0:
+            if (live[j]) {
+                soa_pool_wait(p, &jobs[j]);
+                cover_check(&c[j]);
+            }
+            cover_init(&c[j], n, rounded_chunk(grain), 3);
+            assert_int_equal(
+                soa_pool_submit(p, &jobs[j], n, grain, cover_fn, &c[j]), 0);
+            live[j] = true;
+            break;
+        case 1:
+            if (live[j]) {
+                soa_pool_wait(p, &jobs[j]);
+                cover_check(&c[j]);
+                live[j] = false;
+            }
+            break;
+        default: {
+            cover f;
+            cover_init(&f, n, rounded_chunk(grain), 3);
+            soa_pool_for(p, n, grain, cover_fn, &f);
+            cover_check(&f);
+        }
+        }
+    }
+    for (unsigned j = 0; j < MAXJOBS; j++)
+        if (live[j]) {
+            soa_pool_wait(p, &jobs[j]);
+            cover_check(&c[j]);
+        }
+    free(jobs);
+    free(c);
+    free(live);
     soa_pool_destroy(p);
 }
 
@@ -479,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_submit_runs_without_wait),
         cmocka_unit_test(test_submitted_jobs_overlap),
         cmocka_unit_test(test_submit_errors_and_inline),
+        cmocka_unit_test(test_random_mix),
         cmocka_unit_test(test_nested_calls_run_inline),
         cmocka_unit_test(test_destroy_finishes_pending),
     };
