@@ -102,7 +102,8 @@ static inline size_t soa_bitset_next(const uint64_t *words, size_t nbits,
 /* for each set bit `var` (a size_t lvalue) in [0, nbits), ascending:
  *     size_t i;
  *     SOA_BITSET_FOREACH(changed, rows, i) { ... }
- * The body may set or clear bits at or below `var`. */
+ * The body may set or clear bits at or below `var`.  `words` and `nbits`
+ * are evaluated once per set bit: pass plain expressions. */
 #define SOA_BITSET_FOREACH(words, nbits, var)                                 \
     for ((var) = soa_bitset_next((words), (nbits), 0); (var) < (nbits);       \
          (var) = soa_bitset_next((words), (nbits), (var) + 1u))
