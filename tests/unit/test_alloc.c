@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -262,6 +263,27 @@ static void test_shm_available(void **state)
     assert_true(first); /* Linux with memfd: the machines we run on */
 }
 
+static void *probe_thread(void *arg)
+{
+    *(bool *)arg = soa_shm_available();
+    return NULL;
+}
+
+/* The first calls race from several threads: one probe, one answer. */
+static void test_shm_available_from_threads(void **state)
+{
+    (void)state;
+    pthread_t th[4];
+    bool got[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, probe_thread, &got[i]),
+                         0);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(got[i], soa_shm_available());
+    }
+}
+
 /* A fork()ed child writes into a SHARED arena; the parent sees it.  The
  * same with a PRIVATE arena stays private. */
 static void test_shared_arena_seen_by_fork_child(void **state)
@@ -480,6 +502,7 @@ int main(int argc, char **argv)
     if (argc == 4 && strcmp(argv[1], "--attach-child") == 0)
         return attached_peer(atoi(argv[2]), (size_t)strtoull(argv[3], NULL, 10));
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shm_available_from_threads),
         cmocka_unit_test(test_heap_alignment_and_sizes),
         cmocka_unit_test(test_heap_errors),
         cmocka_unit_test(test_arena_create_errors),
