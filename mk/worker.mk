@@ -30,3 +30,13 @@ ALL_TARGETS += $(WP_MAIN) $(WP_WORK)
 # Same checksum as examples/physics, in a process and as a thread.
 TEST_DEPS     += $(WP_MAIN) $(WP_WORK) $(BIN_rel)/physics
 TEST_PROGRAMS += tests/worker_process.sh
+
+# bench/mailbox.c: round trip of a tick through the mailbox vs a pipe, and
+# ticks/s with 1, 8, 64 ticks per request.  `make bench QUICK=1` is short.
+BENCH_MAILBOX := $(BUILD)/bench/bench_mailbox
+$(call objs,rel,bench/mailbox.c): generated/physics.h
+$(BENCH_MAILBOX): $(call objs,rel,bench/mailbox.c) $(LIBSOA)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_rel) -o $@ $^ $(LDLIBS)
+bench:: $(BENCH_MAILBOX)
+	$(BENCH_MAILBOX) $(if $(filter-out 0,$(QUICK)),--quick)

@@ -32,6 +32,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -49,7 +50,9 @@
 
 /* How long a waiter spins before it sleeps: a reply that comes within this
  * costs no syscall on either side. */
-#define SPIN_NS 20000
+#define SPIN_NS 50000
+/* Of which the first SPIN_PAUSES polls only pause the CPU (~a microsecond). */
+#define SPIN_PAUSES 256u
 
 struct soa_ring_shm {
     uint64_t magic;
@@ -139,8 +142,13 @@ static int wait_change(_Atomic uint64_t *counter, _Atomic uint32_t *wake,
     for (unsigned i = 1;; i++) {
         if (atomic_load_explicit(counter, memory_order_acquire) != seen)
             return 0;
-        cpu_relax();
-        if (i % 64 == 0 && now_ns() >= spin_end)
+        /* Pause briefly, then yield: on a machine with more runnable
+         * threads than cores the peer may need this very core. */
+        if (i < SPIN_PAUSES)
+            cpu_relax();
+        else
+            sched_yield();
+        if (i % 16 == 0 && now_ns() >= spin_end)
             break;
     }
     for (;;) {
