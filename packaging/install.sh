@@ -62,23 +62,39 @@ $todo"
     IFS=$old_ifs
 }
 
-# Copies one item into place; the destination is replaced, never half-written.
+# Moves the finished temporary file TMP to DST with MODE, unless DST already
+# has that content and mode: then it stays, mtime and all, so reinstalling
+# the same soac does not make every project that includes it rebuild.
+put() {
+    tmp=$1 dst=$2 mode=$3
+    if [ -f "$dst" ] && [ ! -L "$dst" ] && cmp -s "$tmp" "$dst" &&
+       [ "$(stat -c %a "$dst")" = "$(printf '%s' "$mode" | sed 's/^0*//')" ]; then
+        rm -f "$tmp"
+        echo "  SAME    $dst"
+        return 0
+    fi
+    chmod "$mode" "$tmp" && mv -f "$tmp" "$dst" ||
+        { rm -f "$tmp"; die "cannot install $dst"; }
+    echo "  INSTALL $dst"
+}
+
+# Installs one item; a destination is replaced whole, never half-written.
 install_item() {
     mode=$1 src=$2 dst="$root/$3"
     case "$mode" in
         link)
-            ln -sfn "$src" "$dst" || die "cannot link $dst" ;;
+            ln -sfn "$src" "$dst" || die "cannot link $dst"
+            echo "  LINK    $dst -> $src" ;;
         subst)
             esc=$(printf '%s' "$prefix" | sed 's/[\\|&]/\\&/g')
-            sed -e "s|@PREFIX@|$esc|g" -e "s|@VERSION@|${SOA_VERSION:-}|g" "$src" > "$dst.tmp$$" &&
-                chmod 644 "$dst.tmp$$" && mv -f "$dst.tmp$$" "$dst" ||
-                { rm -f "$dst.tmp$$"; die "cannot install $dst"; } ;;
+            sed -e "s|@PREFIX@|$esc|g" -e "s|@VERSION@|${SOA_VERSION:-}|g" "$src" > "$dst.tmp$$" ||
+                { rm -f "$dst.tmp$$"; die "cannot install $dst"; }
+            put "$dst.tmp$$" "$dst" 644 ;;
         *)
             [ -f "$src" ] || die "$src is missing: run make first"
-            cp "$src" "$dst.tmp$$" && chmod "$mode" "$dst.tmp$$" && mv -f "$dst.tmp$$" "$dst" ||
-                { rm -f "$dst.tmp$$"; die "cannot install $dst"; } ;;
+            cp "$src" "$dst.tmp$$" || { rm -f "$dst.tmp$$"; die "cannot install $dst"; }
+            put "$dst.tmp$$" "$dst" "$mode" ;;
     esac
-    echo "  INSTALL $dst"
 }
 
 do_install() {

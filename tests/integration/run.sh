@@ -91,12 +91,16 @@ fi
 
 p2="$tmp/used"; mkdir -p "$p2/bin" "$p2/share/soac"
 echo keep > "$p2/bin/other"
-if quiet make BUILD="$build" install PREFIX="$p2" && quiet make BUILD="$build" install PREFIX="$p2" &&
-   quiet make BUILD="$build" uninstall PREFIX="$p2"; then
+if quiet make BUILD="$build" install PREFIX="$p2"; then
+    t1=$(mtime "$p2/include/soa/soa.h") t2=$(mtime "$p2/lib/pkgconfig/soa.pc")
+    tick; quiet make BUILD="$build" install PREFIX="$p2"
+    check "reinstalling the same files keeps their mtimes (no rebuild cascades)" \
+        test "$(mtime "$p2/include/soa/soa.h")" = "$t1" -a "$(mtime "$p2/lib/pkgconfig/soa.pc")" = "$t2"
+    quiet make BUILD="$build" uninstall PREFIX="$p2"
     check "uninstall keeps what was there before install" \
         test "$(cd "$p2" && find . | sort | tr '\n' ' ')" = ". ./bin ./bin/other ./share ./share/soac "
 else
-    fail "install twice, uninstall into a used prefix"
+    fail "make install into a used prefix"
 fi
 
 stage="$tmp/stage"
