@@ -10,7 +10,9 @@
  *   - a worker hung in a tick: the timeout fires, the worker is killed,
  *     nothing is committed, respawn recovers;
  *   - a request the worker cannot attach to is refused with a message;
- *   - the system registered with the scheduler as a local system.
+ *   - the system registered with the scheduler as a local system;
+ *   - fork+exec of the example's worker binary: it runs frames, and one
+ *     whose task table differs from ours is refused at spawn.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -257,6 +260,56 @@ static void test_through_the_scheduler(void **state)
     world_free(&t);
 }
 
+/* The example's worker binary, built before the tests run. */
+static const char *worker_binary(void)
+{
+    const char *b = getenv("BUILD");
+    static char path[512];
+    snprintf(path, sizeof path, "%s/bin/worker-process-worker", b ? b : "build");
+    return access(path, X_OK) == 0 ? path : NULL;
+}
+
+static void test_fork_exec_worker_binary(void **state)
+{
+    (void)state;
+    const char *exe = worker_binary();
+    if (!exe)
+        skip();
+    test_world t;
+    world_make(&t, N);
+    soa_worker_opts o;
+    memset(&o, 0, sizeof o);
+    o.exe = exe;
+    o.tasks = tasks;
+    o.ntasks = 1;
+    soa_worker *w = soa_worker_spawn(&o);
+    assert_non_null(w);
+    assert_non_null(strstr(soa_worker_mode(w), "fork+exec"));
+    soa_worker_system *ws = soa_worker_system_create(w, 0);
+    for (uint64_t k = 0; k < 4; k++) {
+        soa_frame f = frame_at(k);
+        assert_int_equal(soa_worker_system_frame(ws, t.w, &f, 1), 0);
+    }
+    /* The binary's kernel is the same Integrate: same world. */
+    assert_true(world_checksum(&t) == reference_checksum(N, 4));
+    soa_worker_system_destroy(ws);
+    soa_worker_destroy(w);
+    world_free(&t);
+
+    /* We say two tasks, the binary serves one: it refuses to start. */
+    const soa_worker_task two[] = {tasks[0], tasks[0]};
+    o.tasks = two;
+    o.ntasks = 2;
+    errno = 0;
+    assert_null(soa_worker_spawn(&o));
+    assert_int_equal(errno, ECHILD);
+    /* A binary that does not exist. */
+    o.exe = "/nonexistent/worker";
+    o.ntasks = 1;
+    assert_null(soa_worker_spawn(&o));
+    assert_int_equal(errno, ECHILD);
+}
+
 int main(void)
 {
     if (!soa_shm_available())
@@ -269,6 +322,7 @@ int main(void)
         cmocka_unit_test_setup(test_hung_worker_times_out, skip_without_shm),
         cmocka_unit_test_setup(test_refused_request, skip_without_shm),
         cmocka_unit_test_setup(test_through_the_scheduler, skip_without_shm),
+        cmocka_unit_test_setup(test_fork_exec_worker_binary, skip_without_shm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
