@@ -32,9 +32,6 @@ if(CMAKE_VERSION VERSION_LESS 3.20)
   return()
 endif()
 
-cmake_policy(PUSH)
-cmake_policy(VERSION 3.20...3.25)
-
 get_filename_component(_soac_prefix "${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
 
 set(_soac_missing "")
@@ -46,12 +43,17 @@ endforeach()
 if(_soac_missing)
   set(soac_FOUND FALSE)
   set(soac_NOT_FOUND_MESSAGE "this soac install is incomplete, missing: ${_soac_missing}")
-  cmake_policy(POP)
   return()
 endif()
 
+# (find_dependency returns from this file when Threads is missing.)
 include(CMakeFindDependencyMacro)
 find_dependency(Threads)
+
+# soac_generate records these policies (CMP0116: DEPFILE paths) for its
+# add_custom_command, whatever the caller's cmake_minimum_required.
+cmake_policy(PUSH)
+cmake_policy(VERSION 3.20...3.25)
 
 # Imported targets are per directory: a find_package in another directory
 # makes its own.
