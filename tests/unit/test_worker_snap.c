@@ -8,11 +8,13 @@
  *   - a program compiled from another schema (worker_snap_v2.soa) and a
  *     forged layout with one component hash changed are refused;
  *   - a corrupted header (magic, version, rows, a column offset, the header
- *     offset itself) is refused with the right code, never followed.
+ *     offset itself) is refused with the right code, never followed;
+ *   - random mutations of a header never yield columns outside the arena.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -264,6 +266,58 @@ static void test_publish_refuses_foreign_columns(void **state)
     assert_int_equal(Drift_run(&back, NULL, drift, NULL, NULL), 0);
 }
 
+/* Whether [p, p + bytes) lies inside the arena. */
+static bool inside(const soa_arena *a, const void *p, size_t bytes)
+{
+    size_t off = soa_arena_offset(a, p);
+    return off != SOA_ARENA_BAD_OFFSET && off <= soa_arena_capacity(a) &&
+           bytes <= soa_arena_capacity(a) - off;
+}
+
+/* A model check of the reader: random byte mutations of a valid header.
+ * Whatever it accepts must describe columns that lie inside the arena for
+ * the capacity it reports; everything else is refused (ASan would catch a
+ * read outside the mapping). */
+static void test_mutated_headers_never_escape(void **state)
+{
+    fixture *f = *state;
+    unsigned char *h = hdr_bytes(f);
+    unsigned char saved[512];
+    size_t n = soa_shm_snap_bytes(&Drift_shm_layout);
+    memcpy(saved, h, n);
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    size_t accepted = 0, refused = 0;
+    for (int iter = 0; iter < 20000; iter++) {
+        memcpy(h, saved, n);
+        int flips = 1 + (int)(x % 3);
+        for (int k = 0; k < flips; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            h[(x >> 8) % n] = (unsigned char)(x >> 40);
+        }
+        Drift_snap s;
+        if (Drift_snap_attach(&s, f->a, f->hdr) != SOA_SHM_OK) {
+            refused++;
+            continue;
+        }
+        accepted++;
+        size_t words = soa_bitset_words(s.cap) * sizeof(uint64_t);
+        assert_true(s.rows <= s.cap);
+        assert_true(inside(f->a, s.eids, s.cap * sizeof(soa_entity)));
+        assert_true(inside(f->a, s.Spin.rate, s.cap * sizeof(float)));
+        assert_true(inside(f->a, s.Spin.changed, words));
+        for (int i = 0; i < 3; i++)
+            assert_true(inside(f->a, s.Body.pos[i], s.cap * sizeof(float)));
+        assert_true(inside(f->a, s.Body.mass, s.cap * sizeof(double)));
+        assert_true(inside(f->a, s.Body.kind, s.cap * sizeof(Kind)));
+        assert_true(inside(f->a, s.Body.changed, words));
+    }
+    memcpy(h, saved, n);
+    /* Both outcomes happen: the mutations reach accepted fields (rows,
+     * offsets within bounds) and checked ones. */
+    assert_true(accepted > 0);
+    assert_true(refused > 0);
+}
+
 int main(void)
 {
     if (!soa_shm_available()) {
@@ -280,6 +334,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refuses_corrupt_header, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_publish_refuses_foreign_columns,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mutated_headers_never_escape,
                                         setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
