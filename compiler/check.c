@@ -719,6 +719,9 @@ static const char *const sys_suffixes[] = {
     "_run_chunk", "_commit", "_system", "_reads", "_writes", "_without",
     "_erased_snap_init", "_erased_snap_release", "_erased_build",
     "_erased_run", "_erased_run_range", "_erased_commit",
+    /* emit_shm.c */
+    "_shm", "_shm_hashes", "_shm_sizes", "_shm_layout", "_snap_publish",
+    "_snap_attach", "_erased_snap_publish", "_erased_snap_attach",
 };
 
 /* Claims one generated identifier for a declaration; reports (once per
