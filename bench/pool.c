@@ -9,7 +9,8 @@
  *             caller may run them all before a worker arrives; the
  *             "barrier" variant makes every iteration wait until all
  *             `threads` started, so every thread must wake and take part
- *             (a true fork-join on both sides).
+ *             (a true fork-join on both sides); the "idle" variant sleeps
+ *             2 ms before each sample, so it includes waking the threads.
  *   loop      pos += vel * dt over 1M rows of SoA float columns (x, y, z):
  *             soa_pool_for with the default grain against
  *             `#pragma omp parallel for schedule(static)`; median ms
@@ -126,17 +127,22 @@ static void omp_dispatch(unsigned threads, int barrier)
 }
 
 /* Times `samples` dispatches of one kind after a 20 ms warm-up; their
- * median and p99 into med/p99. */
+ * median and p99 into med/p99.  Modes: 0 empty, 1 barrier, 2 barrier after
+ * 2 ms of idleness (what the first dispatch of a frame sees: the pool's
+ * workers have gone to sleep). */
 static void dispatch_block(soa_pool *p, unsigned threads, int use_omp,
-                           int barrier, double *buf, size_t samples,
+                           int mode, double *buf, size_t samples,
                            double *med, double *p99)
 {
+    int barrier = mode != 0;
     cool_down();
     double end = now_us() + 20000.0;
     while (now_us() < end)
         use_omp ? omp_dispatch(threads, barrier)
                 : pool_dispatch(p, threads, barrier);
     for (size_t i = 0; i < samples; i++) {
+        if (mode == 2)
+            usleep(2000);
         double t0 = now_us();
         use_omp ? omp_dispatch(threads, barrier)
                 : pool_dispatch(p, threads, barrier);
@@ -269,19 +275,22 @@ int main(int argc, char **argv)
     printf("bench_pool: %u threads, %zu blocks (medians of blocks)\n",
            threads, blocks);
     barrier_threads = threads;
-    static const char *const names[2] = {"empty", "barrier"};
-    for (int barrier = 0; barrier < 2; barrier++) {
+    static const char *const names[3] = {
+        "empty", "barrier (every thread takes part)",
+        "barrier after 2 ms idle (workers asleep)"};
+    for (int mode = 0; mode < 3; mode++) {
+        size_t n = mode == 2 ? (quick ? 50 : 200) : dsamples;
         for (size_t b = 0; b < blocks; b++)
             for (int k = 0; k < 2; k++) /* alternate pool, OpenMP */
-                dispatch_block(p, threads, k, barrier, buf, dsamples,
-                               &med[k][b], &p99[k][b]);
+                dispatch_block(p, threads, k, mode, buf, n, &med[k][b],
+                               &p99[k][b]);
         double dm[2], dp[2];
         for (int k = 0; k < 2; k++) {
             dm[k] = median_of(med[k], blocks);
             dp[k] = median_of(p99[k], blocks);
         }
-        printf("dispatch, %s (%zu samples x %zu)\n", names[barrier],
-               dsamples, blocks);
+        printf("dispatch, %s (%zu samples x %zu)\n", names[mode], n,
+               blocks);
         printf("  soa_pool_for   median %7.2f us   p99 %7.2f us\n", dm[0],
                dp[0]);
         printf("  omp parallel   median %7.2f us   p99 %7.2f us\n", dm[1],

@@ -78,6 +78,7 @@
  * the work, so the spin is short. */
 #define SPIN_NS 100000L
 #define SPIN_NS_OVERSUBSCRIBED 2000L
+#define MAX_SPIN_NS 1000000000L     /* soa_pool_set_spin's ceiling: 1 s */
 
 enum { SLOT_FREE = 0, SLOT_ACTIVE = 1 };
 enum { JOB_IDLE = 0, JOB_PENDING = 1 };
@@ -109,7 +110,7 @@ typedef struct worker {
 
 struct soa_pool {
     unsigned nthreads;
-    long spin_ns;
+    _Atomic long spin_ns;                          /* relaxed: a hint */
     alignas(CACHE_LINE) _Atomic uint32_t epoch;   /* futex word */
     _Atomic uint32_t sleepers;
     _Atomic uint32_t stop;
@@ -178,7 +179,8 @@ static bool spin_until_change(_Atomic uint32_t *word, uint32_t val,
 static void sleep_while(soa_pool *p, _Atomic uint32_t *word, uint32_t val,
                         _Atomic uint32_t *flag, bool counting)
 {
-    if (spin_until_change(word, val, p->spin_ns))
+    long budget = atomic_load_explicit(&p->spin_ns, memory_order_relaxed);
+    if (budget > 0 && spin_until_change(word, val, budget))
         return;
     if (counting)
         atomic_fetch_add_explicit(flag, 1, memory_order_seq_cst);
@@ -479,7 +481,8 @@ soa_pool *soa_pool_create(unsigned threads)
     }
     memset(p, 0, size);
     p->nthreads = threads;
-    p->spin_ns = (long)threads <= cpus ? SPIN_NS : SPIN_NS_OVERSUBSCRIBED;
+    atomic_init(&p->spin_ns,
+                (long)threads <= cpus ? SPIN_NS : SPIN_NS_OVERSUBSCRIBED);
     atomic_init(&p->epoch, 0);
     atomic_init(&p->sleepers, 0);
     atomic_init(&p->stop, 0);
@@ -531,6 +534,15 @@ void soa_pool_destroy(soa_pool *p)
         retire(p, i);
     }
     shut_down(p, p->nthreads);
+}
+
+void soa_pool_set_spin(soa_pool *p, unsigned long ns)
+{
+    if (p)
+        atomic_store_explicit(&p->spin_ns,
+                              ns > (unsigned long)MAX_SPIN_NS ? MAX_SPIN_NS
+                                                              : (long)ns,
+                              memory_order_relaxed);
 }
 
 unsigned soa_pool_size(const soa_pool *p)

@@ -220,6 +220,32 @@ static void test_for_after_workers_sleep(void **state)
     soa_pool_destroy(p);
 }
 
+/* With no spinning, every dispatch goes through the futex sleep/wake path;
+ * with a long spin, none does.  Both stay correct. */
+static void test_spin_settings(void **state)
+{
+    (void)state;
+    soa_pool_set_spin(NULL, 0);
+    soa_pool *p = soa_pool_create(3);
+    assert_non_null(p);
+    static const unsigned long spins[] = {0, 1000, 20000000, ~0ul};
+    for (int k = 0; k < 4; k++) {
+        soa_pool_set_spin(p, spins[k]);
+        for (int i = 0; i < 60; i++) {
+            rendezvous r = {0};
+            soa_pool_for(p, 128, 64, rendezvous_fn, &r);
+            assert_int_equal(atomic_load(&r.timeouts), 0);
+            cover c;
+            cover_init(&c, 2000, 64, 3);
+            soa_pool_for(p, 2000, 64, cover_fn, &c);
+            cover_check(&c);
+        }
+    }
+    soa_pool_set_spin(p, 0); /* so destroy's wake-up path is the futex */
+    usleep(1000);
+    soa_pool_destroy(p);
+}
+
 /* ---- lifetime --------------------------------------------------------- */
 
 static void test_destroy_idle_and_loop(void **state)
@@ -534,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_for_caller_and_worker_run_together),
         cmocka_unit_test(test_for_many_small_dispatches),
         cmocka_unit_test(test_for_after_workers_sleep),
+        cmocka_unit_test(test_spin_settings),
         cmocka_unit_test(test_destroy_idle_and_loop),
         cmocka_unit_test(test_create_limits),
         cmocka_unit_test(test_submit_wait_several_pending),

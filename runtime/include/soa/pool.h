@@ -52,6 +52,14 @@ soa_pool *soa_pool_create(unsigned threads);
  * no-op.  Call it from the thread that drives the pool, not from a task. */
 void soa_pool_destroy(soa_pool *p);
 
+/* How long idle threads (workers, and the caller waiting for the last
+ * chunks) spin before they sleep on a futex, in nanoseconds (at most 1 s;
+ * 0 sleeps at once).  Longer spins make the first dispatch after a pause
+ * cheaper (waking a sleeping thread costs tens of microseconds) at the
+ * price of burning CPU while idle.  Any thread may call it; NULL is a
+ * no-op. */
+void soa_pool_set_spin(soa_pool *p, unsigned long ns);
+
 /* Threads that run work, the caller included (1 for a NULL pool). */
 unsigned soa_pool_size(const soa_pool *p);
 
