@@ -194,6 +194,7 @@ int main(int argc, char **argv)
                 o.entities);
         return 1;
     }
+    char why[256] = "";
     soa_worker_opts wo = {0};
     wo.exe = o.worker ? o.worker : default_worker(path, sizeof path);
     wo.tasks = integrate_tasks;
@@ -202,12 +203,14 @@ int main(int argc, char **argv)
     wo.arena_bytes = o.entities * 64u + ((size_t)4 << 20);
     wo.timeout_ns = 5000000000; /* generous: -n may be large */
     wo.flags = o.force_threads ? SOA_WORKER_THREADS : 0;
+    wo.error = why;
+    wo.error_size = sizeof why;
     soa_worker *wk = soa_worker_spawn(&wo);
     soa_worker_system *ws = wk ? soa_worker_system_create(wk, INTEGRATE_TASK)
                                : NULL;
     if (!ws) {
         fprintf(stderr, "worker-process: cannot start %s: %s\n", wo.exe,
-                strerror(errno));
+                why[0] ? why : strerror(errno));
         return 1;
     }
     printf("worker-process: %zu entities, %zu frames at %.0f Hz, %zu ticks "

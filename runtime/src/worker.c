@@ -605,6 +605,8 @@ soa_worker *soa_worker_spawn(const soa_worker_opts *opts)
         goto fail;
     if (start(w) != 0) {
         int err = w->err;
+        if (opts->error && opts->error_size)
+            snprintf(opts->error, opts->error_size, "%s", w->error);
         stop(w, false);
         soa_worker_destroy(w);
         errno = err;
@@ -613,6 +615,9 @@ soa_worker *soa_worker_spawn(const soa_worker_opts *opts)
     return w;
 fail:;
     int err = errno;
+    if (opts->error && opts->error_size)
+        snprintf(opts->error, opts->error_size, "cannot set up the shared "
+                 "arena: %s", strerror(err));
     soa_worker_destroy(w);
     errno = err;
     return NULL;

@@ -298,16 +298,21 @@ static void test_fork_exec_worker_binary(void **state)
 
     /* We say two tasks, the binary serves one: it refuses to start. */
     const soa_worker_task two[] = {tasks[0], tasks[0]};
+    char why[256] = "";
     o.tasks = two;
     o.ntasks = 2;
+    o.error = why;
+    o.error_size = sizeof why;
     errno = 0;
     assert_null(soa_worker_spawn(&o));
     assert_int_equal(errno, ECHILD);
+    assert_non_null(strstr(why, "task table does not match"));
     /* A binary that does not exist. */
     o.exe = "/nonexistent/worker";
     o.ntasks = 1;
     assert_null(soa_worker_spawn(&o));
     assert_int_equal(errno, ECHILD);
+    assert_non_null(strstr(why, "could not run the worker binary"));
 }
 
 int main(void)

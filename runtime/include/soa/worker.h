@@ -76,6 +76,8 @@ typedef struct soa_worker_opts {
     size_t arena_bytes;    /* the shared arena's capacity (0: 64 MiB) */
     int64_t timeout_ns;    /* per request (0: 1 s); SOA_WAIT_FOREVER */
     unsigned flags;        /* SOA_WORKER_THREADS */
+    char *error;           /* optional: why spawn failed, for people */
+    size_t error_size;     /* bytes at `error` */
 } soa_worker_opts;
 
 /* Status codes (0 or negative), with the errno the failing call set. */
@@ -98,8 +100,9 @@ enum {
  * starts the worker and waits (up to the timeout) for its hello, which
  * also checks its task table.  Returns NULL with errno (EINVAL: bad
  * options; ENOMEM; ECHILD: the worker died or refused at start; ETIMEDOUT;
- * fork/exec errors).  Destroy with soa_worker_destroy.  Costs a fork (and
- * exec) and one round trip.
+ * fork/exec errors), and then a message in opts->error when given.
+ * Destroy with soa_worker_destroy.  Costs a fork (and exec) and one round
+ * trip.
  */
 soa_worker *soa_worker_spawn(const soa_worker_opts *opts);
 
