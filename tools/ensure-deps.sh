@@ -1,6 +1,6 @@
 #!/bin/sh
 # Makes sure the tools the build needs are here: flex, bison, cmocka and
-# pkg-config (the integration test uses it).
+# pkg-config and cmake (the integration test uses them).
 # As root, installs what is missing with apt-get; otherwise names the command.
 missing=""
 command -v flex  >/dev/null 2>&1 || missing="$missing flex"
