@@ -1,5 +1,5 @@
 #!/bin/sh
-# Makes sure the tools the build needs are here: flex, bison, cmocka and
+# Makes sure the tools the build needs are here: flex, bison, cmocka,
 # pkg-config and cmake (the integration test uses them).
 # As root, installs what is missing with apt-get; otherwise names the command.
 missing=""
@@ -7,6 +7,7 @@ command -v flex  >/dev/null 2>&1 || missing="$missing flex"
 command -v bison >/dev/null 2>&1 || missing="$missing bison"
 [ -f /usr/include/cmocka.h ]     || missing="$missing libcmocka-dev"
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
+command -v cmake >/dev/null 2>&1 || missing="$missing cmake"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
