@@ -217,21 +217,22 @@ static size_t chunk_size(size_t grain)
  * `next` stays far from wrapping even for n near SIZE_MAX. */
 #define MAX_BATCH (SIZE_MAX >> 14)
 
-/* Claims a batch of chunks [*first, *first + *count) of s; false when none
- * is left.  Guided: a batch is the remaining chunks over twice the thread
+/* Claims a batch of at most `max` chunks, [*first, *first + *count), of s;
+ * false when none is left.  Guided: a batch is the remaining chunks over twice the thread
  * count (at least one), so early claims are large and contiguous (a thread
  * streams through its columns, and few atomics are needed) while the last
  * ones are single chunks that balance uneven work.  The estimate may be
  * stale; the fetch_add decides.  Relaxed: the fields the chunks need were
  * acquired with the slot's state. */
-static bool claim(const soa_pool *p, slot *s, size_t *first, size_t *count)
+static bool claim(const soa_pool *p, slot *s, size_t max, size_t *first,
+                  size_t *count)
 {
     size_t total = s->nchunks;
     size_t cur = atomic_load_explicit(&s->next, memory_order_relaxed);
     if (cur >= total)
         return false;
     size_t k = (total - cur) / (2u * (size_t)p->nthreads);
-    k = k == 0 ? 1 : k > MAX_BATCH ? MAX_BATCH : k;
+    k = k == 0 ? 1 : k > max ? max : k;
     size_t i = atomic_fetch_add_explicit(&s->next, k, memory_order_relaxed);
     if (i >= total)
         return false;
@@ -271,7 +272,7 @@ static bool run_claimed(soa_pool *p, slot *s, unsigned worker)
 {
     size_t first, count;
     bool ran = false;
-    while (claim(p, s, &first, &count)) {
+    while (claim(p, s, MAX_BATCH, &first, &count)) {
         run_chunks(p, s, first, count, worker);
         ran = true;
     }
@@ -354,13 +355,15 @@ static void retire(soa_pool *p, unsigned i)
 }
 
 /* Runs one chunk of any published slot on the driver; false if none is
- * left to claim.  The driver owns every slot, so it needs no `users`. */
+ * left to claim.  One chunk, not a batch, so that a driver waiting for its
+ * own job notices soon that it finished.  The driver owns every slot, so
+ * it needs no `users`. */
 static bool help_one(soa_pool *p)
 {
     for (unsigned i = 0; i < SLOTS; i++) {
         slot *s = &p->slots[i];
         size_t first, count;
-        if (s->inuse && claim(p, s, &first, &count)) {
+        if (s->inuse && claim(p, s, 1, &first, &count)) {
             run_chunks(p, s, first, count, 0);
             return true;
         }
