@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -497,6 +498,48 @@ static void test_attach_rejects_bad_fds(void **state)
     close(fd);
 }
 
+/* Near-valid headers with random bytes changed, over random sizes: attach
+ * either refuses (EINVAL or EPROTO) or gives an arena whose whole capacity
+ * is backed by the file (touching its last byte must not SIGBUS). */
+static void test_attach_random_headers(void **state)
+{
+    (void)state;
+    const int seals = F_SEAL_SHRINK | F_SEAL_SEAL;
+    uint64_t r = 0x243f6a8885a308d3u;
+    size_t accepted = 0;
+    for (int iter = 0; iter < 1500; iter++) {
+        unsigned char h[64];
+        r = r * 6364136223846793005u + 1442695040888963407u;
+        uint64_t cap = (r >> 20) % 9000u;
+        make_header(h, 1, cap);
+        for (unsigned k = (unsigned)(r >> 60) % 4u; k > 0; k--) {
+            r = r * 6364136223846793005u + 1442695040888963407u;
+            h[(r >> 33) % 24u] = (unsigned char)(r >> 50);
+        }
+        r = r * 6364136223846793005u + 1442695040888963407u;
+        size_t size = (size_t)(r >> 33) % 9200u;
+        int fd = crafted_memfd(h, size < 64 ? size : 64, size, seals);
+        errno = 0;
+        soa_arena *a = soa_arena_attach(fd);
+        if (a) {
+            struct stat st;
+            assert_int_equal(fstat(fd, &st), 0);
+            size_t c = soa_arena_capacity(a);
+            assert_true(c + 64u <= (size_t)st.st_size);
+            if (c) {
+                unsigned char *last = soa_arena_ptr(a, c - 1);
+                *last ^= 1u;
+            }
+            soa_arena_destroy(a);
+            accepted++;
+        } else {
+            assert_true(errno == EINVAL || errno == EPROTO);
+        }
+        close(fd);
+    }
+    assert_true(accepted > 0); /* the unmutated headers that fit */
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--attach-child") == 0)
@@ -516,6 +559,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_named_arena_attached_after_exec),
         cmocka_unit_test(test_named_arena_cannot_shrink),
         cmocka_unit_test(test_attach_rejects_bad_fds),
+        cmocka_unit_test(test_attach_random_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
