@@ -304,6 +304,19 @@ static void limits(void **state)
     free(out);
     assert_int_equal(run(&out, "-I %s --check %s", dir, path("useinc.soa")), 0);
     free(out);
+    /* a diamond: both sides include d.soa, which is read once */
+    assert_int_equal(spit(path("d.soa"), "component D { v: f32; }\n"), 0);
+    assert_int_equal(spit(path("b.soa"), "include \"d.soa\";\ncomponent B { v: f32; }\n"), 0);
+    assert_int_equal(spit(path("c.soa"), "include \"d.soa\";\ncomponent C { v: f32; }\n"), 0);
+    assert_int_equal(spit(path("a.soa"), "include \"b.soa\";\ninclude \"c.soa\";\nsystem S { read B, C; write D; }\n"), 0);
+    assert_int_equal(run(&out, "-o %s --depfile %s %s", path("a.h"), path("a.d"), path("a.soa")), 0);
+    free(out);
+    char *dep = slurp(path("a.d"), NULL);
+    char want[2048];
+    snprintf(want, sizeof want, "%s/a.h: %s/a.soa \\\n  %s/d.soa \\\n  %s/b.soa \\\n  %s/c.soa\n",
+             tmpdir, tmpdir, tmpdir, tmpdir, tmpdir);
+    assert_true(strncmp(dep, want, strlen(want)) == 0);
+    free(dep);
 }
 
 int main(void)
