@@ -30,9 +30,9 @@
  *   driver's load acquires, so every read the worker made of the old fields
  *   happens before the driver rewrites them.
  *
- * - Completion: each finished chunk adds one to `done` (acq_rel: release
- *   publishes the chunk's writes, acquire collects those of the chunks that
- *   finished earlier); the thread that finishes the last chunk stores `fin`
+ * - Completion: each finished batch adds its chunk count to `done`
+ *   (acq_rel: release publishes the batch's writes, acquire collects those
+ *   of the batches that finished earlier); the thread that finishes the last chunk stores `fin`
  *   = 1, which the waiter loads (acquire).  So everything every chunk wrote
  *   happens before soa_pool_for/soa_pool_wait returns.
  *

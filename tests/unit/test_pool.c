@@ -128,6 +128,42 @@ static void test_for_huge_grain_runs_inline(void **state)
     soa_pool_destroy(p);
 }
 
+/* Ranges near SIZE_MAX: chunk arithmetic must not wrap. */
+typedef struct span {
+    _Atomic size_t rows, calls, max_end, bad;
+} span;
+
+static void span_fn(void *ctx, size_t b, size_t e, unsigned worker)
+{
+    span *s = ctx;
+    (void)worker;
+    if (b >= e || b % 64u)
+        atomic_fetch_add(&s->bad, 1);
+    atomic_fetch_add(&s->rows, e - b);
+    atomic_fetch_add(&s->calls, 1);
+    size_t m = atomic_load(&s->max_end);
+    while (e > m && !atomic_compare_exchange_weak(&s->max_end, &m, e))
+        ;
+}
+
+static void test_for_near_size_max(void **state)
+{
+    (void)state;
+    soa_pool *p = soa_pool_create(3);
+    assert_non_null(p);
+    static const size_t grains[] = {SIZE_MAX / 4u, SIZE_MAX / 7u,
+                                    SIZE_MAX - 100u};
+    for (int g = 0; g < 3; g++) {
+        span s = {0};
+        soa_pool_for(p, SIZE_MAX, grains[g], span_fn, &s);
+        assert_int_equal(atomic_load(&s.bad), 0);
+        assert_true(atomic_load(&s.rows) == SIZE_MAX);
+        assert_true(atomic_load(&s.max_end) == SIZE_MAX);
+        assert_true(atomic_load(&s.calls) >= (g == 2 ? 2u : 4u));
+    }
+    soa_pool_destroy(p);
+}
+
 static void test_for_null_pool_runs_inline(void **state)
 {
     (void)state;
@@ -556,6 +592,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_for_covers_every_index_once),
         cmocka_unit_test(test_for_huge_grain_runs_inline),
+        cmocka_unit_test(test_for_near_size_max),
         cmocka_unit_test(test_for_null_pool_runs_inline),
         cmocka_unit_test(test_for_caller_and_worker_run_together),
         cmocka_unit_test(test_for_many_small_dispatches),
