@@ -105,11 +105,25 @@ static void print_targets(const bench_result *r, size_t nr, double bw)
            bc <= 1.5, "%.2fx", bc);
 }
 
+/* The 1-minute load average, so a reader can tell a busy machine's numbers
+ * (other processes steal the threads the parallel variants wait for). */
+static void print_load(void)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    double l1;
+    if (f && fscanf(f, "%lf", &l1) == 1)
+        printf("load average (1 min) at the end: %.2f\n", l1);
+    if (f)
+        fclose(f);
+}
+
 void bench_print_table(const bench_result *r, size_t nr, double bw)
 {
     printf("\nsoac benchmark: ns per entity per frame, median of samples; "
            "ratios against the baseline of the same run\n");
-    printf("memcpy of 64 MiB: %.2f GB/s (median)\n\n", bw);
+    printf("memcpy of 64 MiB: %.2f GB/s (median)\n", bw);
+    print_load();
+    printf("\n");
     print_results(r, nr);
     print_phases(r, nr, bw);
     print_targets(r, nr, bw);
