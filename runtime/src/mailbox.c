@@ -32,7 +32,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <sched.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -47,12 +46,9 @@
 #define MBOX_VERSION 1u
 #define LINE 64u
 #define MAX_CAPACITY (1u << 24)
+/* The adaptive poll never drops below this (unless spin_ns is lower). */
+#define SPIN_FLOOR_NS INT64_C(1000)
 
-/* How long a waiter spins before it sleeps: a reply that comes within this
- * costs no syscall on either side. */
-#define SPIN_NS 50000
-/* Of which the first SPIN_PAUSES polls only pause the CPU (~a microsecond). */
-#define SPIN_PAUSES 256u
 
 struct soa_ring_shm {
     uint64_t magic;
@@ -123,34 +119,38 @@ static void futex_wake(_Atomic uint32_t *word)
 }
 
 /*
- * Waits until *counter != seen: spins SPIN_NS, then sleeps on `wake` (the
+ * Waits until *counter != seen: polls for r's adaptive budget, then sleeps on `wake` (the
  * counter's low 32 bits) with `sleeping` raised.  0 when it changed, -1
  * with errno EAGAIN (timeout 0) or ETIMEDOUT.  Reads the counter with
  * acquire ordering, pairing with the other side's release store.
  */
-static int wait_change(_Atomic uint64_t *counter, _Atomic uint32_t *wake,
-                       _Atomic uint32_t *sleeping, uint64_t seen,
-                       int64_t timeout_ns)
+static int wait_change(soa_ring *r, _Atomic uint64_t *counter,
+                       _Atomic uint32_t *wake, _Atomic uint32_t *sleeping,
+                       uint64_t seen, int64_t timeout_ns)
 {
     if (timeout_ns == 0) {
         errno = EAGAIN;
         return -1;
     }
-    int64_t start = now_ns(), spin_end = start + SPIN_NS;
+    int64_t spin = r->spin_cur;
+    int64_t start = now_ns(), spin_end = start + spin;
     int64_t deadline = timeout_ns < 0 || timeout_ns > INT64_MAX - start
                            ? INT64_MAX : start + timeout_ns;
-    for (unsigned i = 1;; i++) {
-        if (atomic_load_explicit(counter, memory_order_acquire) != seen)
+    for (unsigned i = 1; spin > 0; i++) {
+        if (atomic_load_explicit(counter, memory_order_acquire) != seen) {
+            r->spin_cur = spin > r->spin_ns / 2 ? r->spin_ns : spin * 2;
             return 0;
-        /* Pause briefly, then yield: on a machine with more runnable
-         * threads than cores the peer may need this very core. */
-        if (i < SPIN_PAUSES)
-            cpu_relax();
-        else
-            sched_yield();
+        }
+        cpu_relax();
         if (i % 16 == 0 && now_ns() >= spin_end)
             break;
     }
+    /* Slept (or will time out): poll less next time, but keep a little
+     * so that fast replies on idle cores are noticed and the budget grows
+     * back. */
+    r->spin_cur = spin / 2 > SPIN_FLOOR_NS ? spin / 2 : SPIN_FLOOR_NS;
+    if (r->spin_cur > r->spin_ns)
+        r->spin_cur = r->spin_ns;
     for (;;) {
         atomic_store_explicit(sleeping, 1, memory_order_relaxed);
         atomic_thread_fence(memory_order_seq_cst);
@@ -206,6 +206,13 @@ static void attach_local(soa_ring *r, struct soa_ring_shm *shm, uint32_t cap)
     r->slots = (soa_msg *)(void *)(shm + 1);
     r->mask = cap - 1;
     r->cached = 0;
+    r->spin_ns = r->spin_cur = SOA_RING_SPIN_NS;
+}
+
+void soa_ring_set_spin(soa_ring *r, int64_t spin_ns)
+{
+    if (r)
+        r->spin_ns = r->spin_cur = spin_ns < 0 ? 0 : spin_ns;
 }
 
 int soa_ring_init(soa_ring *r, void *mem, size_t bytes, uint32_t capacity)
@@ -261,7 +268,7 @@ int soa_ring_send(soa_ring *r, soa_msg *m, int64_t timeout_ns)
     uint64_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
     uint64_t tail = atomic_load_explicit(&s->tail, memory_order_acquire);
     while (head - tail > r->mask) { /* full */
-        if (wait_change(&s->tail, &s->tail_wake, &s->prod_sleeping, tail,
+        if (wait_change(r, &s->tail, &s->tail_wake, &s->prod_sleeping, tail,
                         timeout_ns) != 0)
             return -1;
         tail = atomic_load_explicit(&s->tail, memory_order_acquire);
@@ -282,7 +289,7 @@ int soa_ring_recv(soa_ring *r, soa_msg *out, int64_t timeout_ns)
     uint64_t tail = atomic_load_explicit(&s->tail, memory_order_relaxed);
     uint64_t head = atomic_load_explicit(&s->head, memory_order_acquire);
     if (head == tail) {
-        if (wait_change(&s->head, &s->head_wake, &s->cons_sleeping, tail,
+        if (wait_change(r, &s->head, &s->head_wake, &s->cons_sleeping, tail,
                         timeout_ns) != 0)
             return -1;
         head = atomic_load_explicit(&s->head, memory_order_acquire);

@@ -215,6 +215,7 @@ typedef struct stream {
     soa_ring ring;
     void *mem;
     size_t bytes;
+    int64_t spin; /* < 0: the default */
     int failed;
 } stream;
 
@@ -228,6 +229,8 @@ static void *producer(void *arg)
         s->failed = 1;
         return NULL;
     }
+    if (s->spin >= 0)
+        soa_ring_set_spin(&r, s->spin);
     for (uint64_t i = 0; i < STREAM_N; i++) {
         soa_msg m = {0};
         m.u[0] = i;
@@ -241,13 +244,17 @@ static void *producer(void *arg)
     return NULL;
 }
 
-static void test_two_threads_stream(void **state)
+/* Streams STREAM_N messages from a producer thread through a 64-slot
+ * ring, so both sides keep waiting for each other. */
+static void run_stream(int64_t spin)
 {
-    (void)state;
     stream s = {0};
     s.bytes = soa_ring_bytes(64);
     s.mem = alloc_lines(s.bytes);
+    s.spin = spin;
     assert_int_equal(soa_ring_init(&s.ring, s.mem, s.bytes, 64), 0);
+    if (spin >= 0)
+        soa_ring_set_spin(&s.ring, spin);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, producer, &s), 0);
     uint64_t bad = 0;
@@ -268,6 +275,20 @@ static void test_two_threads_stream(void **state)
     free(s.mem);
 }
 
+static void test_two_threads_stream(void **state)
+{
+    (void)state;
+    run_stream(-1);
+}
+
+/* No polling at all: every wait goes through the futex, so a lost wake-up
+ * would hang here (and time out the receive). */
+static void test_two_threads_stream_futex_only(void **state)
+{
+    (void)state;
+    run_stream(0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_corruption_detected),
         cmocka_unit_test(test_mailbox_open_and_progress),
         cmocka_unit_test(test_two_threads_stream),
+        cmocka_unit_test(test_two_threads_stream_futex_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
