@@ -220,6 +220,29 @@ static void write_header(unsigned char *map, size_t capacity)
     memcpy(map, &h, sizeof h);
 }
 
+/* Maps `size` bytes for an arena of `kind`: the mapping, and in *fd the
+ * memfd behind a NAMED one (else -1); NULL with errno on failure. */
+static unsigned char *map_region(int kind, size_t size, int *fd)
+{
+    int flags = MAP_SHARED;
+    *fd = -1;
+    if (kind == SOA_ARENA_NAMED) {
+        if ((*fd = named_fd(size)) < 0)
+            return NULL;
+    } else {
+        flags = (kind == SOA_ARENA_SHARED ? MAP_SHARED : MAP_PRIVATE) |
+                MAP_ANONYMOUS;
+    }
+    void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, *fd, 0);
+    if (map != MAP_FAILED)
+        return map;
+    int err = errno;
+    if (*fd >= 0)
+        close(*fd);
+    errno = err;
+    return NULL;
+}
+
 soa_arena *soa_arena_create(size_t capacity, int kind)
 {
     if (capacity == 0 || kind < SOA_ARENA_PRIVATE || kind > SOA_ARENA_NAMED) {
@@ -235,29 +258,18 @@ soa_arena *soa_arena_create(size_t capacity, int kind)
         errno = EOVERFLOW;
         return NULL;
     }
-    int fd = -1, flags;
-    if (kind == SOA_ARENA_NAMED) {
-        if ((fd = named_fd(size)) < 0)
-            return NULL;
-        flags = MAP_SHARED;
-    } else {
-        flags = (kind == SOA_ARENA_SHARED ? MAP_SHARED : MAP_PRIVATE) |
-                MAP_ANONYMOUS;
-    }
-    void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
-    soa_arena *a = NULL;
-    if (map != MAP_FAILED) {
-        if (kind == SOA_ARENA_NAMED)
-            write_header(map, size - header);
-        a = arena_new(map, size, header, size - header, fd, kind);
-    }
+    int fd;
+    unsigned char *map = map_region(kind, size, &fd);
+    if (!map)
+        return NULL;
+    if (kind == SOA_ARENA_NAMED)
+        write_header(map, size - header);
+    soa_arena *a = arena_new(map, size, header, size - header, fd, kind);
     if (!a) {
-        int err = errno == EFBIG ? ENOMEM : errno;
-        if (map != MAP_FAILED)
-            munmap(map, size);
+        munmap(map, size);
         if (fd >= 0)
             close(fd);
-        errno = err;
+        errno = ENOMEM;
     }
     return a;
 }

@@ -464,17 +464,11 @@ static void shut_down(soa_pool *p, unsigned started)
     free(p);
 }
 
-soa_pool *soa_pool_create(unsigned threads)
+/* A zeroed pool for `threads` threads, its atomics initialised; NULL with
+ * errno ENOMEM. */
+static soa_pool *pool_alloc(unsigned threads, long cpus)
 {
-    long cpus = online_cpus();
-    if (threads == 0)
-        threads = cpus > SOA_POOL_MAX_THREADS ? SOA_POOL_MAX_THREADS
-                                              : (unsigned)cpus;
-    if (threads > SOA_POOL_MAX_THREADS) {
-        errno = EINVAL;
-        return NULL;
-    }
-    /* Bounded by SOA_POOL_MAX_THREADS, so this cannot overflow. */
+    /* threads <= SOA_POOL_MAX_THREADS, so this cannot overflow. */
     size_t size = sizeof(soa_pool) + (size_t)threads * sizeof(worker);
     size = (size + CACHE_LINE - 1u) & ~(size_t)(CACHE_LINE - 1u);
     soa_pool *p = aligned_alloc(CACHE_LINE, size);
@@ -499,22 +493,46 @@ soa_pool *soa_pool_create(unsigned threads)
         atomic_init(&s->next, 0);
         atomic_init(&s->done, 0);
     }
+    return p;
+}
 
-    /* Workers take no signals: they belong to the application's threads. */
+/* Starts workers 1..threads-1 with every signal blocked (signals belong to
+ * the application's own threads); the count started, which is all of them
+ * unless pthread_create failed with *err. */
+static unsigned start_workers(soa_pool *p, int *err)
+{
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int err = 0;
     unsigned started = 1;
-    for (; started < threads; started++) {
+    *err = 0;
+    for (; started < p->nthreads; started++) {
         worker *w = &p->workers[started];
         w->pool = p;
         w->index = started;
-        err = pthread_create(&w->thread, NULL, worker_main, w);
-        if (err)
+        *err = pthread_create(&w->thread, NULL, worker_main, w);
+        if (*err)
             break;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return started;
+}
+
+soa_pool *soa_pool_create(unsigned threads)
+{
+    long cpus = online_cpus();
+    if (threads == 0)
+        threads = cpus > SOA_POOL_MAX_THREADS ? SOA_POOL_MAX_THREADS
+                                              : (unsigned)cpus;
+    if (threads > SOA_POOL_MAX_THREADS) {
+        errno = EINVAL;
+        return NULL;
+    }
+    soa_pool *p = pool_alloc(threads, cpus);
+    if (!p)
+        return NULL;
+    int err;
+    unsigned started = start_workers(p, &err);
     if (err) {
         shut_down(p, started);
         errno = err;
