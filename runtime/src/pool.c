@@ -10,9 +10,10 @@
  * caller-owned soa_job is never touched by a worker and may die as soon as
  * soa_pool_wait returns.
  *
- * One thread, the driver, calls for/submit/wait/destroy (pool.h).  Only the
- * driver publishes, retires and reuses slots, so slot fields other than the
- * atomics are written by the driver alone, before the slot is published.
+ * One thread at a time, the driver, calls for/submit/wait/destroy (pool.h;
+ * the `driving` guard enforces it).  Only the driver publishes, retires and
+ * reuses slots, so slot fields other than the atomics are written by the
+ * driver alone, before the slot is published.
  *
  * The protocols, and which atomic operation pairs with which:
  *
@@ -115,6 +116,7 @@ struct soa_pool {
     _Atomic uint32_t sleepers;
     _Atomic uint32_t stop;
     alignas(CACHE_LINE) _Atomic uint64_t active;  /* bit i: slot i in use */
+    alignas(CACHE_LINE) _Atomic uint32_t driving; /* a thread is the driver */
     slot slots[SLOTS];
     worker workers[];                              /* [0] is the driver */
 };
@@ -448,6 +450,28 @@ static bool runs_inline(const soa_pool *p)
     return !p || p->nthreads == 1 || tl_pool != NULL;
 }
 
+/* The driver guard.  Only one thread may drive at a time (pool.h); a second
+ * thread that calls in meanwhile gets inline execution (for/submit) or
+ * waits its turn (wait/destroy) instead of corrupting the slots.  The
+ * exchange acquires what the previous driver released in drive_end, so
+ * driver-only fields pass safely from one driving thread to the next. */
+static bool drive_try(soa_pool *p)
+{
+    return atomic_exchange_explicit(&p->driving, 1, memory_order_acquire) ==
+           0;
+}
+
+static void drive_wait(soa_pool *p)
+{
+    while (!drive_try(p))
+        sched_yield();
+}
+
+static void drive_end(soa_pool *p)
+{
+    atomic_store_explicit(&p->driving, 0, memory_order_release);
+}
+
 static long online_cpus(void)
 {
     long c = sysconf(_SC_NPROCESSORS_ONLN);
@@ -484,6 +508,7 @@ static soa_pool *pool_alloc(unsigned threads, long cpus)
     atomic_init(&p->sleepers, 0);
     atomic_init(&p->stop, 0);
     atomic_init(&p->active, 0);
+    atomic_init(&p->driving, 0);
     for (unsigned i = 0; i < SLOTS; i++) {
         slot *s = &p->slots[i];
         atomic_init(&s->state, SLOT_FREE);
@@ -545,6 +570,7 @@ void soa_pool_destroy(soa_pool *p)
 {
     if (!p)
         return;
+    drive_wait(p);
     /* Defensive: jobs still pending are finished, not lost. */
     for (unsigned i = 0; i < SLOTS; i++) {
         slot *s = &p->slots[i];
@@ -577,7 +603,7 @@ void soa_pool_for(soa_pool *p, size_t n, size_t grain, soa_range_fn fn,
     if (!fn || n == 0)
         return;
     size_t chunk = chunk_size(grain);
-    if (runs_inline(p) || n <= chunk) {
+    if (runs_inline(p) || n <= chunk || !drive_try(p)) {
         run_inline(p, n, fn, ctx);
         return;
     }
@@ -587,6 +613,7 @@ void soa_pool_for(soa_pool *p, size_t n, size_t grain, soa_range_fn fn,
     run_claimed(p, s, 0);
     await_slot(p, s);
     retire(p, i);
+    drive_end(p);
 }
 
 int soa_pool_submit(soa_pool *p, soa_job *job, size_t n, size_t grain,
@@ -602,7 +629,7 @@ int soa_pool_submit(soa_pool *p, soa_job *job, size_t n, size_t grain,
     job->gen = 0;
     if (n == 0)
         return 0;
-    if (runs_inline(p)) {
+    if (runs_inline(p) || !drive_try(p)) {
         run_inline(p, n, fn, ctx);
         return 0;
     }
@@ -611,6 +638,7 @@ int soa_pool_submit(soa_pool *p, soa_job *job, size_t n, size_t grain,
     job->slot = i;
     job->gen = p->slots[i].gen;
     job->state = JOB_PENDING;
+    drive_end(p);
     return 0;
 }
 
@@ -621,18 +649,20 @@ void soa_pool_wait(soa_pool *p, soa_job *job)
         return;
     soa_pool *jp = job->pool;
     slot *s = &jp->slots[job->slot];
+    drive_wait(jp);
     job->state = JOB_IDLE;
     /* A slot that moved on to another generation finished this job and
      * was retired by find_free_slot(). */
-    if (!s->inuse || s->gen != job->gen)
-        return;
-    run_claimed(jp, s, 0);
-    /* Help other pending jobs while the workers finish this one. */
-    while (!atomic_load_explicit(&s->fin, memory_order_acquire)) {
-        if (!help_one(jp)) {
-            await_slot(jp, s);
-            break;
+    if (s->inuse && s->gen == job->gen) {
+        run_claimed(jp, s, 0);
+        /* Help other pending jobs while the workers finish this one. */
+        while (!atomic_load_explicit(&s->fin, memory_order_acquire)) {
+            if (!help_one(jp)) {
+                await_slot(jp, s);
+                break;
+            }
         }
+        retire(jp, job->slot);
     }
-    retire(jp, job->slot);
+    drive_end(jp);
 }

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -506,6 +507,67 @@ static void test_random_mix(void **state)
     soa_pool_destroy(p);
 }
 
+/* Two application threads call into one pool at once (breaking the
+ * one-driver rule): the guard turns that into inline runs and waits, so
+ * every job still covers its rows once and nothing races. */
+typedef struct driver_arg {
+    soa_pool *pool;
+    int use_jobs;
+    _Atomic unsigned *failures;
+} driver_arg;
+
+static void *driver_thread(void *arg)
+{
+    driver_arg *d = arg;
+    for (int i = 0; i < 300; i++) {
+        size_t n = 1000u + (size_t)i * 7u;
+        cover c;
+        c.hits = calloc(n, 1);
+        if (!c.hits)
+            return NULL;
+        c.n = n;
+        c.chunk = 64;
+        c.threads = soa_pool_size(d->pool);
+        atomic_init(&c.bad, 0);
+        atomic_init(&c.calls, 0);
+        if (d->use_jobs && i % 2) {
+            soa_job job;
+            if (soa_pool_submit(d->pool, &job, n, 64, cover_fn, &c) != 0)
+                atomic_fetch_add(d->failures, 1);
+            soa_pool_wait(d->pool, &job);
+        } else {
+            soa_pool_for(d->pool, n, 64, cover_fn, &c);
+        }
+        /* inline runs are one range [0, n): allowed, not a bad chunk */
+        unsigned bad = atomic_load(&c.bad);
+        if (bad && !(atomic_load(&c.calls) == 1 && c.hits[0] == 1))
+            atomic_fetch_add(d->failures, 1);
+        for (size_t k = 0; k < n; k++)
+            if (c.hits[k] != 1) {
+                atomic_fetch_add(d->failures, 1);
+                break;
+            }
+        free(c.hits);
+    }
+    return NULL;
+}
+
+static void test_two_threads_drive_one_pool(void **state)
+{
+    (void)state;
+    soa_pool *p = soa_pool_create(3);
+    assert_non_null(p);
+    _Atomic unsigned failures = 0;
+    driver_arg a = {p, 0, &failures}, b = {p, 1, &failures};
+    pthread_t t1, t2;
+    assert_int_equal(pthread_create(&t1, NULL, driver_thread, &a), 0);
+    assert_int_equal(pthread_create(&t2, NULL, driver_thread, &b), 0);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    assert_int_equal(atomic_load(&failures), 0);
+    soa_pool_destroy(p);
+}
+
 /* ---- nested use --------------------------------------------------------- */
 
 typedef struct nest {
@@ -606,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_submitted_jobs_overlap),
         cmocka_unit_test(test_submit_errors_and_inline),
         cmocka_unit_test(test_random_mix),
+        cmocka_unit_test(test_two_threads_drive_one_pool),
         cmocka_unit_test(test_nested_calls_run_inline),
         cmocka_unit_test(test_destroy_finishes_pending),
     };

@@ -9,7 +9,10 @@
  * Threading rules: one thread at a time drives a pool (calls for/submit/wait),
  * except that a range function may itself call soa_pool_for or
  * soa_pool_submit on the same pool: such nested work runs inline on the
- * calling worker, so it can never deadlock.  A fork()ed child has none of
+ * calling worker, so it can never deadlock.  The rule is enforced, not
+ * assumed: while one thread drives, another thread's soa_pool_for or
+ * soa_pool_submit runs inline on that thread, and its soa_pool_wait or
+ * soa_pool_destroy waits until the driver's call returns.  A fork()ed child has none of
  * the parent's workers: it must neither use nor destroy the parent's pools
  * (create its own).
  */
