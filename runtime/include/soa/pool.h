@@ -12,7 +12,9 @@
  * calling worker, so it can never deadlock.  The rule is enforced, not
  * assumed: while one thread drives, another thread's soa_pool_for or
  * soa_pool_submit runs inline on that thread, and its soa_pool_wait or
- * soa_pool_destroy waits until the driver's call returns.  A fork()ed child has none of
+ * soa_pool_destroy waits until the driver's call returns.  (That inline run
+ * is worker 0 as well, so per-worker state indexed by `worker` is only
+ * private under the one-driver rule.)  A fork()ed child has none of
  * the parent's workers: it must neither use nor destroy the parent's pools
  * (create its own).
  */
