@@ -114,6 +114,20 @@ static void snap_member(const sys_ctx *x, const soac_component *c,
                     written ? "write" : "read");
 }
 
+/* Private, per written component: for each 64-row block, the dense row
+ * of its first row when the block's rows are consecutive in the world
+ * (else SOA_ROW_NONE), and the stamp that says whether they still are. */
+static void snap_private(const sys_ctx *x, const soac_component *c,
+                         bool written)
+{
+    if (!written)
+        return;
+    soac_out_printf(x->o,
+        "    uint32_t *soa_base_%s; /* private: world row of each block */\n"
+        "    soa_stamp soa_stamp_%s; /* private: are those rows current */\n",
+        c->name, c->name);
+}
+
 static void emit_snap(const sys_ctx *x)
 {
     soac_out *o = x->o;
@@ -124,9 +138,10 @@ static void emit_snap(const sys_ctx *x)
         "    size_t rows, cap;\n"
         "    soa_entity *eids;\n", x->sys->name, x->S, x->S);
     each_cols(x, snap_member);
-    soac_out_printf(o,
-        "    soa_alloc *soa_mem; /* private: where the columns live */\n"
-        "} %s_snap;\n\n", x->S);
+    soac_out_puts(o,
+        "    soa_alloc *soa_mem; /* private: where the columns live */\n");
+    each_cols(x, snap_private);
+    soac_out_printf(o, "} %s_snap;\n\n", x->S);
 }
 
 static void view_member(const sys_ctx *x, const soac_component *c,
@@ -176,14 +191,19 @@ static void emit_view(const sys_ctx *x)
 
 static void release_cols(const sys_ctx *x, const soac_component *c, bool w)
 {
-    (void)w;
     soac_out_printf(x->o, "    %s_cols_release(&s->%s, s->soa_mem);\n",
                     c->cname, c->name);
+    if (w)
+        soac_out_printf(x->o,
+            "    s->soa_mem->free(s->soa_mem, s->soa_base_%s,\n"
+            "        soa_bitset_words(s->cap) * sizeof(uint32_t));\n"
+            "    s->soa_base_%s = NULL;\n"
+            "    memset(&s->soa_stamp_%s, 0, sizeof s->soa_stamp_%s);\n",
+            c->name, c->name, c->name, c->name);
 }
 
 static void init_cols(const sys_ctx *x, const soac_component *c, bool w)
 {
-    (void)w;
     soac_out_printf(x->o,
         "    if (%s_cols_init(&s->%s, cap, a) != 0) {\n"
         "        err = errno;\n"
@@ -191,6 +211,15 @@ static void init_cols(const sys_ctx *x, const soac_component *c, bool w)
         "        errno = err;\n"
         "        return -1;\n"
         "    }\n", c->cname, c->name, x->S);
+    if (w)
+        soac_out_printf(x->o,
+            "    s->soa_base_%s = (uint32_t *)a->alloc(a,\n"
+            "        soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);\n"
+            "    if (!s->soa_base_%s) {\n"
+            "        %s_snap_release(s);\n"
+            "        errno = ENOMEM;\n"
+            "        return -1;\n"
+            "    }\n", c->name, c->name, x->S);
 }
 
 static void emit_storage(const sys_ctx *x)
@@ -257,13 +286,55 @@ static void emit_storage(const sys_ctx *x)
 
 /* ---- build ---------------------------------------------------------- */
 
-static void store_cols(const sys_ctx *x, const soac_component *c, bool w)
+/* Declares v<k>, the dense values of the k-th `all` term. */
+static void decl_values(const sys_ctx *x, const soac_component *c, bool w)
 {
     (void)w;
+    soac_out_printf(x->o, "    const %s *v%zu = NULL;\n", c->cname,
+                    all_index(x->sys, c));
+}
+
+static void get_values(const sys_ctx *x, const soac_component *c, bool w)
+{
+    size_t k = all_index(x->sys, c);
+    (void)w;
     soac_out_printf(x->o,
-        "            %s_cols_store(&s->%s, row,\n"
-        "                (const %s *)vals[j * %zu + %zu]);\n",
-        c->cname, c->name, c->cname, n_all(x->sys), all_index(x->sys, c));
+        "    v%zu = (const %s *)soa_world_values(w, all[%zu]);\n", k,
+        c->cname, k);
+}
+
+/* One batch of c into the columns: as a block when its rows in the world
+ * run on, else row by row.  For a written component, also the block's
+ * world row (what S_commit writes to without a lookup). */
+static void gather_cols(const sys_ctx *x, const soac_component *c, bool w)
+{
+    size_t k = all_index(x->sys, c);
+    if (k < 64)
+        soac_out_printf(x->o,
+            "        if ((runs >> %zu) & 1u)\n"
+            "            %s_cols_gather(&s->%s, row, v%zu + rows[%zu * SOA_FETCH_BATCH], n);\n"
+            "        else\n"
+            "    ", k, c->cname, c->name, k, k);
+    soac_out_printf(x->o,
+        "        for (j = 0; j < n; j++)\n"
+        "                %s_cols_store(&s->%s, row + j, v%zu + rows[%zu * SOA_FETCH_BATCH + j]);\n",
+        c->cname, c->name, k, k);
+    if (w && k < 64)
+        soac_out_printf(x->o,
+            "        s->soa_base_%s[row / 64u] = (runs >> %zu) & 1u ?\n"
+            "            rows[%zu * SOA_FETCH_BATCH] : SOA_ROW_NONE;\n",
+            c->name, k, k);
+    else if (w)
+        soac_out_printf(x->o,
+            "        s->soa_base_%s[row / 64u] = SOA_ROW_NONE;\n", c->name);
+}
+
+static void stamp_cols(const sys_ctx *x, const soac_component *c, bool w)
+{
+    if (w)
+        soac_out_printf(x->o,
+            "    soa_world_stamp(w, all[%zu], &s->soa_stamp_%s);\n",
+            all_index(x->sys, c), c->name);
 }
 
 static void clear_cols(const sys_ctx *x, const soac_component *c, bool w)
@@ -298,20 +369,24 @@ static void emit_build(const sys_ctx *x)
     soac_out_printf(o,
         "/* Gathers every entity that matches %s into rows [0, rows) and\n"
         " * clears the changed bits.  Registers the components in `w`\n"
-        " * (idempotent).  Allocates only when the matching entities outgrow\n"
-        " * the capacity.  0, or -1 with errno: EINVAL (a NULL argument, an\n"
-        " * uninitialised snapshot, a component the world refuses), ENOMEM. */\n"
+        " * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the\n"
+        " * world's order; a batch whose values lie in a row of the world is\n"
+        " * copied as a block.  Allocates only when the matching entities\n"
+        " * outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL\n"
+        " * argument, an uninitialised snapshot, a component the world\n"
+        " * refuses), ENOMEM. */\n"
         "static inline int %s_build(%s_snap *s, soa_world *w)\n"
         "{\n"
         "    soa_cid all[%zu];\n"
-        "    soa_entity ents[SOA_QUERY_BATCH];\n"
-        "    void *vals[SOA_QUERY_BATCH * %zu];\n", y->name, x->S, x->S,
+        "    uint32_t rows[SOA_FETCH_BATCH * %zu];\n", y->name, x->S, x->S,
         na ? na : 1, na ? na : 1);
     if (nn)
         soac_out_printf(o, "    soa_cid none[%zu];\n", nn);
+    each_cols(x, decl_values);
     soac_out_printf(o,
         "    soa_query q;\n"
         "    soa_query_iter it;\n"
+        "    uint64_t runs;\n"
         "    size_t bound, row = 0, n, j;\n"
         "    if (!s || !s->soa_mem || !w) {\n"
         "        errno = EINVAL;\n"
@@ -330,15 +405,17 @@ static void emit_build(const sys_ctx *x)
         "    q.nnone = %zu;\n"
         "    bound = soa_query_begin(w, &q, &it);\n"
         "    if (bound > s->cap && %s_snap_reserve(s, bound) != 0)\n"
-        "        return -1;\n"
-        "    while ((n = soa_query_fetch(&it, ents, vals, SOA_QUERY_BATCH))) {\n"
-        "        for (j = 0; j < n; j++, row++) {\n"
-        "            s->eids[row] = ents[j];\n",
+        "        return -1;\n",
         na, nn ? "none" : "NULL", nn, x->S);
-    each_cols(x, store_cols);
-    soac_out_puts(o, "        }\n    }\n    s->rows = row;\n");
+    each_cols(x, get_values);
+    soac_out_puts(o,
+        "    while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,\n"
+        "                         SOA_FETCH_BATCH, &runs)) != 0) {\n");
+    each_cols(x, gather_cols);
+    soac_out_puts(o, "        row += n;\n    }\n    s->rows = row;\n");
+    each_cols(x, stamp_cols);
     each_cols(x, clear_cols);
-    soac_out_puts(o, "    return 0;\n}\n\n");
+    soac_out_puts(o, "    (void)j;\n    return 0;\n}\n\n");
 }
 
 /* ---- run ------------------------------------------------------------ */
@@ -436,20 +513,44 @@ static void emit_run(const sys_ctx *x)
 
 /* ---- commit --------------------------------------------------------- */
 
+/* Commits c's changed rows, one 64-row block at a time.  While the stamp
+ * holds, a block gathered as a run is written straight to its rows in
+ * the world (a whole changed block as one scatter); otherwise each row's
+ * entity is looked up, which skips the dead, recycled and stripped. */
 static void commit_cols(const sys_ctx *x, const soac_component *c,
                         bool written)
 {
     if (!written)
         return;
+    const char *T = c->cname, *N = c->name;
     soac_out_printf(x->o,
-        "    cid = soa_world_lookup(w, %s_desc.name);\n"
-        "    SOA_BITSET_FOREACH(s->%s.changed, s->rows, i) {\n"
-        "        %s *dst = (%s *)soa_world_get(w, s->eids[i], cid);\n"
-        "        if (dst) {\n"
-        "            *dst = %s_cols_load(&s->%s, i);\n"
-        "            n++;\n"
+        "    {\n"
+        "        %s *dst = (%s *)soa_world_values_stamped(w, &s->soa_stamp_%s);\n"
+        "        soa_cid cid = soa_world_lookup(w, %s_desc.name);\n"
+        "        for (k = 0; k < nw; k++) {\n"
+        "            if (!s->%s.changed[k])\n"
+        "                continue;\n"
+        "            row = k * 64u;\n"
+        "            end = s->rows - row < 64u ? s->rows : row + 64u;\n"
+        "            base = dst ? s->soa_base_%s[k] : SOA_ROW_NONE;\n"
+        "            if (base != SOA_ROW_NONE && end - row == 64u &&\n"
+        "                s->%s.changed[k] == ~(uint64_t)0) {\n"
+        "                %s_cols_scatter(&s->%s, row, dst + base, 64u);\n"
+        "                n += 64u;\n"
+        "                continue;\n"
+        "            }\n"
+        "            for (i = soa_bitset_next(s->%s.changed, end, row); i < end;\n"
+        "                 i = soa_bitset_next(s->%s.changed, end, i + 1u)) {\n"
+        "                %s *d = base != SOA_ROW_NONE ? dst + base + (i - row) :\n"
+        "                    (%s *)soa_world_get(w, s->eids[i], cid);\n"
+        "                if (d) {\n"
+        "                    *d = %s_cols_load(&s->%s, i);\n"
+        "                    n++;\n"
+        "                }\n"
+        "            }\n"
         "        }\n"
-        "    }\n", c->cname, c->name, c->cname, c->cname, c->cname, c->name);
+        "    }\n",
+        T, T, N, T, N, N, N, T, N, N, N, T, T, T, N);
 }
 
 static bool writes_columns(const soac_system *y)
@@ -465,10 +566,13 @@ static void emit_commit(const sys_ctx *x)
     soac_out *o = x->o;
     soac_out_printf(o,
         "/* Writes every changed row of each written component back to its\n"
-        " * entity, skipping entities that died, were recycled or lost the\n"
-        " * component since the build (soa_world_get checks the generation).\n"
-        " * Returns the values written (a row changed in two components counts\n"
-        " * twice).  O(rows / 64 + changed rows). */\n"
+        " * entity, only to entities still alive with the component.  When no\n"
+        " * row of the component lost its entity since the build (its stamp\n"
+        " * holds), rows go straight to where the build found them; otherwise\n"
+        " * each is looked up (soa_world_get checks the generation), skipping\n"
+        " * entities that died, were recycled or lost the component.  Returns\n"
+        " * the values written (a row changed in two components counts twice).\n"
+        " * O(rows / 64 + changed rows). */\n"
         "static inline size_t %s_commit(const %s_snap *s, soa_world *w)\n"
         "{\n", x->S, x->S);
     if (!writes_columns(x->sys)) {
@@ -476,10 +580,11 @@ static void emit_commit(const sys_ctx *x)
         return;
     }
     soac_out_puts(o,
-        "    size_t n = 0, i;\n"
-        "    soa_cid cid;\n"
+        "    size_t n = 0, nw, k, row, end, i;\n"
+        "    uint32_t base;\n"
         "    if (!s || !w || !s->rows)\n"
-        "        return 0;\n");
+        "        return 0;\n"
+        "    nw = soa_bitset_words(s->rows);\n");
     each_cols(x, commit_cols);
     soac_out_puts(o, "    return n;\n}\n\n");
 }

@@ -1190,6 +1190,8 @@ typedef struct game_Move_snap {
     game_Motion_cols Motion; /* read */
     common_Transform_cols Transform; /* write */
     soa_alloc *soa_mem; /* private: where the columns live */
+    uint32_t *soa_base_Transform; /* private: world row of each block */
+    soa_stamp soa_stamp_Transform; /* private: are those rows current */
 } game_Move_snap;
 
 /* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
@@ -1242,6 +1244,10 @@ static inline void game_Move_snap_release(game_Move_snap *s)
         return;
     game_Motion_cols_release(&s->Motion, s->soa_mem);
     common_Transform_cols_release(&s->Transform, s->soa_mem);
+    s->soa_mem->free(s->soa_mem, s->soa_base_Transform,
+        soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_base_Transform = NULL;
+    memset(&s->soa_stamp_Transform, 0, sizeof s->soa_stamp_Transform);
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
     s->eids = NULL;
     s->rows = s->cap = 0;
@@ -1285,23 +1291,35 @@ static inline int game_Move_snap_reserve(game_Move_snap *s, size_t rows)
         errno = err;
         return -1;
     }
+    s->soa_base_Transform = (uint32_t *)a->alloc(a,
+        soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Transform) {
+        game_Move_snap_release(s);
+        errno = ENOMEM;
+        return -1;
+    }
     (void)err;
     return 0;
 }
 
 /* Gathers every entity that matches Move into rows [0, rows) and
  * clears the changed bits.  Registers the components in `w`
- * (idempotent).  Allocates only when the matching entities outgrow
- * the capacity.  0, or -1 with errno: EINVAL (a NULL argument, an
- * uninitialised snapshot, a component the world refuses), ENOMEM. */
+ * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
+ * world's order; a batch whose values lie in a row of the world is
+ * copied as a block.  Allocates only when the matching entities
+ * outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
+ * argument, an uninitialised snapshot, a component the world
+ * refuses), ENOMEM. */
 static inline int game_Move_build(game_Move_snap *s, soa_world *w)
 {
     soa_cid all[2];
-    soa_entity ents[SOA_QUERY_BATCH];
-    void *vals[SOA_QUERY_BATCH * 2];
+    uint32_t rows[SOA_FETCH_BATCH * 2];
     soa_cid none[1];
+    const game_Motion *v0 = NULL;
+    const common_Transform *v1 = NULL;
     soa_query q;
     soa_query_iter it;
+    uint64_t runs;
     size_t bound, row = 0, n, j;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
@@ -1324,18 +1342,29 @@ static inline int game_Move_build(game_Move_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && game_Move_snap_reserve(s, bound) != 0)
         return -1;
-    while ((n = soa_query_fetch(&it, ents, vals, SOA_QUERY_BATCH))) {
-        for (j = 0; j < n; j++, row++) {
-            s->eids[row] = ents[j];
-            game_Motion_cols_store(&s->Motion, row,
-                (const game_Motion *)vals[j * 2 + 0]);
-            common_Transform_cols_store(&s->Transform, row,
-                (const common_Transform *)vals[j * 2 + 1]);
-        }
+    v0 = (const game_Motion *)soa_world_values(w, all[0]);
+    v1 = (const common_Transform *)soa_world_values(w, all[1]);
+    while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
+                         SOA_FETCH_BATCH, &runs)) != 0) {
+        if ((runs >> 0) & 1u)
+            game_Motion_cols_gather(&s->Motion, row, v0 + rows[0 * SOA_FETCH_BATCH], n);
+        else
+            for (j = 0; j < n; j++)
+                game_Motion_cols_store(&s->Motion, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
+        if ((runs >> 1) & 1u)
+            common_Transform_cols_gather(&s->Transform, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
+        else
+            for (j = 0; j < n; j++)
+                common_Transform_cols_store(&s->Transform, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
+        s->soa_base_Transform[row / 64u] = (runs >> 1) & 1u ?
+            rows[1 * SOA_FETCH_BATCH] : SOA_ROW_NONE;
+        row += n;
     }
     s->rows = row;
+    soa_world_stamp(w, all[1], &s->soa_stamp_Transform);
     game_Motion_clear_changed(&s->Motion, row);
     common_Transform_clear_changed(&s->Transform, row);
+    (void)j;
     return 0;
 }
 
@@ -1402,22 +1431,44 @@ static inline int game_Move_run(game_Move_snap *s, soa_pool *pool, game_Move_ker
 }
 
 /* Writes every changed row of each written component back to its
- * entity, skipping entities that died, were recycled or lost the
- * component since the build (soa_world_get checks the generation).
- * Returns the values written (a row changed in two components counts
- * twice).  O(rows / 64 + changed rows). */
+ * entity, only to entities still alive with the component.  When no
+ * row of the component lost its entity since the build (its stamp
+ * holds), rows go straight to where the build found them; otherwise
+ * each is looked up (soa_world_get checks the generation), skipping
+ * entities that died, were recycled or lost the component.  Returns
+ * the values written (a row changed in two components counts twice).
+ * O(rows / 64 + changed rows). */
 static inline size_t game_Move_commit(const game_Move_snap *s, soa_world *w)
 {
-    size_t n = 0, i;
-    soa_cid cid;
+    size_t n = 0, nw, k, row, end, i;
+    uint32_t base;
     if (!s || !w || !s->rows)
         return 0;
-    cid = soa_world_lookup(w, common_Transform_desc.name);
-    SOA_BITSET_FOREACH(s->Transform.changed, s->rows, i) {
-        common_Transform *dst = (common_Transform *)soa_world_get(w, s->eids[i], cid);
-        if (dst) {
-            *dst = common_Transform_cols_load(&s->Transform, i);
-            n++;
+    nw = soa_bitset_words(s->rows);
+    {
+        common_Transform *dst = (common_Transform *)soa_world_values_stamped(w, &s->soa_stamp_Transform);
+        soa_cid cid = soa_world_lookup(w, common_Transform_desc.name);
+        for (k = 0; k < nw; k++) {
+            if (!s->Transform.changed[k])
+                continue;
+            row = k * 64u;
+            end = s->rows - row < 64u ? s->rows : row + 64u;
+            base = dst ? s->soa_base_Transform[k] : SOA_ROW_NONE;
+            if (base != SOA_ROW_NONE && end - row == 64u &&
+                s->Transform.changed[k] == ~(uint64_t)0) {
+                common_Transform_cols_scatter(&s->Transform, row, dst + base, 64u);
+                n += 64u;
+                continue;
+            }
+            for (i = soa_bitset_next(s->Transform.changed, end, row); i < end;
+                 i = soa_bitset_next(s->Transform.changed, end, i + 1u)) {
+                common_Transform *d = base != SOA_ROW_NONE ? dst + base + (i - row) :
+                    (common_Transform *)soa_world_get(w, s->eids[i], cid);
+                if (d) {
+                    *d = common_Transform_cols_load(&s->Transform, i);
+                    n++;
+                }
+            }
         }
     }
     return n;
@@ -1602,6 +1653,8 @@ typedef struct game_Regenerate_snap {
     game_Member_cols Member; /* read */
     game_Health_cols Health; /* write */
     soa_alloc *soa_mem; /* private: where the columns live */
+    uint32_t *soa_base_Health; /* private: world row of each block */
+    soa_stamp soa_stamp_Health; /* private: are those rows current */
 } game_Regenerate_snap;
 
 /* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
@@ -1655,6 +1708,10 @@ static inline void game_Regenerate_snap_release(game_Regenerate_snap *s)
         return;
     game_Member_cols_release(&s->Member, s->soa_mem);
     game_Health_cols_release(&s->Health, s->soa_mem);
+    s->soa_mem->free(s->soa_mem, s->soa_base_Health,
+        soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_base_Health = NULL;
+    memset(&s->soa_stamp_Health, 0, sizeof s->soa_stamp_Health);
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
     s->eids = NULL;
     s->rows = s->cap = 0;
@@ -1698,23 +1755,35 @@ static inline int game_Regenerate_snap_reserve(game_Regenerate_snap *s, size_t r
         errno = err;
         return -1;
     }
+    s->soa_base_Health = (uint32_t *)a->alloc(a,
+        soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Health) {
+        game_Regenerate_snap_release(s);
+        errno = ENOMEM;
+        return -1;
+    }
     (void)err;
     return 0;
 }
 
 /* Gathers every entity that matches Regenerate into rows [0, rows) and
  * clears the changed bits.  Registers the components in `w`
- * (idempotent).  Allocates only when the matching entities outgrow
- * the capacity.  0, or -1 with errno: EINVAL (a NULL argument, an
- * uninitialised snapshot, a component the world refuses), ENOMEM. */
+ * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
+ * world's order; a batch whose values lie in a row of the world is
+ * copied as a block.  Allocates only when the matching entities
+ * outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
+ * argument, an uninitialised snapshot, a component the world
+ * refuses), ENOMEM. */
 static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
 {
     soa_cid all[2];
-    soa_entity ents[SOA_QUERY_BATCH];
-    void *vals[SOA_QUERY_BATCH * 2];
+    uint32_t rows[SOA_FETCH_BATCH * 2];
     soa_cid none[1];
+    const game_Member *v0 = NULL;
+    const game_Health *v1 = NULL;
     soa_query q;
     soa_query_iter it;
+    uint64_t runs;
     size_t bound, row = 0, n, j;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
@@ -1737,18 +1806,29 @@ static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && game_Regenerate_snap_reserve(s, bound) != 0)
         return -1;
-    while ((n = soa_query_fetch(&it, ents, vals, SOA_QUERY_BATCH))) {
-        for (j = 0; j < n; j++, row++) {
-            s->eids[row] = ents[j];
-            game_Member_cols_store(&s->Member, row,
-                (const game_Member *)vals[j * 2 + 0]);
-            game_Health_cols_store(&s->Health, row,
-                (const game_Health *)vals[j * 2 + 1]);
-        }
+    v0 = (const game_Member *)soa_world_values(w, all[0]);
+    v1 = (const game_Health *)soa_world_values(w, all[1]);
+    while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
+                         SOA_FETCH_BATCH, &runs)) != 0) {
+        if ((runs >> 0) & 1u)
+            game_Member_cols_gather(&s->Member, row, v0 + rows[0 * SOA_FETCH_BATCH], n);
+        else
+            for (j = 0; j < n; j++)
+                game_Member_cols_store(&s->Member, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
+        if ((runs >> 1) & 1u)
+            game_Health_cols_gather(&s->Health, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
+        else
+            for (j = 0; j < n; j++)
+                game_Health_cols_store(&s->Health, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
+        s->soa_base_Health[row / 64u] = (runs >> 1) & 1u ?
+            rows[1 * SOA_FETCH_BATCH] : SOA_ROW_NONE;
+        row += n;
     }
     s->rows = row;
+    soa_world_stamp(w, all[1], &s->soa_stamp_Health);
     game_Member_clear_changed(&s->Member, row);
     game_Health_clear_changed(&s->Health, row);
+    (void)j;
     return 0;
 }
 
@@ -1812,22 +1892,44 @@ static inline int game_Regenerate_run(game_Regenerate_snap *s, soa_pool *pool, g
 }
 
 /* Writes every changed row of each written component back to its
- * entity, skipping entities that died, were recycled or lost the
- * component since the build (soa_world_get checks the generation).
- * Returns the values written (a row changed in two components counts
- * twice).  O(rows / 64 + changed rows). */
+ * entity, only to entities still alive with the component.  When no
+ * row of the component lost its entity since the build (its stamp
+ * holds), rows go straight to where the build found them; otherwise
+ * each is looked up (soa_world_get checks the generation), skipping
+ * entities that died, were recycled or lost the component.  Returns
+ * the values written (a row changed in two components counts twice).
+ * O(rows / 64 + changed rows). */
 static inline size_t game_Regenerate_commit(const game_Regenerate_snap *s, soa_world *w)
 {
-    size_t n = 0, i;
-    soa_cid cid;
+    size_t n = 0, nw, k, row, end, i;
+    uint32_t base;
     if (!s || !w || !s->rows)
         return 0;
-    cid = soa_world_lookup(w, game_Health_desc.name);
-    SOA_BITSET_FOREACH(s->Health.changed, s->rows, i) {
-        game_Health *dst = (game_Health *)soa_world_get(w, s->eids[i], cid);
-        if (dst) {
-            *dst = game_Health_cols_load(&s->Health, i);
-            n++;
+    nw = soa_bitset_words(s->rows);
+    {
+        game_Health *dst = (game_Health *)soa_world_values_stamped(w, &s->soa_stamp_Health);
+        soa_cid cid = soa_world_lookup(w, game_Health_desc.name);
+        for (k = 0; k < nw; k++) {
+            if (!s->Health.changed[k])
+                continue;
+            row = k * 64u;
+            end = s->rows - row < 64u ? s->rows : row + 64u;
+            base = dst ? s->soa_base_Health[k] : SOA_ROW_NONE;
+            if (base != SOA_ROW_NONE && end - row == 64u &&
+                s->Health.changed[k] == ~(uint64_t)0) {
+                game_Health_cols_scatter(&s->Health, row, dst + base, 64u);
+                n += 64u;
+                continue;
+            }
+            for (i = soa_bitset_next(s->Health.changed, end, row); i < end;
+                 i = soa_bitset_next(s->Health.changed, end, i + 1u)) {
+                game_Health *d = base != SOA_ROW_NONE ? dst + base + (i - row) :
+                    (game_Health *)soa_world_get(w, s->eids[i], cid);
+                if (d) {
+                    *d = game_Health_cols_load(&s->Health, i);
+                    n++;
+                }
+            }
         }
     }
     return n;
@@ -2001,6 +2103,8 @@ typedef struct game_Loot_snap {
     game_Health_cols Health; /* read */
     game_Inventory_cols Inventory; /* write */
     soa_alloc *soa_mem; /* private: where the columns live */
+    uint32_t *soa_base_Inventory; /* private: world row of each block */
+    soa_stamp soa_stamp_Inventory; /* private: are those rows current */
 } game_Loot_snap;
 
 /* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
@@ -2060,6 +2164,10 @@ static inline void game_Loot_snap_release(game_Loot_snap *s)
     game_Member_cols_release(&s->Member, s->soa_mem);
     game_Health_cols_release(&s->Health, s->soa_mem);
     game_Inventory_cols_release(&s->Inventory, s->soa_mem);
+    s->soa_mem->free(s->soa_mem, s->soa_base_Inventory,
+        soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_base_Inventory = NULL;
+    memset(&s->soa_stamp_Inventory, 0, sizeof s->soa_stamp_Inventory);
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
     s->eids = NULL;
     s->rows = s->cap = 0;
@@ -2109,22 +2217,35 @@ static inline int game_Loot_snap_reserve(game_Loot_snap *s, size_t rows)
         errno = err;
         return -1;
     }
+    s->soa_base_Inventory = (uint32_t *)a->alloc(a,
+        soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Inventory) {
+        game_Loot_snap_release(s);
+        errno = ENOMEM;
+        return -1;
+    }
     (void)err;
     return 0;
 }
 
 /* Gathers every entity that matches Loot into rows [0, rows) and
  * clears the changed bits.  Registers the components in `w`
- * (idempotent).  Allocates only when the matching entities outgrow
- * the capacity.  0, or -1 with errno: EINVAL (a NULL argument, an
- * uninitialised snapshot, a component the world refuses), ENOMEM. */
+ * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
+ * world's order; a batch whose values lie in a row of the world is
+ * copied as a block.  Allocates only when the matching entities
+ * outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
+ * argument, an uninitialised snapshot, a component the world
+ * refuses), ENOMEM. */
 static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
 {
     soa_cid all[3];
-    soa_entity ents[SOA_QUERY_BATCH];
-    void *vals[SOA_QUERY_BATCH * 3];
+    uint32_t rows[SOA_FETCH_BATCH * 3];
+    const game_Member *v0 = NULL;
+    const game_Health *v1 = NULL;
+    const game_Inventory *v2 = NULL;
     soa_query q;
     soa_query_iter it;
+    uint64_t runs;
     size_t bound, row = 0, n, j;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
@@ -2147,21 +2268,36 @@ static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && game_Loot_snap_reserve(s, bound) != 0)
         return -1;
-    while ((n = soa_query_fetch(&it, ents, vals, SOA_QUERY_BATCH))) {
-        for (j = 0; j < n; j++, row++) {
-            s->eids[row] = ents[j];
-            game_Member_cols_store(&s->Member, row,
-                (const game_Member *)vals[j * 3 + 0]);
-            game_Health_cols_store(&s->Health, row,
-                (const game_Health *)vals[j * 3 + 1]);
-            game_Inventory_cols_store(&s->Inventory, row,
-                (const game_Inventory *)vals[j * 3 + 2]);
-        }
+    v0 = (const game_Member *)soa_world_values(w, all[0]);
+    v1 = (const game_Health *)soa_world_values(w, all[1]);
+    v2 = (const game_Inventory *)soa_world_values(w, all[2]);
+    while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
+                         SOA_FETCH_BATCH, &runs)) != 0) {
+        if ((runs >> 0) & 1u)
+            game_Member_cols_gather(&s->Member, row, v0 + rows[0 * SOA_FETCH_BATCH], n);
+        else
+            for (j = 0; j < n; j++)
+                game_Member_cols_store(&s->Member, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
+        if ((runs >> 1) & 1u)
+            game_Health_cols_gather(&s->Health, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
+        else
+            for (j = 0; j < n; j++)
+                game_Health_cols_store(&s->Health, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
+        if ((runs >> 2) & 1u)
+            game_Inventory_cols_gather(&s->Inventory, row, v2 + rows[2 * SOA_FETCH_BATCH], n);
+        else
+            for (j = 0; j < n; j++)
+                game_Inventory_cols_store(&s->Inventory, row + j, v2 + rows[2 * SOA_FETCH_BATCH + j]);
+        s->soa_base_Inventory[row / 64u] = (runs >> 2) & 1u ?
+            rows[2 * SOA_FETCH_BATCH] : SOA_ROW_NONE;
+        row += n;
     }
     s->rows = row;
+    soa_world_stamp(w, all[2], &s->soa_stamp_Inventory);
     game_Member_clear_changed(&s->Member, row);
     game_Health_clear_changed(&s->Health, row);
     game_Inventory_clear_changed(&s->Inventory, row);
+    (void)j;
     return 0;
 }
 
@@ -2230,22 +2366,44 @@ static inline int game_Loot_run(game_Loot_snap *s, soa_pool *pool, game_Loot_ker
 }
 
 /* Writes every changed row of each written component back to its
- * entity, skipping entities that died, were recycled or lost the
- * component since the build (soa_world_get checks the generation).
- * Returns the values written (a row changed in two components counts
- * twice).  O(rows / 64 + changed rows). */
+ * entity, only to entities still alive with the component.  When no
+ * row of the component lost its entity since the build (its stamp
+ * holds), rows go straight to where the build found them; otherwise
+ * each is looked up (soa_world_get checks the generation), skipping
+ * entities that died, were recycled or lost the component.  Returns
+ * the values written (a row changed in two components counts twice).
+ * O(rows / 64 + changed rows). */
 static inline size_t game_Loot_commit(const game_Loot_snap *s, soa_world *w)
 {
-    size_t n = 0, i;
-    soa_cid cid;
+    size_t n = 0, nw, k, row, end, i;
+    uint32_t base;
     if (!s || !w || !s->rows)
         return 0;
-    cid = soa_world_lookup(w, game_Inventory_desc.name);
-    SOA_BITSET_FOREACH(s->Inventory.changed, s->rows, i) {
-        game_Inventory *dst = (game_Inventory *)soa_world_get(w, s->eids[i], cid);
-        if (dst) {
-            *dst = game_Inventory_cols_load(&s->Inventory, i);
-            n++;
+    nw = soa_bitset_words(s->rows);
+    {
+        game_Inventory *dst = (game_Inventory *)soa_world_values_stamped(w, &s->soa_stamp_Inventory);
+        soa_cid cid = soa_world_lookup(w, game_Inventory_desc.name);
+        for (k = 0; k < nw; k++) {
+            if (!s->Inventory.changed[k])
+                continue;
+            row = k * 64u;
+            end = s->rows - row < 64u ? s->rows : row + 64u;
+            base = dst ? s->soa_base_Inventory[k] : SOA_ROW_NONE;
+            if (base != SOA_ROW_NONE && end - row == 64u &&
+                s->Inventory.changed[k] == ~(uint64_t)0) {
+                game_Inventory_cols_scatter(&s->Inventory, row, dst + base, 64u);
+                n += 64u;
+                continue;
+            }
+            for (i = soa_bitset_next(s->Inventory.changed, end, row); i < end;
+                 i = soa_bitset_next(s->Inventory.changed, end, i + 1u)) {
+                game_Inventory *d = base != SOA_ROW_NONE ? dst + base + (i - row) :
+                    (game_Inventory *)soa_world_get(w, s->eids[i], cid);
+                if (d) {
+                    *d = game_Inventory_cols_load(&s->Inventory, i);
+                    n++;
+                }
+            }
         }
     }
     return n;

@@ -369,6 +369,8 @@ typedef struct Integrate_snap {
     Velocity_cols Velocity; /* read */
     Position_cols Position; /* write */
     soa_alloc *soa_mem; /* private: where the columns live */
+    uint32_t *soa_base_Position; /* private: world row of each block */
+    soa_stamp soa_stamp_Position; /* private: are those rows current */
 } Integrate_snap;
 
 /* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
@@ -420,6 +422,10 @@ static inline void Integrate_snap_release(Integrate_snap *s)
         return;
     Velocity_cols_release(&s->Velocity, s->soa_mem);
     Position_cols_release(&s->Position, s->soa_mem);
+    s->soa_mem->free(s->soa_mem, s->soa_base_Position,
+        soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_base_Position = NULL;
+    memset(&s->soa_stamp_Position, 0, sizeof s->soa_stamp_Position);
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
     s->eids = NULL;
     s->rows = s->cap = 0;
@@ -463,22 +469,34 @@ static inline int Integrate_snap_reserve(Integrate_snap *s, size_t rows)
         errno = err;
         return -1;
     }
+    s->soa_base_Position = (uint32_t *)a->alloc(a,
+        soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Position) {
+        Integrate_snap_release(s);
+        errno = ENOMEM;
+        return -1;
+    }
     (void)err;
     return 0;
 }
 
 /* Gathers every entity that matches Integrate into rows [0, rows) and
  * clears the changed bits.  Registers the components in `w`
- * (idempotent).  Allocates only when the matching entities outgrow
- * the capacity.  0, or -1 with errno: EINVAL (a NULL argument, an
- * uninitialised snapshot, a component the world refuses), ENOMEM. */
+ * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
+ * world's order; a batch whose values lie in a row of the world is
+ * copied as a block.  Allocates only when the matching entities
+ * outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
+ * argument, an uninitialised snapshot, a component the world
+ * refuses), ENOMEM. */
 static inline int Integrate_build(Integrate_snap *s, soa_world *w)
 {
     soa_cid all[2];
-    soa_entity ents[SOA_QUERY_BATCH];
-    void *vals[SOA_QUERY_BATCH * 2];
+    uint32_t rows[SOA_FETCH_BATCH * 2];
+    const Velocity *v0 = NULL;
+    const Position *v1 = NULL;
     soa_query q;
     soa_query_iter it;
+    uint64_t runs;
     size_t bound, row = 0, n, j;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
@@ -498,18 +516,29 @@ static inline int Integrate_build(Integrate_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && Integrate_snap_reserve(s, bound) != 0)
         return -1;
-    while ((n = soa_query_fetch(&it, ents, vals, SOA_QUERY_BATCH))) {
-        for (j = 0; j < n; j++, row++) {
-            s->eids[row] = ents[j];
-            Velocity_cols_store(&s->Velocity, row,
-                (const Velocity *)vals[j * 2 + 0]);
-            Position_cols_store(&s->Position, row,
-                (const Position *)vals[j * 2 + 1]);
-        }
+    v0 = (const Velocity *)soa_world_values(w, all[0]);
+    v1 = (const Position *)soa_world_values(w, all[1]);
+    while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
+                         SOA_FETCH_BATCH, &runs)) != 0) {
+        if ((runs >> 0) & 1u)
+            Velocity_cols_gather(&s->Velocity, row, v0 + rows[0 * SOA_FETCH_BATCH], n);
+        else
+            for (j = 0; j < n; j++)
+                Velocity_cols_store(&s->Velocity, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
+        if ((runs >> 1) & 1u)
+            Position_cols_gather(&s->Position, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
+        else
+            for (j = 0; j < n; j++)
+                Position_cols_store(&s->Position, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
+        s->soa_base_Position[row / 64u] = (runs >> 1) & 1u ?
+            rows[1 * SOA_FETCH_BATCH] : SOA_ROW_NONE;
+        row += n;
     }
     s->rows = row;
+    soa_world_stamp(w, all[1], &s->soa_stamp_Position);
     Velocity_clear_changed(&s->Velocity, row);
     Position_clear_changed(&s->Position, row);
+    (void)j;
     return 0;
 }
 
@@ -571,22 +600,44 @@ static inline int Integrate_run(Integrate_snap *s, soa_pool *pool, Integrate_ker
 }
 
 /* Writes every changed row of each written component back to its
- * entity, skipping entities that died, were recycled or lost the
- * component since the build (soa_world_get checks the generation).
- * Returns the values written (a row changed in two components counts
- * twice).  O(rows / 64 + changed rows). */
+ * entity, only to entities still alive with the component.  When no
+ * row of the component lost its entity since the build (its stamp
+ * holds), rows go straight to where the build found them; otherwise
+ * each is looked up (soa_world_get checks the generation), skipping
+ * entities that died, were recycled or lost the component.  Returns
+ * the values written (a row changed in two components counts twice).
+ * O(rows / 64 + changed rows). */
 static inline size_t Integrate_commit(const Integrate_snap *s, soa_world *w)
 {
-    size_t n = 0, i;
-    soa_cid cid;
+    size_t n = 0, nw, k, row, end, i;
+    uint32_t base;
     if (!s || !w || !s->rows)
         return 0;
-    cid = soa_world_lookup(w, Position_desc.name);
-    SOA_BITSET_FOREACH(s->Position.changed, s->rows, i) {
-        Position *dst = (Position *)soa_world_get(w, s->eids[i], cid);
-        if (dst) {
-            *dst = Position_cols_load(&s->Position, i);
-            n++;
+    nw = soa_bitset_words(s->rows);
+    {
+        Position *dst = (Position *)soa_world_values_stamped(w, &s->soa_stamp_Position);
+        soa_cid cid = soa_world_lookup(w, Position_desc.name);
+        for (k = 0; k < nw; k++) {
+            if (!s->Position.changed[k])
+                continue;
+            row = k * 64u;
+            end = s->rows - row < 64u ? s->rows : row + 64u;
+            base = dst ? s->soa_base_Position[k] : SOA_ROW_NONE;
+            if (base != SOA_ROW_NONE && end - row == 64u &&
+                s->Position.changed[k] == ~(uint64_t)0) {
+                Position_cols_scatter(&s->Position, row, dst + base, 64u);
+                n += 64u;
+                continue;
+            }
+            for (i = soa_bitset_next(s->Position.changed, end, row); i < end;
+                 i = soa_bitset_next(s->Position.changed, end, i + 1u)) {
+                Position *d = base != SOA_ROW_NONE ? dst + base + (i - row) :
+                    (Position *)soa_world_get(w, s->eids[i], cid);
+                if (d) {
+                    *d = Position_cols_load(&s->Position, i);
+                    n++;
+                }
+            }
         }
     }
     return n;

@@ -999,6 +999,8 @@ typedef struct sim_Age_snap {
     sim_Limits_cols Limits; /* read */
     sim_Particle_cols Particle; /* write */
     soa_alloc *soa_mem; /* private: where the columns live */
+    uint32_t *soa_base_Particle; /* private: world row of each block */
+    soa_stamp soa_stamp_Particle; /* private: are those rows current */
 } sim_Age_snap;
 
 /* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
@@ -1064,6 +1066,10 @@ static inline void sim_Age_snap_release(sim_Age_snap *s)
         return;
     sim_Limits_cols_release(&s->Limits, s->soa_mem);
     sim_Particle_cols_release(&s->Particle, s->soa_mem);
+    s->soa_mem->free(s->soa_mem, s->soa_base_Particle,
+        soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_base_Particle = NULL;
+    memset(&s->soa_stamp_Particle, 0, sizeof s->soa_stamp_Particle);
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
     s->eids = NULL;
     s->rows = s->cap = 0;
@@ -1107,22 +1113,34 @@ static inline int sim_Age_snap_reserve(sim_Age_snap *s, size_t rows)
         errno = err;
         return -1;
     }
+    s->soa_base_Particle = (uint32_t *)a->alloc(a,
+        soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Particle) {
+        sim_Age_snap_release(s);
+        errno = ENOMEM;
+        return -1;
+    }
     (void)err;
     return 0;
 }
 
 /* Gathers every entity that matches Age into rows [0, rows) and
  * clears the changed bits.  Registers the components in `w`
- * (idempotent).  Allocates only when the matching entities outgrow
- * the capacity.  0, or -1 with errno: EINVAL (a NULL argument, an
- * uninitialised snapshot, a component the world refuses), ENOMEM. */
+ * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
+ * world's order; a batch whose values lie in a row of the world is
+ * copied as a block.  Allocates only when the matching entities
+ * outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
+ * argument, an uninitialised snapshot, a component the world
+ * refuses), ENOMEM. */
 static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
 {
     soa_cid all[2];
-    soa_entity ents[SOA_QUERY_BATCH];
-    void *vals[SOA_QUERY_BATCH * 2];
+    uint32_t rows[SOA_FETCH_BATCH * 2];
+    const sim_Limits *v0 = NULL;
+    const sim_Particle *v1 = NULL;
     soa_query q;
     soa_query_iter it;
+    uint64_t runs;
     size_t bound, row = 0, n, j;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
@@ -1142,18 +1160,29 @@ static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && sim_Age_snap_reserve(s, bound) != 0)
         return -1;
-    while ((n = soa_query_fetch(&it, ents, vals, SOA_QUERY_BATCH))) {
-        for (j = 0; j < n; j++, row++) {
-            s->eids[row] = ents[j];
-            sim_Limits_cols_store(&s->Limits, row,
-                (const sim_Limits *)vals[j * 2 + 0]);
-            sim_Particle_cols_store(&s->Particle, row,
-                (const sim_Particle *)vals[j * 2 + 1]);
-        }
+    v0 = (const sim_Limits *)soa_world_values(w, all[0]);
+    v1 = (const sim_Particle *)soa_world_values(w, all[1]);
+    while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
+                         SOA_FETCH_BATCH, &runs)) != 0) {
+        if ((runs >> 0) & 1u)
+            sim_Limits_cols_gather(&s->Limits, row, v0 + rows[0 * SOA_FETCH_BATCH], n);
+        else
+            for (j = 0; j < n; j++)
+                sim_Limits_cols_store(&s->Limits, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
+        if ((runs >> 1) & 1u)
+            sim_Particle_cols_gather(&s->Particle, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
+        else
+            for (j = 0; j < n; j++)
+                sim_Particle_cols_store(&s->Particle, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
+        s->soa_base_Particle[row / 64u] = (runs >> 1) & 1u ?
+            rows[1 * SOA_FETCH_BATCH] : SOA_ROW_NONE;
+        row += n;
     }
     s->rows = row;
+    soa_world_stamp(w, all[1], &s->soa_stamp_Particle);
     sim_Limits_clear_changed(&s->Limits, row);
     sim_Particle_clear_changed(&s->Particle, row);
+    (void)j;
     return 0;
 }
 
@@ -1233,22 +1262,44 @@ static inline int sim_Age_run(sim_Age_snap *s, soa_pool *pool, sim_Age_kernel k,
 }
 
 /* Writes every changed row of each written component back to its
- * entity, skipping entities that died, were recycled or lost the
- * component since the build (soa_world_get checks the generation).
- * Returns the values written (a row changed in two components counts
- * twice).  O(rows / 64 + changed rows). */
+ * entity, only to entities still alive with the component.  When no
+ * row of the component lost its entity since the build (its stamp
+ * holds), rows go straight to where the build found them; otherwise
+ * each is looked up (soa_world_get checks the generation), skipping
+ * entities that died, were recycled or lost the component.  Returns
+ * the values written (a row changed in two components counts twice).
+ * O(rows / 64 + changed rows). */
 static inline size_t sim_Age_commit(const sim_Age_snap *s, soa_world *w)
 {
-    size_t n = 0, i;
-    soa_cid cid;
+    size_t n = 0, nw, k, row, end, i;
+    uint32_t base;
     if (!s || !w || !s->rows)
         return 0;
-    cid = soa_world_lookup(w, sim_Particle_desc.name);
-    SOA_BITSET_FOREACH(s->Particle.changed, s->rows, i) {
-        sim_Particle *dst = (sim_Particle *)soa_world_get(w, s->eids[i], cid);
-        if (dst) {
-            *dst = sim_Particle_cols_load(&s->Particle, i);
-            n++;
+    nw = soa_bitset_words(s->rows);
+    {
+        sim_Particle *dst = (sim_Particle *)soa_world_values_stamped(w, &s->soa_stamp_Particle);
+        soa_cid cid = soa_world_lookup(w, sim_Particle_desc.name);
+        for (k = 0; k < nw; k++) {
+            if (!s->Particle.changed[k])
+                continue;
+            row = k * 64u;
+            end = s->rows - row < 64u ? s->rows : row + 64u;
+            base = dst ? s->soa_base_Particle[k] : SOA_ROW_NONE;
+            if (base != SOA_ROW_NONE && end - row == 64u &&
+                s->Particle.changed[k] == ~(uint64_t)0) {
+                sim_Particle_cols_scatter(&s->Particle, row, dst + base, 64u);
+                n += 64u;
+                continue;
+            }
+            for (i = soa_bitset_next(s->Particle.changed, end, row); i < end;
+                 i = soa_bitset_next(s->Particle.changed, end, i + 1u)) {
+                sim_Particle *d = base != SOA_ROW_NONE ? dst + base + (i - row) :
+                    (sim_Particle *)soa_world_get(w, s->eids[i], cid);
+                if (d) {
+                    *d = sim_Particle_cols_load(&s->Particle, i);
+                    n++;
+                }
+            }
         }
     }
     return n;

@@ -17,6 +17,7 @@
  * overflow before it is used.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "soa/world.h"
@@ -42,10 +43,12 @@ typedef struct comp {
     unsigned char *values;
     soa_entity *ents;
     size_t count, cap;   /* rows used, rows allocated */
+    uint64_t version;    /* bumped when a row loses its entity (removal) */
 } comp;
 
 struct soa_world {
     soa_alloc *alloc;
+    uint64_t serial;     /* unique among the worlds of this process */
     slot *slots;
     size_t nslots, slots_cap;
     uint32_t free_head;
@@ -56,6 +59,10 @@ struct soa_world {
 
 /* What soa_world_add returns for a tag: a valid address nobody reads. */
 static unsigned char tag_value;
+
+/* The last world serial handed out; serials start at 1, so a zeroed
+ * soa_stamp matches no world. */
+static _Atomic uint64_t last_serial;
 
 /* ---- memory -------------------------------------------------------- */
 
@@ -155,6 +162,7 @@ soa_world *soa_world_create(soa_alloc *alloc)
     }
     memset(w, 0, sizeof *w);
     w->alloc = a;
+    w->serial = atomic_fetch_add(&last_serial, 1) + 1;
     w->free_head = NO_SLOT;
     return w;
 }
@@ -285,10 +293,12 @@ size_t soa_world_entities(const soa_world *w)
     return w ? w->live : 0;
 }
 
-/* Removes row `row` of c (held by slot i), moving the last row into it. */
+/* Removes row `row` of c (held by slot i), moving the last row into it.
+ * Rows change entities here and nowhere else: the version says so. */
 static void comp_remove_row(comp *c, uint32_t i, uint32_t row)
 {
     size_t last = c->count - 1;
+    c->version++;
     if (row != last) {
         soa_entity moved = c->ents[last];
         c->ents[row] = moved;
@@ -469,6 +479,32 @@ size_t soa_world_count(const soa_world *w, soa_cid cid)
     return c ? c->count : 0;
 }
 
+void *soa_world_values(soa_world *w, soa_cid cid)
+{
+    comp *c = comp_of(w, cid);
+    return c && c->size ? c->values : NULL;
+}
+
+void soa_world_stamp(const soa_world *w, soa_cid cid, soa_stamp *st)
+{
+    const comp *c = comp_of(w, cid);
+    if (!st)
+        return;
+    st->world = c ? w->serial : 0;
+    st->version = c ? c->version : 0;
+    st->cid = c ? cid : SOA_CID_INVALID;
+}
+
+void *soa_world_values_stamped(soa_world *w, const soa_stamp *st)
+{
+    if (!w || !st || st->world != w->serial)
+        return NULL;
+    comp *c = comp_of(w, st->cid);
+    if (!c || !c->size || c->version != st->version)
+        return NULL;
+    return c->values;
+}
+
 /* ---- queries ------------------------------------------------------- */
 
 /* The iterator walks rows [pos, end) of component `lead`'s dense list, or
@@ -595,6 +631,95 @@ size_t soa_query_fetch(soa_query_iter *it, soa_entity *ents, void **values,
             ents[n++] = cand;
     }
     it->pos = pos;
+    return n;
+}
+
+/* Whether candidate j of a fetch_rows pass matches: every `all` row found
+ * and no `none` component present. */
+static bool pass_match(const comp *comps, const soa_query *q,
+                       const uint32_t *rows, size_t max, soa_entity e)
+{
+    for (uint32_t k = 0; k < q->nall; k++)
+        if (rows[(size_t)k * max] == NO_ROW)
+            return false;
+    for (uint32_t k = 0; k < q->nnone; k++)
+        if (row_of(&comps[q->none[k]], soa_entity_index(e)) != NO_ROW)
+            return false;
+    return true;
+}
+
+/* Whether rows r[0 .. n) run on from r[0]. */
+static bool rows_run(const uint32_t *r, size_t n)
+{
+    uint32_t first = n ? r[0] : 0, bad = 0;
+    for (size_t j = 1; j < n; j++)
+        bad |= r[j] ^ (first + (uint32_t)j);
+    return bad == 0;
+}
+
+size_t soa_query_fetch_rows(soa_query_iter *it, soa_entity *ents,
+                            uint32_t *rows, size_t max, uint64_t *runs)
+{
+    if (runs)
+        *runs = 0;
+    if (!it || !it->w || !ents || (!rows && it->q.nall))
+        return 0;
+    if (it->lead == SOA_CID_INVALID) {
+        /* No `all` term, so no rows: the slot walk of soa_query_next. */
+        size_t n = 0;
+        while (n < max && soa_query_next(it, &ents[n]))
+            n++;
+        return n;
+    }
+    /* Column by column over a run of the lead's dense list: its entities
+     * copied as they are, then each term's rows in a tight loop.  Only a
+     * pass where some candidate fails is compacted row by row. */
+    const comp *comps = it->w->comps;
+    const soa_query *q = &it->q;
+    const soa_cid lead = it->lead;
+    size_t pos = it->pos, end = it->end, n = 0;
+    while (n < max && pos < end) {
+        size_t m = max - n < end - pos ? max - n : end - pos;
+        soa_entity *e = ents + n;
+        bool miss = q->nnone != 0;
+        memcpy(e, comps[lead].ents + pos, m * sizeof *e);
+        for (uint32_t k = 0; k < q->nall; k++) {
+            uint32_t *r = rows + (size_t)k * max + n;
+            const comp *c = &comps[q->all[k]];
+            if (q->all[k] == lead) {
+                for (size_t j = 0; j < m; j++)
+                    r[j] = (uint32_t)(pos + j);
+                continue;
+            }
+            uint32_t any_none = 0;
+            for (size_t j = 0; j < m; j++) {
+                uint32_t i = soa_entity_index(e[j]);
+                r[j] = i < c->sparse_cap ? c->sparse[i] : NO_ROW;
+                any_none |= r[j] == NO_ROW;
+            }
+            miss |= any_none != 0;
+        }
+        pos += m;
+        if (!miss) {
+            n += m;
+            continue;
+        }
+        size_t kept = n;
+        for (size_t j = n; j < n + m; j++) {
+            if (!pass_match(comps, q, rows + j, max, ents[j]))
+                continue;
+            ents[kept] = ents[j];
+            for (uint32_t k = 0; k < q->nall; k++)
+                rows[(size_t)k * max + kept] = rows[(size_t)k * max + j];
+            kept++;
+        }
+        n = kept;
+    }
+    it->pos = pos;
+    if (runs && n)
+        for (uint32_t k = 0; k < q->nall && k < 64; k++)
+            if (rows_run(rows + (size_t)k * max, n))
+                *runs |= (uint64_t)1 << k;
     return n;
 }
 

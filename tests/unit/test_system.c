@@ -146,6 +146,107 @@ static void commit_writes_only_changed_rows_of_live_entities(void **state)
     soa_world_destroy(f.w);
 }
 
+/* Moves and marks every row: whole changed words, commit's block path. */
+static void integrate_all_kernel(const Integrate_view *v, const soa_frame *f,
+                                 void *ctx)
+{
+    (void)ctx;
+    float dt = (float)f->dt;
+    for (size_t i = v->begin; i < v->end; i++) {
+        v->Position.x[i] += v->Velocity.x[i] * dt;
+        v->Position.y[i] += v->Velocity.y[i] * dt;
+        soa_bitset_set(v->Position.changed, i);
+    }
+}
+
+/* Spawns n movers; Velocity is added in reverse order when `reversed`, so
+ * Position's rows run backwards against the Velocity lead. */
+static void spawn_movers(fixture *f, soa_entity *e, int n, bool reversed)
+{
+    for (int i = 0; i < n; i++) {
+        e[i] = soa_world_spawn(f->w);
+        Position p = {(float)i, (float)-i};
+        assert_int_equal(soa_world_set(f->w, e[i], f->pos, &p), 0);
+        if (i % 7 == 6)
+            assert_non_null(soa_world_add(f->w, e[i], f->frozen));
+    }
+    for (int k = 0; k < n; k++) {
+        int i = reversed ? n - 1 - k : k;
+        Velocity v = {1.0f, (float)i};
+        if (i % 5 != 4)
+            assert_int_equal(soa_world_set(f->w, e[i], f->vel, &v), 0);
+    }
+}
+
+/* Every mover of e[0 .. n) that still has a Position moved by dt exactly
+ * when it matched. */
+static void check_moved(fixture *f, const soa_entity *e, int n, float dt)
+{
+    for (int i = 0; i < n; i++) {
+        const Position *p = soa_world_get_const(f->w, e[i], f->pos);
+        if (!p)
+            continue;
+        if (integrate_matches(i)) {
+            assert_true(p->x == (float)i + dt);
+            assert_true(p->y == (float)-i + (float)i * dt);
+        } else {
+            assert_true(p->x == (float)i && p->y == (float)-i);
+        }
+    }
+}
+
+/* Commit's direct path (the world's rows unchanged since the build) and
+ * its lookup path (a row lost its entity, or the rows never ran in order)
+ * write the same values to the same entities. */
+static void commit_fast_and_slow_paths_agree(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    static soa_entity e[N], more[300];
+    soa_frame fr = {0.25, 0.0, 0};
+    for (int mode = 0; mode < 4; mode++) {
+        fixture f;
+        fixture_init(&f, NULL);
+        spawn_movers(&f, e, N, mode == 3);
+        Integrate_snap s;
+        Integrate_snap_init(&s, NULL);
+        assert_int_equal(Integrate_build(&s, f.w), 0);
+        Integrate_run(&s, NULL, mode == 2 ? integrate_kernel
+                                          : integrate_all_kernel, &fr, NULL);
+        size_t marked = Position_count_changed(&s.Position, s.rows);
+        if (mode == 0) {
+            /* Storage grows (Position's values move) but no row changes
+             * hands: the direct path, to the new storage. */
+            const void *before = soa_world_values(f.w, f.pos);
+            spawn_movers(&f, more, 300, false);
+            assert_ptr_not_equal(before, soa_world_values(f.w, f.pos));
+        } else if (mode == 1) {
+            /* A Frozen entity (not in the snapshot) loses its Position: the
+             * last row moves into its hole; rows must be looked up. */
+            assert_int_equal(soa_world_remove(f.w, e[6], f.pos), 0);
+            assert_null(soa_world_values_stamped(f.w, &s.soa_stamp_Position));
+        } else if (mode == 2) {
+            /* A despawned snapshot entity whose slot is reused: skipped. */
+            soa_world_despawn(f.w, e[1]);
+            soa_entity r = soa_world_spawn(f.w);
+            Position mark = {-7.0f, -7.0f};
+            soa_world_set(f.w, r, f.pos, &mark);
+            assert_int_equal(Integrate_commit(&s, f.w), marked - 1);
+            assert_true(((const Position *)soa_world_get_const(f.w, r, f.pos))
+                            ->x == -7.0f);
+            Integrate_snap_release(&s);
+            soa_world_destroy(f.w);
+            continue;
+        }
+        assert_int_equal(Integrate_commit(&s, f.w), marked);
+        check_moved(&f, e, N, 0.25f);
+        if (mode == 0)
+            check_moved(&f, more, 300, 0.0f); /* new: untouched */
+        Integrate_snap_release(&s);
+        soa_world_destroy(f.w);
+    }
+}
+
 /* Writes an array element, an enum and a counter of every row. */
 static void spin_kernel(const Spin_view *v, const soa_frame *f, void *ctx)
 {
@@ -396,6 +497,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(build_gathers_exactly_the_matching_entities),
         cmocka_unit_test(commit_writes_only_changed_rows_of_live_entities),
+        cmocka_unit_test(commit_fast_and_slow_paths_agree),
         cmocka_unit_test(two_written_components_and_arrays_round_trip),
         cmocka_unit_test(same_result_on_1_2_and_4_threads),
         cmocka_unit_test(storage_is_reused_once_big_enough),

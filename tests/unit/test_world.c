@@ -313,6 +313,145 @@ static void queries_walk_the_smallest_set(void **state)
     end_world(w);
 }
 
+/* fetch_rows: every match of a random world, in full batches, with the
+ * dense rows soa_world_get would use, and the run bits exactly when a
+ * batch's rows are consecutive. */
+static void fetch_rows_reports_dense_rows_and_runs(void **state)
+{
+    (void)state;
+    soa_world *w = new_world();
+    soa_cid p = soa_world_register(w, &pos_desc);
+    soa_cid h = soa_world_register(w, &health_desc);
+    soa_cid f = soa_world_register(w, &frozen_desc);
+    enum { N = 700 };
+    soa_entity e[N];
+    for (int i = 0; i < N; i++) {
+        e[i] = soa_world_spawn(w);
+        soa_world_add(w, e[i], h); /* Health first: the larger set */
+    }
+    /* Pos on all but every 9th; from 300 on in reverse order, so later
+     * batches are not consecutive in Pos.  Frozen on every 13th. */
+    for (int i = 0; i < 300; i++)
+        if (i % 9 != 8)
+            soa_world_add(w, e[i], p);
+    for (int i = N - 1; i >= 300; i--)
+        if (i % 9 != 8)
+            soa_world_add(w, e[i], p);
+    for (int i = 0; i < N; i += 13)
+        soa_world_add(w, e[i], f);
+    soa_cid all[3] = {h, p, f};
+    const size_t maxes[] = {1, 7, 64};
+    for (size_t mi = 0; mi < 3; mi++) {
+        size_t max = maxes[mi];
+        for (uint32_t nall = 2; nall <= 3; nall++) {
+            soa_cid none[1] = {f};
+            soa_query q = {all, nall, none, nall == 2 ? 1u : 0u};
+            soa_query_iter it;
+            size_t bound = soa_query_begin(w, &q, &it);
+            soa_entity got[64];
+            uint32_t rows[3 * 64];
+            uint64_t runs;
+            size_t total = 0, k, want = 0;
+            for (int i = 0; i < N; i++)
+                want += i % 9 != 8 && ((i % 13 == 0) == (nall == 3));
+            while ((k = soa_query_fetch_rows(&it, got, rows, max, &runs))) {
+                total += k;
+                assert_true(k == max || total == want);
+                for (uint32_t t = 0; t < nall; t++) {
+                    const unsigned char *vals = soa_world_values(w, all[t]);
+                    size_t sz = soa_world_desc(w, all[t])->size;
+                    bool run = true;
+                    for (size_t j = 0; j < k; j++) {
+                        uint32_t r = rows[t * max + j];
+                        run = run && r == rows[t * max] + j;
+                        if (sz)
+                            assert_ptr_equal(vals + r * sz,
+                                             soa_world_get(w, got[j], all[t]));
+                    }
+                    assert_int_equal((runs >> t) & 1u, run);
+                }
+                for (size_t j = 0; j < k; j++) {
+                    int i = (int)soa_entity_index(got[j]);
+                    assert_int_equal(got[j], e[i]);
+                    assert_true(i % 9 != 8);
+                    assert_int_equal(i % 13 == 0, nall == 3);
+                }
+            }
+            assert_int_equal(total, want);
+            assert_true(bound >= want);
+        }
+    }
+    /* Pos, the smaller set, leads: its rows always run here (no term
+     * filters); Health's run in the first batch, not in the reversed part */
+    soa_query q2 = {all, 2, NULL, 0};
+    soa_query_iter it;
+    soa_entity got[64];
+    uint32_t rows[2 * 64];
+    uint64_t runs;
+    soa_query_begin(w, &q2, &it);
+    assert_int_equal(soa_query_fetch_rows(&it, got, rows, 5, &runs), 5);
+    assert_int_equal(runs, 3u); /* e[0..4]: both in order */
+    for (int b = 0; b < 6; b++)
+        soa_query_fetch_rows(&it, got, rows, 64, &runs);
+    assert_int_equal(runs, 2u); /* past 300: Health rows run backwards */
+    assert_int_equal(soa_query_fetch_rows(NULL, got, rows, 64, &runs), 0);
+    assert_int_equal(runs, 0u);
+    soa_query every = {NULL, 0, NULL, 0};
+    soa_query_begin(w, &every, &it);
+    assert_int_equal(soa_query_fetch_rows(&it, got, NULL, 64, &runs), 64);
+    end_world(w);
+}
+
+/* A stamp holds across value writes, additions and storage growth, and
+ * breaks when any row loses its entity, or in another world. */
+static void stamps_follow_row_ownership(void **state)
+{
+    (void)state;
+    soa_world *w = new_world();
+    soa_cid p = soa_world_register(w, &pos_desc);
+    soa_cid h = soa_world_register(w, &health_desc);
+    soa_entity e[40];
+    for (int i = 0; i < 20; i++) {
+        e[i] = soa_world_spawn(w);
+        soa_world_add(w, e[i], p);
+    }
+    soa_stamp st, zero, other;
+    memset(&zero, 0, sizeof zero);
+    assert_null(soa_world_values_stamped(w, &zero));
+    soa_world_stamp(w, p, &st);
+    assert_ptr_equal(soa_world_values_stamped(w, &st), soa_world_values(w, p));
+    Pos v = {7, 8};
+    soa_world_set(w, e[3], p, &v); /* a value write */
+    for (int i = 20; i < 40; i++) { /* rows appended, storage grows */
+        e[i] = soa_world_spawn(w);
+        soa_world_add(w, e[i], p);
+    }
+    assert_ptr_equal(soa_world_values_stamped(w, &st), soa_world_values(w, p));
+    assert_ptr_equal(soa_world_get(w, e[3], p),
+                     (Pos *)soa_world_values_stamped(w, &st) + 3);
+    soa_world_add(w, e[5], h); /* another component's change */
+    soa_world_remove(w, e[5], h);
+    assert_non_null(soa_world_values_stamped(w, &st));
+    soa_world_remove(w, e[39], p); /* the last row: nothing moves, still */
+    assert_null(soa_world_values_stamped(w, &st));
+    soa_world_stamp(w, p, &st);
+    soa_world_despawn(w, e[0]);
+    assert_null(soa_world_values_stamped(w, &st));
+    soa_world_stamp(w, p, &st);
+    soa_world *w2 = soa_world_create(NULL);
+    assert_int_equal(soa_world_register(w2, &pos_desc), p);
+    soa_world_stamp(w2, p, &other);
+    assert_null(soa_world_values_stamped(w2, &st)); /* another world */
+    assert_null(soa_world_values_stamped(w, &other));
+    soa_world_destroy(w2);
+    soa_world_stamp(w, 99, &other); /* unknown cid */
+    assert_null(soa_world_values_stamped(w, &other));
+    assert_null(soa_world_values(w, 99));
+    assert_null(soa_world_values_stamped(NULL, &st));
+    assert_non_null(soa_world_values_stamped(w, &st));
+    end_world(w);
+}
+
 static void out_of_memory_leaves_the_world_intact(void **state)
 {
     (void)state;
@@ -514,6 +653,8 @@ int main(void)
         cmocka_unit_test(stale_handles_are_never_read_or_written),
         cmocka_unit_test(tags_have_no_value),
         cmocka_unit_test(queries_walk_the_smallest_set),
+        cmocka_unit_test(fetch_rows_reports_dense_rows_and_runs),
+        cmocka_unit_test(stamps_follow_row_ownership),
         cmocka_unit_test(out_of_memory_leaves_the_world_intact),
         cmocka_unit_test(random_ops_match_a_model),
     };

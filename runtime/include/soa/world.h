@@ -158,6 +158,62 @@ size_t soa_query_fetch(soa_query_iter *it, soa_entity *ents, void **values,
 /* The batch generated code fetches at a time. */
 #define SOA_QUERY_BATCH 32u
 
+/* ---- what generated S_build / S_commit use ------------------------- */
+
+/* A row number no component has: "not found" / "no fast path". */
+#define SOA_ROW_NONE UINT32_MAX
+
+/* Rows per soa_query_fetch_rows batch in generated S_build: one word of a
+ * changed bitset, so batch b is snapshot rows [64 b, 64 b + 64). */
+#define SOA_FETCH_BATCH 64u
+
+/*
+ * Like soa_query_fetch, but reports dense rows instead of pointers: for
+ * match j, ents[j] is the entity and rows[k * max + j] its row in the
+ * dense values of all[k] (the value is at soa_world_values(w, all[k]) +
+ * row * size).  Returns how many, always `max` unless the walk reached the
+ * end (0 at the end), so callers can rely on batch boundaries.  *runs
+ * (when not NULL) gets bit k (k < 64) set when all[k]'s rows of this
+ * batch are consecutive (rows[k * max + j] == rows[k * max] + j), so the
+ * batch can be copied as one block.  `ents` needs room for `max` entities
+ * or for all the walk can still yield, whichever is less; `rows` for
+ * nall * max.  A query with no `all` term walks live entities like
+ * soa_query_fetch (rows untouched, *runs 0); a NULL argument yields 0.
+ * Cost: O(candidates * (nall + nnone)) in tight loops, one column at a
+ * time.
+ */
+size_t soa_query_fetch_rows(soa_query_iter *it, soa_entity *ents,
+                            uint32_t *rows, size_t max, uint64_t *runs);
+
+/* The dense values of component `cid`: row r (as soa_query_fetch_rows
+ * reports it) is at byte r * size.  NULL for an unknown cid, a tag or a
+ * component that never had a row.  Valid until the next structural change
+ * of the component.  O(1). */
+void *soa_world_values(soa_world *w, soa_cid cid);
+
+/*
+ * A stamp of one component's rows: which world, which component, and a
+ * version the world bumps whenever any row of the component loses its
+ * entity (remove, despawn).  While a stamp holds, every row still belongs
+ * to the entity it had when the stamp was taken, and that entity is alive
+ * and still has the component; adding rows, setting values and growing the
+ * storage keep it.  A zeroed stamp matches nothing.
+ */
+typedef struct soa_stamp {
+    uint64_t world;   /* the world's serial, unique in the process */
+    uint64_t version; /* the component's row version */
+    soa_cid cid;
+} soa_stamp;
+
+/* Takes the stamp of `cid` now into *st (an unknown cid: a stamp that
+ * matches nothing).  O(1). */
+void soa_world_stamp(const soa_world *w, soa_cid cid, soa_stamp *st);
+
+/* soa_world_values of the stamped component when the stamp still holds in
+ * `w` (same world, no row lost its entity since), else NULL: the caller
+ * must then look each entity up (soa_world_get).  O(1). */
+void *soa_world_values_stamped(soa_world *w, const soa_stamp *st);
+
 #ifdef __cplusplus
 }
 #endif
