@@ -114,18 +114,22 @@ static void snap_member(const sys_ctx *x, const soac_component *c,
                     written ? "write" : "read");
 }
 
-/* Private, per written component: for each 64-row block, the dense row
- * of its first row when the block's rows are consecutive in the world
- * (else SOA_ROW_NONE), and the stamp that says whether they still are. */
+/* Private, per component with columns: for each 64-row block, the dense
+ * row in the world of the block's first row when the block's rows are
+ * consecutive there (else SOA_ROW_NONE). */
 static void snap_private(const sys_ctx *x, const soac_component *c,
                          bool written)
 {
-    if (!written)
-        return;
+    (void)written;
     soac_out_printf(x->o,
-        "    uint32_t *soa_base_%s; /* private: world row of each block */\n"
-        "    soa_stamp soa_stamp_%s; /* private: are those rows current */\n",
-        c->name, c->name);
+        "    uint32_t *soa_base_%s; /* private: world row of each block */\n",
+        c->name);
+}
+
+/* The query's terms: `all` (reads, then writes), then `none`. */
+static size_t n_terms(const soac_system *y)
+{
+    return n_all(y) + y->wo.len;
 }
 
 static void emit_snap(const sys_ctx *x)
@@ -141,7 +145,10 @@ static void emit_snap(const sys_ctx *x)
     soac_out_puts(o,
         "    soa_alloc *soa_mem; /* private: where the columns live */\n");
     each_cols(x, snap_private);
-    soac_out_printf(o, "} %s_snap;\n\n", x->S);
+    soac_out_printf(o,
+        "    soa_stamp soa_terms[%zu]; /* private: each term's rows at the build */\n"
+        "    int soa_runs; /* private: every block of every column runs */\n"
+        "} %s_snap;\n\n", n_terms(x->sys) ? n_terms(x->sys) : 1, x->S);
 }
 
 static void view_member(const sys_ctx *x, const soac_component *c,
@@ -193,13 +200,11 @@ static void release_cols(const sys_ctx *x, const soac_component *c, bool w)
 {
     soac_out_printf(x->o, "    %s_cols_release(&s->%s, s->soa_mem);\n",
                     c->cname, c->name);
-    if (w)
-        soac_out_printf(x->o,
-            "    s->soa_mem->free(s->soa_mem, s->soa_base_%s,\n"
-            "        soa_bitset_words(s->cap) * sizeof(uint32_t));\n"
-            "    s->soa_base_%s = NULL;\n"
-            "    memset(&s->soa_stamp_%s, 0, sizeof s->soa_stamp_%s);\n",
-            c->name, c->name, c->name, c->name);
+    (void)w;
+    soac_out_printf(x->o,
+        "    s->soa_mem->free(s->soa_mem, s->soa_base_%s,\n"
+        "        soa_bitset_words(s->cap) * sizeof(uint32_t));\n"
+        "    s->soa_base_%s = NULL;\n", c->name, c->name);
 }
 
 static void init_cols(const sys_ctx *x, const soac_component *c, bool w)
@@ -211,8 +216,8 @@ static void init_cols(const sys_ctx *x, const soac_component *c, bool w)
         "        errno = err;\n"
         "        return -1;\n"
         "    }\n", c->cname, c->name, x->S);
-    if (w)
-        soac_out_printf(x->o,
+    (void)w;
+    soac_out_printf(x->o,
             "    s->soa_base_%s = (uint32_t *)a->alloc(a,\n"
             "        soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);\n"
             "    if (!s->soa_base_%s) {\n"
@@ -250,6 +255,8 @@ static void emit_storage(const sys_ctx *x)
     each_cols(x, release_cols);
     soac_out_printf(o,
         "    s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));\n"
+        "    memset(s->soa_terms, 0, sizeof s->soa_terms);\n"
+        "    s->soa_runs = 0;\n"
         "    s->eids = NULL;\n"
         "    s->rows = s->cap = 0;\n"
         "}\n\n");
@@ -304,37 +311,41 @@ static void get_values(const sys_ctx *x, const soac_component *c, bool w)
 }
 
 /* One batch of c into the columns: as a block when its rows in the world
- * run on, else row by row.  For a written component, also the block's
- * world row (what S_commit writes to without a lookup). */
+ * run on, else row by row; and the block's world row (what a rebuild and
+ * S_commit use without a lookup). */
 static void gather_cols(const sys_ctx *x, const soac_component *c, bool w)
 {
     size_t k = all_index(x->sys, c);
-    if (k < 64)
+    (void)w;
+    if (k >= 64) { /* no run bit: always row by row */
         soac_out_printf(x->o,
-            "        if ((runs >> %zu) & 1u)\n"
-            "            %s_cols_gather(&s->%s, row, v%zu + rows[%zu * SOA_FETCH_BATCH], n);\n"
-            "        else\n"
-            "    ", k, c->cname, c->name, k, k);
+            "        for (j = 0; j < n; j++)\n"
+            "            %s_cols_store(&s->%s, row + j, v%zu + rows[%zu * SOA_FETCH_BATCH + j]);\n"
+            "        s->soa_base_%s[row / 64u] = SOA_ROW_NONE;\n"
+            "        s->soa_runs = 0;\n", c->cname, c->name, k, k, c->name);
+        return;
+    }
     soac_out_printf(x->o,
-        "        for (j = 0; j < n; j++)\n"
-        "                %s_cols_store(&s->%s, row + j, v%zu + rows[%zu * SOA_FETCH_BATCH + j]);\n",
-        c->cname, c->name, k, k);
-    if (w && k < 64)
-        soac_out_printf(x->o,
-            "        s->soa_base_%s[row / 64u] = (runs >> %zu) & 1u ?\n"
-            "            rows[%zu * SOA_FETCH_BATCH] : SOA_ROW_NONE;\n",
-            c->name, k, k);
-    else if (w)
-        soac_out_printf(x->o,
-            "        s->soa_base_%s[row / 64u] = SOA_ROW_NONE;\n", c->name);
+        "        if ((runs >> %zu) & 1u) {\n"
+        "            %s_cols_gather(&s->%s, row, v%zu + rows[%zu * SOA_FETCH_BATCH], n);\n"
+        "            s->soa_base_%s[row / 64u] = rows[%zu * SOA_FETCH_BATCH];\n"
+        "        } else {\n"
+        "            for (j = 0; j < n; j++)\n"
+        "                %s_cols_store(&s->%s, row + j, v%zu + rows[%zu * SOA_FETCH_BATCH + j]);\n"
+        "            s->soa_base_%s[row / 64u] = SOA_ROW_NONE;\n"
+        "            s->soa_runs = 0;\n"
+        "        }\n", k, c->cname, c->name, k, k, c->name, k, c->cname, c->name,
+        k, k, c->name);
 }
 
-static void stamp_cols(const sys_ctx *x, const soac_component *c, bool w)
+/* One block of c again, from the rows the last build found. */
+static void regather_cols(const sys_ctx *x, const soac_component *c, bool w)
 {
-    if (w)
-        soac_out_printf(x->o,
-            "    soa_world_stamp(w, all[%zu], &s->soa_stamp_%s);\n",
-            all_index(x->sys, c), c->name);
+    size_t k = all_index(x->sys, c);
+    (void)w;
+    soac_out_printf(x->o,
+        "            %s_cols_gather(&s->%s, row, v%zu + s->soa_base_%s[row / 64u], n);\n",
+        c->cname, c->name, k, c->name);
 }
 
 static void clear_cols(const sys_ctx *x, const soac_component *c, bool w)
@@ -342,6 +353,14 @@ static void clear_cols(const sys_ctx *x, const soac_component *c, bool w)
     (void)w;
     soac_out_printf(x->o, "    %s_clear_changed(&s->%s, row);\n", c->cname,
                     c->name);
+}
+
+static void clear_cols_nested(const sys_ctx *x, const soac_component *c,
+                              bool w)
+{
+    (void)w;
+    soac_out_printf(x->o, "        %s_clear_changed(&s->%s, row);\n",
+                    c->cname, c->name);
 }
 
 /* Registers each component of `l` into arr[base + i]. */
@@ -365,14 +384,16 @@ static void emit_build(const sys_ctx *x)
 {
     soac_out *o = x->o;
     const soac_system *y = x->sys;
-    size_t na = n_all(y), nn = y->wo.len;
+    size_t na = n_all(y), nn = y->wo.len, nt = n_terms(y);
     soac_out_printf(o,
         "/* Gathers every entity that matches %s into rows [0, rows) and\n"
         " * clears the changed bits.  Registers the components in `w`\n"
         " * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the\n"
         " * world's order; a batch whose values lie in a row of the world is\n"
-        " * copied as a block.  Allocates only when the matching entities\n"
-        " * outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL\n"
+        " * copied as a block.  When no term's rows were added or removed since\n"
+        " * the last build and every block ran, the same rows are copied again\n"
+        " * without walking the query.  Allocates only when the matching\n"
+        " * entities outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL\n"
         " * argument, an uninitialised snapshot, a component the world\n"
         " * refuses), ENOMEM. */\n"
         "static inline int %s_build(%s_snap *s, soa_world *w)\n"
@@ -391,31 +412,47 @@ static void emit_build(const sys_ctx *x)
         "    if (!s || !s->soa_mem || !w) {\n"
         "        errno = EINVAL;\n"
         "        return -1;\n"
-        "    }\n"
-        "    s->rows = 0;\n");
+        "    }\n");
     emit_register(x, &y->r, "all", 0);
     emit_register(x, &y->w, "all", y->r.len);
     emit_register(x, &y->wo, "none", 0);
     emit_check_cids(x, "all", na);
     emit_check_cids(x, "none", nn);
+    each_cols(x, get_values);
     soac_out_printf(o,
+        "    if (s->soa_runs && soa_world_same_shape(w, s->soa_terms, %zu)) {\n"
+        "        for (row = 0; row < s->rows; row += n) {\n"
+        "            n = s->rows - row < SOA_FETCH_BATCH ? s->rows - row : SOA_FETCH_BATCH;\n",
+        nt);
+    each_cols(x, regather_cols);
+    soac_out_puts(o, "        }\n");
+    each_cols(x, clear_cols_nested);
+    soac_out_printf(o,
+        "        return 0;\n"
+        "    }\n"
+        "    s->rows = 0;\n"
         "    q.all = all;\n"
         "    q.nall = %zu;\n"
         "    q.none = %s;\n"
         "    q.nnone = %zu;\n"
         "    bound = soa_query_begin(w, &q, &it);\n"
         "    if (bound > s->cap && %s_snap_reserve(s, bound) != 0)\n"
-        "        return -1;\n",
+        "        return -1;\n"
+        "    s->soa_runs = 1;\n",
         na, nn ? "none" : "NULL", nn, x->S);
-    each_cols(x, get_values);
     soac_out_puts(o,
         "    while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,\n"
         "                         SOA_FETCH_BATCH, &runs)) != 0) {\n");
     each_cols(x, gather_cols);
     soac_out_puts(o, "        row += n;\n    }\n    s->rows = row;\n");
-    each_cols(x, stamp_cols);
+    for (size_t k = 0; k < na; k++)
+        soac_out_printf(o, "    soa_world_stamp(w, all[%zu], &s->soa_terms[%zu]);\n",
+                        k, k);
+    for (size_t k = 0; k < nn; k++)
+        soac_out_printf(o, "    soa_world_stamp(w, none[%zu], &s->soa_terms[%zu]);\n",
+                        k, na + k);
     each_cols(x, clear_cols);
-    soac_out_puts(o, "    (void)j;\n    return 0;\n}\n\n");
+    soac_out_puts(o, "    (void)j;\n    (void)runs;\n    return 0;\n}\n\n");
 }
 
 /* ---- run ------------------------------------------------------------ */
@@ -525,7 +562,7 @@ static void commit_cols(const sys_ctx *x, const soac_component *c,
     const char *T = c->cname, *N = c->name;
     soac_out_printf(x->o,
         "    {\n"
-        "        %s *dst = (%s *)soa_world_values_stamped(w, &s->soa_stamp_%s);\n"
+        "        %s *dst = (%s *)soa_world_values_stamped(w, &s->soa_terms[%zu]);\n"
         "        soa_cid cid = soa_world_lookup(w, %s_desc.name);\n"
         "        for (k = 0; k < nw; k++) {\n"
         "            if (!s->%s.changed[k])\n"
@@ -550,7 +587,7 @@ static void commit_cols(const sys_ctx *x, const soac_component *c,
         "            }\n"
         "        }\n"
         "    }\n",
-        T, T, N, T, N, N, N, T, N, N, N, T, T, T, N);
+        T, T, all_index(x->sys, c), T, N, N, N, T, N, N, N, T, T, T, N);
 }
 
 static bool writes_columns(const soac_system *y)

@@ -1190,8 +1190,10 @@ typedef struct game_Move_snap {
     game_Motion_cols Motion; /* read */
     common_Transform_cols Transform; /* write */
     soa_alloc *soa_mem; /* private: where the columns live */
+    uint32_t *soa_base_Motion; /* private: world row of each block */
     uint32_t *soa_base_Transform; /* private: world row of each block */
-    soa_stamp soa_stamp_Transform; /* private: are those rows current */
+    soa_stamp soa_terms[3]; /* private: each term's rows at the build */
+    int soa_runs; /* private: every block of every column runs */
 } game_Move_snap;
 
 /* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
@@ -1243,12 +1245,16 @@ static inline void game_Move_snap_release(game_Move_snap *s)
     if (!s || !s->soa_mem)
         return;
     game_Motion_cols_release(&s->Motion, s->soa_mem);
+    s->soa_mem->free(s->soa_mem, s->soa_base_Motion,
+        soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_base_Motion = NULL;
     common_Transform_cols_release(&s->Transform, s->soa_mem);
     s->soa_mem->free(s->soa_mem, s->soa_base_Transform,
         soa_bitset_words(s->cap) * sizeof(uint32_t));
     s->soa_base_Transform = NULL;
-    memset(&s->soa_stamp_Transform, 0, sizeof s->soa_stamp_Transform);
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
+    memset(s->soa_terms, 0, sizeof s->soa_terms);
+    s->soa_runs = 0;
     s->eids = NULL;
     s->rows = s->cap = 0;
 }
@@ -1285,6 +1291,13 @@ static inline int game_Move_snap_reserve(game_Move_snap *s, size_t rows)
         errno = err;
         return -1;
     }
+    s->soa_base_Motion = (uint32_t *)a->alloc(a,
+        soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Motion) {
+        game_Move_snap_release(s);
+        errno = ENOMEM;
+        return -1;
+    }
     if (common_Transform_cols_init(&s->Transform, cap, a) != 0) {
         err = errno;
         game_Move_snap_release(s);
@@ -1306,8 +1319,10 @@ static inline int game_Move_snap_reserve(game_Move_snap *s, size_t rows)
  * clears the changed bits.  Registers the components in `w`
  * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
  * world's order; a batch whose values lie in a row of the world is
- * copied as a block.  Allocates only when the matching entities
- * outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
+ * copied as a block.  When no term's rows were added or removed since
+ * the last build and every block ran, the same rows are copied again
+ * without walking the query.  Allocates only when the matching
+ * entities outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
  * argument, an uninitialised snapshot, a component the world
  * refuses), ENOMEM. */
 static inline int game_Move_build(game_Move_snap *s, soa_world *w)
@@ -1325,7 +1340,6 @@ static inline int game_Move_build(game_Move_snap *s, soa_world *w)
         errno = EINVAL;
         return -1;
     }
-    s->rows = 0;
     all[0] = soa_world_register(w, &game_Motion_desc);
     all[1] = soa_world_register(w, &common_Transform_desc);
     none[0] = soa_world_register(w, &game_Frozen_desc);
@@ -1335,6 +1349,19 @@ static inline int game_Move_build(game_Move_snap *s, soa_world *w)
         return -1;
     if (none[0] == SOA_CID_INVALID)
         return -1;
+    v0 = (const game_Motion *)soa_world_values(w, all[0]);
+    v1 = (const common_Transform *)soa_world_values(w, all[1]);
+    if (s->soa_runs && soa_world_same_shape(w, s->soa_terms, 3)) {
+        for (row = 0; row < s->rows; row += n) {
+            n = s->rows - row < SOA_FETCH_BATCH ? s->rows - row : SOA_FETCH_BATCH;
+            game_Motion_cols_gather(&s->Motion, row, v0 + s->soa_base_Motion[row / 64u], n);
+            common_Transform_cols_gather(&s->Transform, row, v1 + s->soa_base_Transform[row / 64u], n);
+        }
+        game_Motion_clear_changed(&s->Motion, row);
+        common_Transform_clear_changed(&s->Transform, row);
+        return 0;
+    }
+    s->rows = 0;
     q.all = all;
     q.nall = 2;
     q.none = none;
@@ -1342,29 +1369,37 @@ static inline int game_Move_build(game_Move_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && game_Move_snap_reserve(s, bound) != 0)
         return -1;
-    v0 = (const game_Motion *)soa_world_values(w, all[0]);
-    v1 = (const common_Transform *)soa_world_values(w, all[1]);
+    s->soa_runs = 1;
     while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
                          SOA_FETCH_BATCH, &runs)) != 0) {
-        if ((runs >> 0) & 1u)
+        if ((runs >> 0) & 1u) {
             game_Motion_cols_gather(&s->Motion, row, v0 + rows[0 * SOA_FETCH_BATCH], n);
-        else
+            s->soa_base_Motion[row / 64u] = rows[0 * SOA_FETCH_BATCH];
+        } else {
             for (j = 0; j < n; j++)
                 game_Motion_cols_store(&s->Motion, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
-        if ((runs >> 1) & 1u)
+            s->soa_base_Motion[row / 64u] = SOA_ROW_NONE;
+            s->soa_runs = 0;
+        }
+        if ((runs >> 1) & 1u) {
             common_Transform_cols_gather(&s->Transform, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
-        else
+            s->soa_base_Transform[row / 64u] = rows[1 * SOA_FETCH_BATCH];
+        } else {
             for (j = 0; j < n; j++)
                 common_Transform_cols_store(&s->Transform, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
-        s->soa_base_Transform[row / 64u] = (runs >> 1) & 1u ?
-            rows[1 * SOA_FETCH_BATCH] : SOA_ROW_NONE;
+            s->soa_base_Transform[row / 64u] = SOA_ROW_NONE;
+            s->soa_runs = 0;
+        }
         row += n;
     }
     s->rows = row;
-    soa_world_stamp(w, all[1], &s->soa_stamp_Transform);
+    soa_world_stamp(w, all[0], &s->soa_terms[0]);
+    soa_world_stamp(w, all[1], &s->soa_terms[1]);
+    soa_world_stamp(w, none[0], &s->soa_terms[2]);
     game_Motion_clear_changed(&s->Motion, row);
     common_Transform_clear_changed(&s->Transform, row);
     (void)j;
+    (void)runs;
     return 0;
 }
 
@@ -1446,7 +1481,7 @@ static inline size_t game_Move_commit(const game_Move_snap *s, soa_world *w)
         return 0;
     nw = soa_bitset_words(s->rows);
     {
-        common_Transform *dst = (common_Transform *)soa_world_values_stamped(w, &s->soa_stamp_Transform);
+        common_Transform *dst = (common_Transform *)soa_world_values_stamped(w, &s->soa_terms[1]);
         soa_cid cid = soa_world_lookup(w, common_Transform_desc.name);
         for (k = 0; k < nw; k++) {
             if (!s->Transform.changed[k])
@@ -1653,8 +1688,10 @@ typedef struct game_Regenerate_snap {
     game_Member_cols Member; /* read */
     game_Health_cols Health; /* write */
     soa_alloc *soa_mem; /* private: where the columns live */
+    uint32_t *soa_base_Member; /* private: world row of each block */
     uint32_t *soa_base_Health; /* private: world row of each block */
-    soa_stamp soa_stamp_Health; /* private: are those rows current */
+    soa_stamp soa_terms[3]; /* private: each term's rows at the build */
+    int soa_runs; /* private: every block of every column runs */
 } game_Regenerate_snap;
 
 /* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
@@ -1707,12 +1744,16 @@ static inline void game_Regenerate_snap_release(game_Regenerate_snap *s)
     if (!s || !s->soa_mem)
         return;
     game_Member_cols_release(&s->Member, s->soa_mem);
+    s->soa_mem->free(s->soa_mem, s->soa_base_Member,
+        soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_base_Member = NULL;
     game_Health_cols_release(&s->Health, s->soa_mem);
     s->soa_mem->free(s->soa_mem, s->soa_base_Health,
         soa_bitset_words(s->cap) * sizeof(uint32_t));
     s->soa_base_Health = NULL;
-    memset(&s->soa_stamp_Health, 0, sizeof s->soa_stamp_Health);
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
+    memset(s->soa_terms, 0, sizeof s->soa_terms);
+    s->soa_runs = 0;
     s->eids = NULL;
     s->rows = s->cap = 0;
 }
@@ -1749,6 +1790,13 @@ static inline int game_Regenerate_snap_reserve(game_Regenerate_snap *s, size_t r
         errno = err;
         return -1;
     }
+    s->soa_base_Member = (uint32_t *)a->alloc(a,
+        soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Member) {
+        game_Regenerate_snap_release(s);
+        errno = ENOMEM;
+        return -1;
+    }
     if (game_Health_cols_init(&s->Health, cap, a) != 0) {
         err = errno;
         game_Regenerate_snap_release(s);
@@ -1770,8 +1818,10 @@ static inline int game_Regenerate_snap_reserve(game_Regenerate_snap *s, size_t r
  * clears the changed bits.  Registers the components in `w`
  * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
  * world's order; a batch whose values lie in a row of the world is
- * copied as a block.  Allocates only when the matching entities
- * outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
+ * copied as a block.  When no term's rows were added or removed since
+ * the last build and every block ran, the same rows are copied again
+ * without walking the query.  Allocates only when the matching
+ * entities outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
  * argument, an uninitialised snapshot, a component the world
  * refuses), ENOMEM. */
 static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
@@ -1789,7 +1839,6 @@ static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
         errno = EINVAL;
         return -1;
     }
-    s->rows = 0;
     all[0] = soa_world_register(w, &game_Member_desc);
     all[1] = soa_world_register(w, &game_Health_desc);
     none[0] = soa_world_register(w, &game_Frozen_desc);
@@ -1799,6 +1848,19 @@ static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
         return -1;
     if (none[0] == SOA_CID_INVALID)
         return -1;
+    v0 = (const game_Member *)soa_world_values(w, all[0]);
+    v1 = (const game_Health *)soa_world_values(w, all[1]);
+    if (s->soa_runs && soa_world_same_shape(w, s->soa_terms, 3)) {
+        for (row = 0; row < s->rows; row += n) {
+            n = s->rows - row < SOA_FETCH_BATCH ? s->rows - row : SOA_FETCH_BATCH;
+            game_Member_cols_gather(&s->Member, row, v0 + s->soa_base_Member[row / 64u], n);
+            game_Health_cols_gather(&s->Health, row, v1 + s->soa_base_Health[row / 64u], n);
+        }
+        game_Member_clear_changed(&s->Member, row);
+        game_Health_clear_changed(&s->Health, row);
+        return 0;
+    }
+    s->rows = 0;
     q.all = all;
     q.nall = 2;
     q.none = none;
@@ -1806,29 +1868,37 @@ static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && game_Regenerate_snap_reserve(s, bound) != 0)
         return -1;
-    v0 = (const game_Member *)soa_world_values(w, all[0]);
-    v1 = (const game_Health *)soa_world_values(w, all[1]);
+    s->soa_runs = 1;
     while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
                          SOA_FETCH_BATCH, &runs)) != 0) {
-        if ((runs >> 0) & 1u)
+        if ((runs >> 0) & 1u) {
             game_Member_cols_gather(&s->Member, row, v0 + rows[0 * SOA_FETCH_BATCH], n);
-        else
+            s->soa_base_Member[row / 64u] = rows[0 * SOA_FETCH_BATCH];
+        } else {
             for (j = 0; j < n; j++)
                 game_Member_cols_store(&s->Member, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
-        if ((runs >> 1) & 1u)
+            s->soa_base_Member[row / 64u] = SOA_ROW_NONE;
+            s->soa_runs = 0;
+        }
+        if ((runs >> 1) & 1u) {
             game_Health_cols_gather(&s->Health, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
-        else
+            s->soa_base_Health[row / 64u] = rows[1 * SOA_FETCH_BATCH];
+        } else {
             for (j = 0; j < n; j++)
                 game_Health_cols_store(&s->Health, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
-        s->soa_base_Health[row / 64u] = (runs >> 1) & 1u ?
-            rows[1 * SOA_FETCH_BATCH] : SOA_ROW_NONE;
+            s->soa_base_Health[row / 64u] = SOA_ROW_NONE;
+            s->soa_runs = 0;
+        }
         row += n;
     }
     s->rows = row;
-    soa_world_stamp(w, all[1], &s->soa_stamp_Health);
+    soa_world_stamp(w, all[0], &s->soa_terms[0]);
+    soa_world_stamp(w, all[1], &s->soa_terms[1]);
+    soa_world_stamp(w, none[0], &s->soa_terms[2]);
     game_Member_clear_changed(&s->Member, row);
     game_Health_clear_changed(&s->Health, row);
     (void)j;
+    (void)runs;
     return 0;
 }
 
@@ -1907,7 +1977,7 @@ static inline size_t game_Regenerate_commit(const game_Regenerate_snap *s, soa_w
         return 0;
     nw = soa_bitset_words(s->rows);
     {
-        game_Health *dst = (game_Health *)soa_world_values_stamped(w, &s->soa_stamp_Health);
+        game_Health *dst = (game_Health *)soa_world_values_stamped(w, &s->soa_terms[1]);
         soa_cid cid = soa_world_lookup(w, game_Health_desc.name);
         for (k = 0; k < nw; k++) {
             if (!s->Health.changed[k])
@@ -2103,8 +2173,11 @@ typedef struct game_Loot_snap {
     game_Health_cols Health; /* read */
     game_Inventory_cols Inventory; /* write */
     soa_alloc *soa_mem; /* private: where the columns live */
+    uint32_t *soa_base_Member; /* private: world row of each block */
+    uint32_t *soa_base_Health; /* private: world row of each block */
     uint32_t *soa_base_Inventory; /* private: world row of each block */
-    soa_stamp soa_stamp_Inventory; /* private: are those rows current */
+    soa_stamp soa_terms[3]; /* private: each term's rows at the build */
+    int soa_runs; /* private: every block of every column runs */
 } game_Loot_snap;
 
 /* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
@@ -2162,13 +2235,20 @@ static inline void game_Loot_snap_release(game_Loot_snap *s)
     if (!s || !s->soa_mem)
         return;
     game_Member_cols_release(&s->Member, s->soa_mem);
+    s->soa_mem->free(s->soa_mem, s->soa_base_Member,
+        soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_base_Member = NULL;
     game_Health_cols_release(&s->Health, s->soa_mem);
+    s->soa_mem->free(s->soa_mem, s->soa_base_Health,
+        soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_base_Health = NULL;
     game_Inventory_cols_release(&s->Inventory, s->soa_mem);
     s->soa_mem->free(s->soa_mem, s->soa_base_Inventory,
         soa_bitset_words(s->cap) * sizeof(uint32_t));
     s->soa_base_Inventory = NULL;
-    memset(&s->soa_stamp_Inventory, 0, sizeof s->soa_stamp_Inventory);
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
+    memset(s->soa_terms, 0, sizeof s->soa_terms);
+    s->soa_runs = 0;
     s->eids = NULL;
     s->rows = s->cap = 0;
 }
@@ -2205,10 +2285,24 @@ static inline int game_Loot_snap_reserve(game_Loot_snap *s, size_t rows)
         errno = err;
         return -1;
     }
+    s->soa_base_Member = (uint32_t *)a->alloc(a,
+        soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Member) {
+        game_Loot_snap_release(s);
+        errno = ENOMEM;
+        return -1;
+    }
     if (game_Health_cols_init(&s->Health, cap, a) != 0) {
         err = errno;
         game_Loot_snap_release(s);
         errno = err;
+        return -1;
+    }
+    s->soa_base_Health = (uint32_t *)a->alloc(a,
+        soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Health) {
+        game_Loot_snap_release(s);
+        errno = ENOMEM;
         return -1;
     }
     if (game_Inventory_cols_init(&s->Inventory, cap, a) != 0) {
@@ -2232,8 +2326,10 @@ static inline int game_Loot_snap_reserve(game_Loot_snap *s, size_t rows)
  * clears the changed bits.  Registers the components in `w`
  * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
  * world's order; a batch whose values lie in a row of the world is
- * copied as a block.  Allocates only when the matching entities
- * outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
+ * copied as a block.  When no term's rows were added or removed since
+ * the last build and every block ran, the same rows are copied again
+ * without walking the query.  Allocates only when the matching
+ * entities outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
  * argument, an uninitialised snapshot, a component the world
  * refuses), ENOMEM. */
 static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
@@ -2251,7 +2347,6 @@ static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
         errno = EINVAL;
         return -1;
     }
-    s->rows = 0;
     all[0] = soa_world_register(w, &game_Member_desc);
     all[1] = soa_world_register(w, &game_Health_desc);
     all[2] = soa_world_register(w, &game_Inventory_desc);
@@ -2261,6 +2356,22 @@ static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
         return -1;
     if (all[2] == SOA_CID_INVALID)
         return -1;
+    v0 = (const game_Member *)soa_world_values(w, all[0]);
+    v1 = (const game_Health *)soa_world_values(w, all[1]);
+    v2 = (const game_Inventory *)soa_world_values(w, all[2]);
+    if (s->soa_runs && soa_world_same_shape(w, s->soa_terms, 3)) {
+        for (row = 0; row < s->rows; row += n) {
+            n = s->rows - row < SOA_FETCH_BATCH ? s->rows - row : SOA_FETCH_BATCH;
+            game_Member_cols_gather(&s->Member, row, v0 + s->soa_base_Member[row / 64u], n);
+            game_Health_cols_gather(&s->Health, row, v1 + s->soa_base_Health[row / 64u], n);
+            game_Inventory_cols_gather(&s->Inventory, row, v2 + s->soa_base_Inventory[row / 64u], n);
+        }
+        game_Member_clear_changed(&s->Member, row);
+        game_Health_clear_changed(&s->Health, row);
+        game_Inventory_clear_changed(&s->Inventory, row);
+        return 0;
+    }
+    s->rows = 0;
     q.all = all;
     q.nall = 3;
     q.none = NULL;
@@ -2268,36 +2379,47 @@ static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && game_Loot_snap_reserve(s, bound) != 0)
         return -1;
-    v0 = (const game_Member *)soa_world_values(w, all[0]);
-    v1 = (const game_Health *)soa_world_values(w, all[1]);
-    v2 = (const game_Inventory *)soa_world_values(w, all[2]);
+    s->soa_runs = 1;
     while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
                          SOA_FETCH_BATCH, &runs)) != 0) {
-        if ((runs >> 0) & 1u)
+        if ((runs >> 0) & 1u) {
             game_Member_cols_gather(&s->Member, row, v0 + rows[0 * SOA_FETCH_BATCH], n);
-        else
+            s->soa_base_Member[row / 64u] = rows[0 * SOA_FETCH_BATCH];
+        } else {
             for (j = 0; j < n; j++)
                 game_Member_cols_store(&s->Member, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
-        if ((runs >> 1) & 1u)
+            s->soa_base_Member[row / 64u] = SOA_ROW_NONE;
+            s->soa_runs = 0;
+        }
+        if ((runs >> 1) & 1u) {
             game_Health_cols_gather(&s->Health, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
-        else
+            s->soa_base_Health[row / 64u] = rows[1 * SOA_FETCH_BATCH];
+        } else {
             for (j = 0; j < n; j++)
                 game_Health_cols_store(&s->Health, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
-        if ((runs >> 2) & 1u)
+            s->soa_base_Health[row / 64u] = SOA_ROW_NONE;
+            s->soa_runs = 0;
+        }
+        if ((runs >> 2) & 1u) {
             game_Inventory_cols_gather(&s->Inventory, row, v2 + rows[2 * SOA_FETCH_BATCH], n);
-        else
+            s->soa_base_Inventory[row / 64u] = rows[2 * SOA_FETCH_BATCH];
+        } else {
             for (j = 0; j < n; j++)
                 game_Inventory_cols_store(&s->Inventory, row + j, v2 + rows[2 * SOA_FETCH_BATCH + j]);
-        s->soa_base_Inventory[row / 64u] = (runs >> 2) & 1u ?
-            rows[2 * SOA_FETCH_BATCH] : SOA_ROW_NONE;
+            s->soa_base_Inventory[row / 64u] = SOA_ROW_NONE;
+            s->soa_runs = 0;
+        }
         row += n;
     }
     s->rows = row;
-    soa_world_stamp(w, all[2], &s->soa_stamp_Inventory);
+    soa_world_stamp(w, all[0], &s->soa_terms[0]);
+    soa_world_stamp(w, all[1], &s->soa_terms[1]);
+    soa_world_stamp(w, all[2], &s->soa_terms[2]);
     game_Member_clear_changed(&s->Member, row);
     game_Health_clear_changed(&s->Health, row);
     game_Inventory_clear_changed(&s->Inventory, row);
     (void)j;
+    (void)runs;
     return 0;
 }
 
@@ -2381,7 +2503,7 @@ static inline size_t game_Loot_commit(const game_Loot_snap *s, soa_world *w)
         return 0;
     nw = soa_bitset_words(s->rows);
     {
-        game_Inventory *dst = (game_Inventory *)soa_world_values_stamped(w, &s->soa_stamp_Inventory);
+        game_Inventory *dst = (game_Inventory *)soa_world_values_stamped(w, &s->soa_terms[2]);
         soa_cid cid = soa_world_lookup(w, game_Inventory_desc.name);
         for (k = 0; k < nw; k++) {
             if (!s->Inventory.changed[k])

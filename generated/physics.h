@@ -369,8 +369,10 @@ typedef struct Integrate_snap {
     Velocity_cols Velocity; /* read */
     Position_cols Position; /* write */
     soa_alloc *soa_mem; /* private: where the columns live */
+    uint32_t *soa_base_Velocity; /* private: world row of each block */
     uint32_t *soa_base_Position; /* private: world row of each block */
-    soa_stamp soa_stamp_Position; /* private: are those rows current */
+    soa_stamp soa_terms[2]; /* private: each term's rows at the build */
+    int soa_runs; /* private: every block of every column runs */
 } Integrate_snap;
 
 /* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
@@ -421,12 +423,16 @@ static inline void Integrate_snap_release(Integrate_snap *s)
     if (!s || !s->soa_mem)
         return;
     Velocity_cols_release(&s->Velocity, s->soa_mem);
+    s->soa_mem->free(s->soa_mem, s->soa_base_Velocity,
+        soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_base_Velocity = NULL;
     Position_cols_release(&s->Position, s->soa_mem);
     s->soa_mem->free(s->soa_mem, s->soa_base_Position,
         soa_bitset_words(s->cap) * sizeof(uint32_t));
     s->soa_base_Position = NULL;
-    memset(&s->soa_stamp_Position, 0, sizeof s->soa_stamp_Position);
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
+    memset(s->soa_terms, 0, sizeof s->soa_terms);
+    s->soa_runs = 0;
     s->eids = NULL;
     s->rows = s->cap = 0;
 }
@@ -463,6 +469,13 @@ static inline int Integrate_snap_reserve(Integrate_snap *s, size_t rows)
         errno = err;
         return -1;
     }
+    s->soa_base_Velocity = (uint32_t *)a->alloc(a,
+        soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Velocity) {
+        Integrate_snap_release(s);
+        errno = ENOMEM;
+        return -1;
+    }
     if (Position_cols_init(&s->Position, cap, a) != 0) {
         err = errno;
         Integrate_snap_release(s);
@@ -484,8 +497,10 @@ static inline int Integrate_snap_reserve(Integrate_snap *s, size_t rows)
  * clears the changed bits.  Registers the components in `w`
  * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
  * world's order; a batch whose values lie in a row of the world is
- * copied as a block.  Allocates only when the matching entities
- * outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
+ * copied as a block.  When no term's rows were added or removed since
+ * the last build and every block ran, the same rows are copied again
+ * without walking the query.  Allocates only when the matching
+ * entities outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
  * argument, an uninitialised snapshot, a component the world
  * refuses), ENOMEM. */
 static inline int Integrate_build(Integrate_snap *s, soa_world *w)
@@ -502,13 +517,25 @@ static inline int Integrate_build(Integrate_snap *s, soa_world *w)
         errno = EINVAL;
         return -1;
     }
-    s->rows = 0;
     all[0] = soa_world_register(w, &Velocity_desc);
     all[1] = soa_world_register(w, &Position_desc);
     if (all[0] == SOA_CID_INVALID)
         return -1;
     if (all[1] == SOA_CID_INVALID)
         return -1;
+    v0 = (const Velocity *)soa_world_values(w, all[0]);
+    v1 = (const Position *)soa_world_values(w, all[1]);
+    if (s->soa_runs && soa_world_same_shape(w, s->soa_terms, 2)) {
+        for (row = 0; row < s->rows; row += n) {
+            n = s->rows - row < SOA_FETCH_BATCH ? s->rows - row : SOA_FETCH_BATCH;
+            Velocity_cols_gather(&s->Velocity, row, v0 + s->soa_base_Velocity[row / 64u], n);
+            Position_cols_gather(&s->Position, row, v1 + s->soa_base_Position[row / 64u], n);
+        }
+        Velocity_clear_changed(&s->Velocity, row);
+        Position_clear_changed(&s->Position, row);
+        return 0;
+    }
+    s->rows = 0;
     q.all = all;
     q.nall = 2;
     q.none = NULL;
@@ -516,29 +543,36 @@ static inline int Integrate_build(Integrate_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && Integrate_snap_reserve(s, bound) != 0)
         return -1;
-    v0 = (const Velocity *)soa_world_values(w, all[0]);
-    v1 = (const Position *)soa_world_values(w, all[1]);
+    s->soa_runs = 1;
     while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
                          SOA_FETCH_BATCH, &runs)) != 0) {
-        if ((runs >> 0) & 1u)
+        if ((runs >> 0) & 1u) {
             Velocity_cols_gather(&s->Velocity, row, v0 + rows[0 * SOA_FETCH_BATCH], n);
-        else
+            s->soa_base_Velocity[row / 64u] = rows[0 * SOA_FETCH_BATCH];
+        } else {
             for (j = 0; j < n; j++)
                 Velocity_cols_store(&s->Velocity, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
-        if ((runs >> 1) & 1u)
+            s->soa_base_Velocity[row / 64u] = SOA_ROW_NONE;
+            s->soa_runs = 0;
+        }
+        if ((runs >> 1) & 1u) {
             Position_cols_gather(&s->Position, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
-        else
+            s->soa_base_Position[row / 64u] = rows[1 * SOA_FETCH_BATCH];
+        } else {
             for (j = 0; j < n; j++)
                 Position_cols_store(&s->Position, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
-        s->soa_base_Position[row / 64u] = (runs >> 1) & 1u ?
-            rows[1 * SOA_FETCH_BATCH] : SOA_ROW_NONE;
+            s->soa_base_Position[row / 64u] = SOA_ROW_NONE;
+            s->soa_runs = 0;
+        }
         row += n;
     }
     s->rows = row;
-    soa_world_stamp(w, all[1], &s->soa_stamp_Position);
+    soa_world_stamp(w, all[0], &s->soa_terms[0]);
+    soa_world_stamp(w, all[1], &s->soa_terms[1]);
     Velocity_clear_changed(&s->Velocity, row);
     Position_clear_changed(&s->Position, row);
     (void)j;
+    (void)runs;
     return 0;
 }
 
@@ -615,7 +649,7 @@ static inline size_t Integrate_commit(const Integrate_snap *s, soa_world *w)
         return 0;
     nw = soa_bitset_words(s->rows);
     {
-        Position *dst = (Position *)soa_world_values_stamped(w, &s->soa_stamp_Position);
+        Position *dst = (Position *)soa_world_values_stamped(w, &s->soa_terms[1]);
         soa_cid cid = soa_world_lookup(w, Position_desc.name);
         for (k = 0; k < nw; k++) {
             if (!s->Position.changed[k])

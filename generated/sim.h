@@ -999,8 +999,10 @@ typedef struct sim_Age_snap {
     sim_Limits_cols Limits; /* read */
     sim_Particle_cols Particle; /* write */
     soa_alloc *soa_mem; /* private: where the columns live */
+    uint32_t *soa_base_Limits; /* private: world row of each block */
     uint32_t *soa_base_Particle; /* private: world row of each block */
-    soa_stamp soa_stamp_Particle; /* private: are those rows current */
+    soa_stamp soa_terms[2]; /* private: each term's rows at the build */
+    int soa_runs; /* private: every block of every column runs */
 } sim_Age_snap;
 
 /* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
@@ -1065,12 +1067,16 @@ static inline void sim_Age_snap_release(sim_Age_snap *s)
     if (!s || !s->soa_mem)
         return;
     sim_Limits_cols_release(&s->Limits, s->soa_mem);
+    s->soa_mem->free(s->soa_mem, s->soa_base_Limits,
+        soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_base_Limits = NULL;
     sim_Particle_cols_release(&s->Particle, s->soa_mem);
     s->soa_mem->free(s->soa_mem, s->soa_base_Particle,
         soa_bitset_words(s->cap) * sizeof(uint32_t));
     s->soa_base_Particle = NULL;
-    memset(&s->soa_stamp_Particle, 0, sizeof s->soa_stamp_Particle);
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
+    memset(s->soa_terms, 0, sizeof s->soa_terms);
+    s->soa_runs = 0;
     s->eids = NULL;
     s->rows = s->cap = 0;
 }
@@ -1107,6 +1113,13 @@ static inline int sim_Age_snap_reserve(sim_Age_snap *s, size_t rows)
         errno = err;
         return -1;
     }
+    s->soa_base_Limits = (uint32_t *)a->alloc(a,
+        soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Limits) {
+        sim_Age_snap_release(s);
+        errno = ENOMEM;
+        return -1;
+    }
     if (sim_Particle_cols_init(&s->Particle, cap, a) != 0) {
         err = errno;
         sim_Age_snap_release(s);
@@ -1128,8 +1141,10 @@ static inline int sim_Age_snap_reserve(sim_Age_snap *s, size_t rows)
  * clears the changed bits.  Registers the components in `w`
  * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
  * world's order; a batch whose values lie in a row of the world is
- * copied as a block.  Allocates only when the matching entities
- * outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
+ * copied as a block.  When no term's rows were added or removed since
+ * the last build and every block ran, the same rows are copied again
+ * without walking the query.  Allocates only when the matching
+ * entities outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
  * argument, an uninitialised snapshot, a component the world
  * refuses), ENOMEM. */
 static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
@@ -1146,13 +1161,25 @@ static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
         errno = EINVAL;
         return -1;
     }
-    s->rows = 0;
     all[0] = soa_world_register(w, &sim_Limits_desc);
     all[1] = soa_world_register(w, &sim_Particle_desc);
     if (all[0] == SOA_CID_INVALID)
         return -1;
     if (all[1] == SOA_CID_INVALID)
         return -1;
+    v0 = (const sim_Limits *)soa_world_values(w, all[0]);
+    v1 = (const sim_Particle *)soa_world_values(w, all[1]);
+    if (s->soa_runs && soa_world_same_shape(w, s->soa_terms, 2)) {
+        for (row = 0; row < s->rows; row += n) {
+            n = s->rows - row < SOA_FETCH_BATCH ? s->rows - row : SOA_FETCH_BATCH;
+            sim_Limits_cols_gather(&s->Limits, row, v0 + s->soa_base_Limits[row / 64u], n);
+            sim_Particle_cols_gather(&s->Particle, row, v1 + s->soa_base_Particle[row / 64u], n);
+        }
+        sim_Limits_clear_changed(&s->Limits, row);
+        sim_Particle_clear_changed(&s->Particle, row);
+        return 0;
+    }
+    s->rows = 0;
     q.all = all;
     q.nall = 2;
     q.none = NULL;
@@ -1160,29 +1187,36 @@ static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && sim_Age_snap_reserve(s, bound) != 0)
         return -1;
-    v0 = (const sim_Limits *)soa_world_values(w, all[0]);
-    v1 = (const sim_Particle *)soa_world_values(w, all[1]);
+    s->soa_runs = 1;
     while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
                          SOA_FETCH_BATCH, &runs)) != 0) {
-        if ((runs >> 0) & 1u)
+        if ((runs >> 0) & 1u) {
             sim_Limits_cols_gather(&s->Limits, row, v0 + rows[0 * SOA_FETCH_BATCH], n);
-        else
+            s->soa_base_Limits[row / 64u] = rows[0 * SOA_FETCH_BATCH];
+        } else {
             for (j = 0; j < n; j++)
                 sim_Limits_cols_store(&s->Limits, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
-        if ((runs >> 1) & 1u)
+            s->soa_base_Limits[row / 64u] = SOA_ROW_NONE;
+            s->soa_runs = 0;
+        }
+        if ((runs >> 1) & 1u) {
             sim_Particle_cols_gather(&s->Particle, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
-        else
+            s->soa_base_Particle[row / 64u] = rows[1 * SOA_FETCH_BATCH];
+        } else {
             for (j = 0; j < n; j++)
                 sim_Particle_cols_store(&s->Particle, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
-        s->soa_base_Particle[row / 64u] = (runs >> 1) & 1u ?
-            rows[1 * SOA_FETCH_BATCH] : SOA_ROW_NONE;
+            s->soa_base_Particle[row / 64u] = SOA_ROW_NONE;
+            s->soa_runs = 0;
+        }
         row += n;
     }
     s->rows = row;
-    soa_world_stamp(w, all[1], &s->soa_stamp_Particle);
+    soa_world_stamp(w, all[0], &s->soa_terms[0]);
+    soa_world_stamp(w, all[1], &s->soa_terms[1]);
     sim_Limits_clear_changed(&s->Limits, row);
     sim_Particle_clear_changed(&s->Particle, row);
     (void)j;
+    (void)runs;
     return 0;
 }
 
@@ -1277,7 +1311,7 @@ static inline size_t sim_Age_commit(const sim_Age_snap *s, soa_world *w)
         return 0;
     nw = soa_bitset_words(s->rows);
     {
-        sim_Particle *dst = (sim_Particle *)soa_world_values_stamped(w, &s->soa_stamp_Particle);
+        sim_Particle *dst = (sim_Particle *)soa_world_values_stamped(w, &s->soa_terms[1]);
         soa_cid cid = soa_world_lookup(w, sim_Particle_desc.name);
         for (k = 0; k < nw; k++) {
             if (!s->Particle.changed[k])

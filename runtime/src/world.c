@@ -44,6 +44,7 @@ typedef struct comp {
     soa_entity *ents;
     size_t count, cap;   /* rows used, rows allocated */
     uint64_t version;    /* bumped when a row loses its entity (removal) */
+    uint64_t shape;      /* bumped when a row is added or removed */
 } comp;
 
 struct soa_world {
@@ -299,6 +300,7 @@ static void comp_remove_row(comp *c, uint32_t i, uint32_t row)
 {
     size_t last = c->count - 1;
     c->version++;
+    c->shape++;
     if (row != last) {
         soa_entity moved = c->ents[last];
         c->ents[row] = moved;
@@ -396,6 +398,7 @@ void *soa_world_add(soa_world *w, soa_entity e, soa_cid cid)
         return NULL;
     }
     row = (uint32_t)c->count++;
+    c->shape++;
     c->sparse[i] = row;
     c->ents[row] = e;
     void *v = value_at(c, row);
@@ -492,7 +495,20 @@ void soa_world_stamp(const soa_world *w, soa_cid cid, soa_stamp *st)
         return;
     st->world = c ? w->serial : 0;
     st->version = c ? c->version : 0;
+    st->shape = c ? c->shape : 0;
     st->cid = c ? cid : SOA_CID_INVALID;
+}
+
+bool soa_world_same_shape(const soa_world *w, const soa_stamp *st, size_t n)
+{
+    if (!w || !st || !n)
+        return false;
+    for (size_t k = 0; k < n; k++) {
+        const comp *c = comp_of(w, st[k].cid);
+        if (!c || st[k].world != w->serial || c->shape != st[k].shape)
+            return false;
+    }
+    return true;
 }
 
 void *soa_world_values_stamped(soa_world *w, const soa_stamp *st)

@@ -224,7 +224,7 @@ static void commit_fast_and_slow_paths_agree(void **state)
             /* A Frozen entity (not in the snapshot) loses its Position: the
              * last row moves into its hole; rows must be looked up. */
             assert_int_equal(soa_world_remove(f.w, e[6], f.pos), 0);
-            assert_null(soa_world_values_stamped(f.w, &s.soa_stamp_Position));
+            assert_null(soa_world_values_stamped(f.w, &s.soa_terms[1]));
         } else if (mode == 2) {
             /* A despawned snapshot entity whose slot is reused: skipped. */
             soa_world_despawn(f.w, e[1]);
@@ -243,6 +243,84 @@ static void commit_fast_and_slow_paths_agree(void **state)
         if (mode == 0)
             check_moved(&f, more, 300, 0.0f); /* new: untouched */
         Integrate_snap_release(&s);
+        soa_world_destroy(f.w);
+    }
+}
+
+/* The snapshot holds exactly the matching entities with their current
+ * values, as a fresh snapshot would. */
+static void check_snapshot(fixture *f, const Integrate_snap *s)
+{
+    Integrate_snap fresh;
+    Integrate_snap_init(&fresh, NULL);
+    assert_int_equal(Integrate_build(&fresh, f->w), 0);
+    assert_int_equal(s->rows, fresh.rows);
+    for (size_t r = 0; r < s->rows; r++) {
+        soa_entity e = s->eids[r];
+        const Position *p = soa_world_get_const(f->w, e, f->pos);
+        const Velocity *v = soa_world_get_const(f->w, e, f->vel);
+        assert_non_null(p);
+        assert_non_null(v);
+        assert_false(soa_world_has(f->w, e, f->frozen));
+        assert_true(s->Position.x[r] == p->x && s->Position.y[r] == p->y);
+        assert_true(s->Velocity.x[r] == v->x && s->Velocity.y[r] == v->y);
+        assert_int_equal(s->eids[r], fresh.eids[r]);
+        assert_false(Position_is_changed(&s->Position, r));
+    }
+    Integrate_snap_release(&fresh);
+}
+
+/* A rebuild with no row added or removed copies the same rows again (the
+ * values are new); any structural change of a term, including the
+ * `without` tag, walks the query again. */
+static void rebuild_follows_the_world(void **state)
+{
+    (void)state;
+    enum { N = 500 };
+    static soa_entity e[N], more[10];
+    soa_frame fr = {1.0, 0.0, 0};
+    /* 0: every entity matches, rows in order: every block runs, rebuilds
+     * copy; 1: movers with gaps; 2: Velocity's rows reversed. */
+    for (int mode = 0; mode < 3; mode++) {
+        fixture f;
+        fixture_init(&f, NULL);
+        if (mode == 0) {
+            for (int i = 0; i < N; i++) {
+                Position p = {(float)i, 1.0f};
+                Velocity v = {1.0f, (float)-i};
+                e[i] = soa_world_spawn(f.w);
+                soa_world_set(f.w, e[i], f.pos, &p);
+                soa_world_set(f.w, e[i], f.vel, &v);
+            }
+        } else {
+            spawn_movers(&f, e, N, mode == 2);
+        }
+        Integrate_snap s;
+        Integrate_snap_init(&s, NULL);
+        assert_int_equal(Integrate_build(&s, f.w), 0);
+        assert_int_equal(s.soa_runs, mode == 0);
+        for (int step = 0; step < 7; step++) {
+            Integrate_run(&s, NULL, integrate_all_kernel, &fr, NULL);
+            Integrate_commit(&s, f.w);
+            Velocity v = {2.0f, (float)step};
+            Position p = {(float)step, 3.0f};
+            switch (step) {
+            case 0: /* values only */
+                soa_world_set(f.w, e[10], f.vel, &v);
+                soa_world_set(f.w, e[11], f.pos, &p);
+                break;
+            case 1: soa_world_add(f.w, e[12], f.frozen); break;
+            case 2: soa_world_remove(f.w, e[20], f.vel); break;
+            case 3: spawn_movers(&f, more, 10, false); break;
+            case 4: soa_world_despawn(f.w, e[30]); break;
+            case 5: soa_world_remove(f.w, e[12], f.frozen); break;
+            default: soa_world_spawn(f.w); break; /* no component */
+            }
+            assert_int_equal(Integrate_build(&s, f.w), 0);
+            check_snapshot(&f, &s);
+        }
+        Integrate_snap_release(&s);
+        assert_int_equal(s.soa_runs, 0);
         soa_world_destroy(f.w);
     }
 }
@@ -498,6 +576,7 @@ int main(void)
         cmocka_unit_test(build_gathers_exactly_the_matching_entities),
         cmocka_unit_test(commit_writes_only_changed_rows_of_live_entities),
         cmocka_unit_test(commit_fast_and_slow_paths_agree),
+        cmocka_unit_test(rebuild_follows_the_world),
         cmocka_unit_test(two_written_components_and_arrays_round_trip),
         cmocka_unit_test(same_result_on_1_2_and_4_threads),
         cmocka_unit_test(storage_is_reused_once_big_enough),

@@ -201,13 +201,20 @@ void *soa_world_values(soa_world *w, soa_cid cid);
  */
 typedef struct soa_stamp {
     uint64_t world;   /* the world's serial, unique in the process */
-    uint64_t version; /* the component's row version */
+    uint64_t version; /* bumped when a row loses its entity */
+    uint64_t shape;   /* bumped when a row is added or removed */
     soa_cid cid;
 } soa_stamp;
 
 /* Takes the stamp of `cid` now into *st (an unknown cid: a stamp that
  * matches nothing).  O(1). */
 void soa_world_stamp(const soa_world *w, soa_cid cid, soa_stamp *st);
+
+/* Whether no row was added to or removed from any of the n stamped
+ * components since their stamps were taken in `w`: a query over exactly
+ * those components then yields the same entities in the same order, at the
+ * same rows.  False for n == 0, a NULL argument or another world.  O(n). */
+bool soa_world_same_shape(const soa_world *w, const soa_stamp *st, size_t n);
 
 /* soa_world_values of the stamped component when the stamp still holds in
  * `w` (same world, no row lost its entity since), else NULL: the caller
