@@ -151,6 +151,7 @@ typedef struct bench_cfg {
     unsigned threads;    /* threads for openmp and the soac pool */
     int samples;         /* timed samples per variant (>= 7) */
     uint64_t sample_ns;  /* a sample runs frames for at least this long */
+    uint64_t settle_ns;  /* pause after each sample (< 1 s) */
 } bench_cfg;
 
 /* One line of the results. */

@@ -273,6 +273,7 @@ int main(int argc, char **argv)
         return usage();
     cfg.samples = cfg.quick ? 7 : 11;
     cfg.sample_ns = cfg.quick ? 2000000u : 20000000u;
+    cfg.settle_ns = cfg.quick ? 10000000u : 20000000u;
 
     const size_t big = (size_t)1 << 20;
     const size_t heavy_n = cfg.quick ? (size_t)1 << 16 : (size_t)1 << 18;

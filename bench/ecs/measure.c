@@ -58,6 +58,21 @@ static void sample(bench_frame_fn frame, void *ctx, series *out, int s)
     out->c[s] = (double)ph.commit_ns / reps;
 }
 
+/*
+ * A pause after each sample.  Idle threads spin before they sleep: OpenMP's
+ * (libgomp's default spin lasts milliseconds) and, briefly, the soac
+ * pool's.  Spinning on the other CPU slows whatever runs next (the two
+ * CPUs of a VM can share a physical core), so each sample starts once the
+ * previous variant's threads are asleep.
+ */
+static void settle(const bench_cfg *cfg)
+{
+    struct timespec ts;
+    ts.tv_sec = 0;
+    ts.tv_nsec = (long)cfg->settle_ns;
+    nanosleep(&ts, NULL);
+}
+
 /* Warm-up: page faults, caches, pool threads; its time sizes a sample. */
 static uint64_t warm_up(const bench_cfg *cfg, bench_frame_fn frame, void *ctx)
 {
@@ -76,13 +91,17 @@ void bench_measure(const bench_cfg *cfg, size_t n, const bench_frame_fn *frame,
     int samples = cfg->samples < MAX_SAMPLES ? cfg->samples : MAX_SAMPLES;
     if (nv > BENCH_MAX_VARIANTS)
         nv = BENCH_MAX_VARIANTS;
-    for (int v = 0; v < nv; v++)
+    for (int v = 0; v < nv; v++) {
         ser[v].reps = warm_up(cfg, frame[v], ctx);
+        settle(cfg);
+    }
     /* Round robin, so a disturbance from another process lands on every
      * variant alike rather than on whichever ran at that moment. */
     for (int s = 0; s < samples; s++)
-        for (int v = 0; v < nv; v++)
+        for (int v = 0; v < nv; v++) {
             sample(frame[v], ctx, &ser[v], s);
+            settle(cfg);
+        }
     for (int v = 0; v < nv; v++) {
         r[v].n = n;
         r[v].ns_per_entity = bench_median(ser[v].t, samples) / (double)n;

@@ -2,9 +2,8 @@
  * soac.c: the three ways soac runs the benchmark's system over a soa_world.
  *
  *   soac-local    a local system in the scheduler: it walks a query of the
- *                 world and updates each entity's Position in place, the way
- *                 a system of any sparse-set ECS does (no snapshot; row by
- *                 row, as the AoS values come);
+ *                 world and updates each entity's Position in place (no
+ *                 snapshot; row by row over the world's AoS values);
  *   soac-offload  the generated functions by hand, as a program without the
  *                 scheduler would call them: Move_snap_init, Move_build,
  *                 Move_run on the pool, Move_commit, Move_snap_release, every
@@ -32,6 +31,11 @@ struct bench_soac {
     soa_sched *local, *offload;
     bench_kind kind; /* what the kernels do this frame */
     int blocked;     /* the kernel runs blocks of rows, not row by row */
+    /* The local system's last walk: entity k at row k of both components
+     * (local_aligned) over local_rows rows, while the stamps hold. */
+    soa_stamp local_stamp[2];
+    int local_aligned;
+    size_t local_rows;
     uint64_t frames;
 };
 
@@ -106,30 +110,58 @@ static void move_kernel(const Move_view *v, const soa_frame *f, void *ctx)
     mark_rows(v->Position.changed, v->begin, v->end);
 }
 
-/* The local system: a query walk that hands out both values of each entity
- * (soa_query_next_values), updating Position in place.  For sparse it
- * visits every entity, as a system must to find the ones it changes, and
- * updates every BENCH_SPARSE_STRIDE-th. */
+/* One local-system row: entity row `k` of the walk, with its values. */
+static void local_row(bench_kind kind, size_t k, Position *p,
+                      const Velocity *v)
+{
+    if (kind == BENCH_SPARSE && k % BENCH_SPARSE_STRIDE)
+        return;
+    if (kind == BENCH_HEAVY)
+        bench_heavy_row(&p->x, &p->y, v->x, v->y);
+    else
+        bench_move_row(&p->x, &p->y, v->x, v->y);
+}
+
+/*
+ * The local system, as fast as the world's public API allows.  It walks
+ * the query 64 matches at a time as dense rows (soa_query_fetch_rows) and
+ * updates the world's AoS values in place.  When that walk found entity k
+ * at row k of both components, it stamps them (soa_world_stamp); while
+ * soa_world_same_shape then holds, later frames skip the walk and loop the
+ * dense arrays directly, the baseline's loop.  For sparse it updates every
+ * BENCH_SPARSE_STRIDE-th entity of the walk.
+ */
 static void local_run(soa_world *w, const soa_frame *f, void *ctx)
 {
-    const bench_soac *s = ctx;
+    bench_soac *s = ctx;
+    enum { B = SOA_FETCH_BATCH };
     soa_query q = {s->cid, 2, NULL, 0};
     soa_query_iter it;
-    void *val[2]; /* Position, Velocity: in the order of s->cid */
-    size_t k = 0;
+    soa_entity ents[B];
+    uint32_t rows[2 * B]; /* Position rows, then Velocity rows */
+    uint64_t runs;
+    size_t n, k = 0;
+    int aligned = 1;
+    Position *pos = soa_world_values(w, s->cid[0]);
+    Velocity *vel = soa_world_values(w, s->cid[1]);
     (void)f;
-    soa_query_begin(w, &q, &it);
-    while (soa_query_next_values(&it, NULL, val)) {
-        size_t row = k++;
-        if (s->kind == BENCH_SPARSE && row % BENCH_SPARSE_STRIDE)
-            continue;
-        Position *p = val[0];
-        const Velocity *v = val[1];
-        if (s->kind == BENCH_HEAVY)
-            bench_heavy_row(&p->x, &p->y, v->x, v->y);
-        else
-            bench_move_row(&p->x, &p->y, v->x, v->y);
+    if (s->local_aligned && soa_world_same_shape(w, s->local_stamp, 2)) {
+        /* The baseline's own loop, over the world's arrays. */
+        bench_plain dense = {s->local_rows, pos, vel};
+        bench_plain_frame(&dense, s->kind);
+        return;
     }
+    soa_world_stamp(w, s->cid[0], &s->local_stamp[0]);
+    soa_world_stamp(w, s->cid[1], &s->local_stamp[1]);
+    soa_query_begin(w, &q, &it);
+    while ((n = soa_query_fetch_rows(&it, ents, rows, B, &runs)) != 0) {
+        aligned &= (runs & 3u) == 3u && rows[0] == k && rows[B] == k;
+        for (size_t j = 0; j < n; j++)
+            local_row(s->kind, k + j, &pos[rows[j]], &vel[rows[B + j]]);
+        k += n;
+    }
+    s->local_aligned = aligned;
+    s->local_rows = k;
 }
 
 /* ---- setup --------------------------------------------------------- */
