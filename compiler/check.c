@@ -714,7 +714,7 @@ static const char *const comp_suffixes[] = {
     "_is_changed", "_clear_changed", "_count_changed", "_commit_changed",
 };
 static const char *const sys_suffixes[] = {
-    "_snap", "_view", "_snap_init", "_snap_release", "_snap_reserve",
+    "_LAYOUT_HASH", "_snap", "_view", "_snap_init", "_snap_release", "_snap_reserve",
     "_build", "_kernel", "_kernel_fn", "_run", "_run_range", "_run_args",
     "_run_chunk", "_commit", "_system", "_reads", "_writes", "_without",
     "_erased_snap_init", "_erased_snap_release", "_erased_build",

@@ -486,10 +486,19 @@ void soac_emit_header(soac_out *o, const soac_schema *s, const char *guard,
     for (size_t i = 0; i < s->components.len; i++)
         emit_component(o, s->components.items[i]);
 
-    /* Systems: emit_sys.c. */
+    /* Systems: emit_sys.c and emit_shm.c.  Each is guarded like a
+     * component, so two headers that include one schema with a system can
+     * meet in a translation unit. */
     for (size_t i = 0; i < s->systems.len; i++) {
-        soac_emit_system(o, s, s->systems.items[i]);
-        soac_emit_shm(o, s, s->systems.items[i]);
+        const soac_system *sys = s->systems.items[i];
+        soac_out_printf(o, "#ifndef %s_LAYOUT_HASH\n#define %s_LAYOUT_HASH 0x%016" PRIx64 "ULL\n\n",
+                        sys->cname, sys->cname, sys->layout_hash);
+        soac_emit_system(o, s, sys);
+        soac_emit_shm(o, s, sys);
+        soac_out_printf(o, "#elif %s_LAYOUT_HASH != 0x%016" PRIx64 "ULL\n"
+                           "#error \"two generated headers disagree on system %s: regenerate them from one schema\"\n"
+                           "#endif /* %s_LAYOUT_HASH */\n\n",
+                        sys->cname, sys->layout_hash, sys->cname, sys->cname);
     }
 
     soac_out_printf(o, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s */\n", guard);

@@ -1179,6 +1179,9 @@ static inline size_t game_Frozen_count_changed(const game_Frozen_cols *c, size_t
 #error "two generated headers disagree on the layout of game_Frozen: regenerate them from one schema"
 #endif /* game_Frozen_LAYOUT_HASH */
 
+#ifndef game_Move_LAYOUT_HASH
+#define game_Move_LAYOUT_HASH 0x8f8f69721c9b7c44ULL
+
 /* ---- system Move ---- */
 
 /* Moves entities along their motion vector. */
@@ -1475,7 +1478,8 @@ static inline int game_Move_run(game_Move_snap *s, soa_pool *pool, game_Move_ker
  * O(rows / 64 + changed rows). */
 static inline size_t game_Move_commit(const game_Move_snap *s, soa_world *w)
 {
-    size_t n = 0, nw, k, row, end, i;
+    size_t n = 0, nw, k, row, j;
+    uint64_t bits;
     uint32_t base;
     if (!s || !w || !s->rows)
         return 0;
@@ -1484,23 +1488,23 @@ static inline size_t game_Move_commit(const game_Move_snap *s, soa_world *w)
         common_Transform *dst = (common_Transform *)soa_world_values_stamped(w, &s->soa_terms[1]);
         soa_cid cid = soa_world_lookup(w, common_Transform_desc.name);
         for (k = 0; k < nw; k++) {
-            if (!s->Transform.changed[k])
+            if (!(bits = s->Transform.changed[k]))
                 continue;
             row = k * 64u;
-            end = s->rows - row < 64u ? s->rows : row + 64u;
+            if (s->rows - row < 64u)
+                bits &= ((uint64_t)1 << (s->rows - row)) - 1u;
             base = dst ? s->soa_base_Transform[k] : SOA_ROW_NONE;
-            if (base != SOA_ROW_NONE && end - row == 64u &&
-                s->Transform.changed[k] == ~(uint64_t)0) {
+            if (base != SOA_ROW_NONE && bits == ~(uint64_t)0) {
                 common_Transform_cols_scatter(&s->Transform, row, dst + base, 64u);
                 n += 64u;
                 continue;
             }
-            for (i = soa_bitset_next(s->Transform.changed, end, row); i < end;
-                 i = soa_bitset_next(s->Transform.changed, end, i + 1u)) {
-                common_Transform *d = base != SOA_ROW_NONE ? dst + base + (i - row) :
-                    (common_Transform *)soa_world_get(w, s->eids[i], cid);
+            for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
+                 j = soa_bitset_next(&bits, 64u, j + 1u)) {
+                common_Transform *d = base != SOA_ROW_NONE ? dst + base + j :
+                    (common_Transform *)soa_world_get(w, s->eids[row + j], cid);
                 if (d) {
-                    *d = common_Transform_cols_load(&s->Transform, i);
+                    *d = common_Transform_cols_load(&s->Transform, row + j);
                     n++;
                 }
             }
@@ -1676,6 +1680,13 @@ static const soa_shm_system game_Move_shm = {
     game_Move_erased_snap_publish,
     game_Move_erased_snap_attach
 };
+
+#elif game_Move_LAYOUT_HASH != 0x8f8f69721c9b7c44ULL
+#error "two generated headers disagree on system game_Move: regenerate them from one schema"
+#endif /* game_Move_LAYOUT_HASH */
+
+#ifndef game_Regenerate_LAYOUT_HASH
+#define game_Regenerate_LAYOUT_HASH 0x55ede005568ab801ULL
 
 /* ---- system Regenerate ---- */
 
@@ -1971,7 +1982,8 @@ static inline int game_Regenerate_run(game_Regenerate_snap *s, soa_pool *pool, g
  * O(rows / 64 + changed rows). */
 static inline size_t game_Regenerate_commit(const game_Regenerate_snap *s, soa_world *w)
 {
-    size_t n = 0, nw, k, row, end, i;
+    size_t n = 0, nw, k, row, j;
+    uint64_t bits;
     uint32_t base;
     if (!s || !w || !s->rows)
         return 0;
@@ -1980,23 +1992,23 @@ static inline size_t game_Regenerate_commit(const game_Regenerate_snap *s, soa_w
         game_Health *dst = (game_Health *)soa_world_values_stamped(w, &s->soa_terms[1]);
         soa_cid cid = soa_world_lookup(w, game_Health_desc.name);
         for (k = 0; k < nw; k++) {
-            if (!s->Health.changed[k])
+            if (!(bits = s->Health.changed[k]))
                 continue;
             row = k * 64u;
-            end = s->rows - row < 64u ? s->rows : row + 64u;
+            if (s->rows - row < 64u)
+                bits &= ((uint64_t)1 << (s->rows - row)) - 1u;
             base = dst ? s->soa_base_Health[k] : SOA_ROW_NONE;
-            if (base != SOA_ROW_NONE && end - row == 64u &&
-                s->Health.changed[k] == ~(uint64_t)0) {
+            if (base != SOA_ROW_NONE && bits == ~(uint64_t)0) {
                 game_Health_cols_scatter(&s->Health, row, dst + base, 64u);
                 n += 64u;
                 continue;
             }
-            for (i = soa_bitset_next(s->Health.changed, end, row); i < end;
-                 i = soa_bitset_next(s->Health.changed, end, i + 1u)) {
-                game_Health *d = base != SOA_ROW_NONE ? dst + base + (i - row) :
-                    (game_Health *)soa_world_get(w, s->eids[i], cid);
+            for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
+                 j = soa_bitset_next(&bits, 64u, j + 1u)) {
+                game_Health *d = base != SOA_ROW_NONE ? dst + base + j :
+                    (game_Health *)soa_world_get(w, s->eids[row + j], cid);
                 if (d) {
-                    *d = game_Health_cols_load(&s->Health, i);
+                    *d = game_Health_cols_load(&s->Health, row + j);
                     n++;
                 }
             }
@@ -2160,6 +2172,13 @@ static const soa_shm_system game_Regenerate_shm = {
     game_Regenerate_erased_snap_publish,
     game_Regenerate_erased_snap_attach
 };
+
+#elif game_Regenerate_LAYOUT_HASH != 0x55ede005568ab801ULL
+#error "two generated headers disagree on system game_Regenerate: regenerate them from one schema"
+#endif /* game_Regenerate_LAYOUT_HASH */
+
+#ifndef game_Loot_LAYOUT_HASH
+#define game_Loot_LAYOUT_HASH 0x140d1bcdc2d49643ULL
 
 /* ---- system Loot ---- */
 
@@ -2497,7 +2516,8 @@ static inline int game_Loot_run(game_Loot_snap *s, soa_pool *pool, game_Loot_ker
  * O(rows / 64 + changed rows). */
 static inline size_t game_Loot_commit(const game_Loot_snap *s, soa_world *w)
 {
-    size_t n = 0, nw, k, row, end, i;
+    size_t n = 0, nw, k, row, j;
+    uint64_t bits;
     uint32_t base;
     if (!s || !w || !s->rows)
         return 0;
@@ -2506,23 +2526,23 @@ static inline size_t game_Loot_commit(const game_Loot_snap *s, soa_world *w)
         game_Inventory *dst = (game_Inventory *)soa_world_values_stamped(w, &s->soa_terms[2]);
         soa_cid cid = soa_world_lookup(w, game_Inventory_desc.name);
         for (k = 0; k < nw; k++) {
-            if (!s->Inventory.changed[k])
+            if (!(bits = s->Inventory.changed[k]))
                 continue;
             row = k * 64u;
-            end = s->rows - row < 64u ? s->rows : row + 64u;
+            if (s->rows - row < 64u)
+                bits &= ((uint64_t)1 << (s->rows - row)) - 1u;
             base = dst ? s->soa_base_Inventory[k] : SOA_ROW_NONE;
-            if (base != SOA_ROW_NONE && end - row == 64u &&
-                s->Inventory.changed[k] == ~(uint64_t)0) {
+            if (base != SOA_ROW_NONE && bits == ~(uint64_t)0) {
                 game_Inventory_cols_scatter(&s->Inventory, row, dst + base, 64u);
                 n += 64u;
                 continue;
             }
-            for (i = soa_bitset_next(s->Inventory.changed, end, row); i < end;
-                 i = soa_bitset_next(s->Inventory.changed, end, i + 1u)) {
-                game_Inventory *d = base != SOA_ROW_NONE ? dst + base + (i - row) :
-                    (game_Inventory *)soa_world_get(w, s->eids[i], cid);
+            for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
+                 j = soa_bitset_next(&bits, 64u, j + 1u)) {
+                game_Inventory *d = base != SOA_ROW_NONE ? dst + base + j :
+                    (game_Inventory *)soa_world_get(w, s->eids[row + j], cid);
                 if (d) {
-                    *d = game_Inventory_cols_load(&s->Inventory, i);
+                    *d = game_Inventory_cols_load(&s->Inventory, row + j);
                     n++;
                 }
             }
@@ -2709,6 +2729,10 @@ static const soa_shm_system game_Loot_shm = {
     game_Loot_erased_snap_publish,
     game_Loot_erased_snap_attach
 };
+
+#elif game_Loot_LAYOUT_HASH != 0x140d1bcdc2d49643ULL
+#error "two generated headers disagree on system game_Loot: regenerate them from one schema"
+#endif /* game_Loot_LAYOUT_HASH */
 
 #ifdef __cplusplus
 }

@@ -358,6 +358,9 @@ static inline size_t Velocity_commit_changed(const Velocity_cols *c, size_t rows
 #error "two generated headers disagree on the layout of Velocity: regenerate them from one schema"
 #endif /* Velocity_LAYOUT_HASH */
 
+#ifndef Integrate_LAYOUT_HASH
+#define Integrate_LAYOUT_HASH 0x989e1be9badc3631ULL
+
 /* ---- system Integrate ---- */
 
 /* Moves every entity by its velocity: position += velocity * dt. */
@@ -643,7 +646,8 @@ static inline int Integrate_run(Integrate_snap *s, soa_pool *pool, Integrate_ker
  * O(rows / 64 + changed rows). */
 static inline size_t Integrate_commit(const Integrate_snap *s, soa_world *w)
 {
-    size_t n = 0, nw, k, row, end, i;
+    size_t n = 0, nw, k, row, j;
+    uint64_t bits;
     uint32_t base;
     if (!s || !w || !s->rows)
         return 0;
@@ -652,23 +656,23 @@ static inline size_t Integrate_commit(const Integrate_snap *s, soa_world *w)
         Position *dst = (Position *)soa_world_values_stamped(w, &s->soa_terms[1]);
         soa_cid cid = soa_world_lookup(w, Position_desc.name);
         for (k = 0; k < nw; k++) {
-            if (!s->Position.changed[k])
+            if (!(bits = s->Position.changed[k]))
                 continue;
             row = k * 64u;
-            end = s->rows - row < 64u ? s->rows : row + 64u;
+            if (s->rows - row < 64u)
+                bits &= ((uint64_t)1 << (s->rows - row)) - 1u;
             base = dst ? s->soa_base_Position[k] : SOA_ROW_NONE;
-            if (base != SOA_ROW_NONE && end - row == 64u &&
-                s->Position.changed[k] == ~(uint64_t)0) {
+            if (base != SOA_ROW_NONE && bits == ~(uint64_t)0) {
                 Position_cols_scatter(&s->Position, row, dst + base, 64u);
                 n += 64u;
                 continue;
             }
-            for (i = soa_bitset_next(s->Position.changed, end, row); i < end;
-                 i = soa_bitset_next(s->Position.changed, end, i + 1u)) {
-                Position *d = base != SOA_ROW_NONE ? dst + base + (i - row) :
-                    (Position *)soa_world_get(w, s->eids[i], cid);
+            for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
+                 j = soa_bitset_next(&bits, 64u, j + 1u)) {
+                Position *d = base != SOA_ROW_NONE ? dst + base + j :
+                    (Position *)soa_world_get(w, s->eids[row + j], cid);
                 if (d) {
-                    *d = Position_cols_load(&s->Position, i);
+                    *d = Position_cols_load(&s->Position, row + j);
                     n++;
                 }
             }
@@ -825,6 +829,10 @@ static const soa_shm_system Integrate_shm = {
     Integrate_erased_snap_publish,
     Integrate_erased_snap_attach
 };
+
+#elif Integrate_LAYOUT_HASH != 0x989e1be9badc3631ULL
+#error "two generated headers disagree on system Integrate: regenerate them from one schema"
+#endif /* Integrate_LAYOUT_HASH */
 
 #ifdef __cplusplus
 }

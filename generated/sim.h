@@ -988,6 +988,9 @@ static inline size_t sim_Particle_commit_changed(const sim_Particle_cols *c, siz
 #error "two generated headers disagree on the layout of sim_Particle: regenerate them from one schema"
 #endif /* sim_Particle_LAYOUT_HASH */
 
+#ifndef sim_Age_LAYOUT_HASH
+#define sim_Age_LAYOUT_HASH 0x3276ea172168dfe0ULL
+
 /* ---- system Age ---- */
 
 /* Ages particles; the limits are read for bounds. */
@@ -1305,7 +1308,8 @@ static inline int sim_Age_run(sim_Age_snap *s, soa_pool *pool, sim_Age_kernel k,
  * O(rows / 64 + changed rows). */
 static inline size_t sim_Age_commit(const sim_Age_snap *s, soa_world *w)
 {
-    size_t n = 0, nw, k, row, end, i;
+    size_t n = 0, nw, k, row, j;
+    uint64_t bits;
     uint32_t base;
     if (!s || !w || !s->rows)
         return 0;
@@ -1314,23 +1318,23 @@ static inline size_t sim_Age_commit(const sim_Age_snap *s, soa_world *w)
         sim_Particle *dst = (sim_Particle *)soa_world_values_stamped(w, &s->soa_terms[1]);
         soa_cid cid = soa_world_lookup(w, sim_Particle_desc.name);
         for (k = 0; k < nw; k++) {
-            if (!s->Particle.changed[k])
+            if (!(bits = s->Particle.changed[k]))
                 continue;
             row = k * 64u;
-            end = s->rows - row < 64u ? s->rows : row + 64u;
+            if (s->rows - row < 64u)
+                bits &= ((uint64_t)1 << (s->rows - row)) - 1u;
             base = dst ? s->soa_base_Particle[k] : SOA_ROW_NONE;
-            if (base != SOA_ROW_NONE && end - row == 64u &&
-                s->Particle.changed[k] == ~(uint64_t)0) {
+            if (base != SOA_ROW_NONE && bits == ~(uint64_t)0) {
                 sim_Particle_cols_scatter(&s->Particle, row, dst + base, 64u);
                 n += 64u;
                 continue;
             }
-            for (i = soa_bitset_next(s->Particle.changed, end, row); i < end;
-                 i = soa_bitset_next(s->Particle.changed, end, i + 1u)) {
-                sim_Particle *d = base != SOA_ROW_NONE ? dst + base + (i - row) :
-                    (sim_Particle *)soa_world_get(w, s->eids[i], cid);
+            for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
+                 j = soa_bitset_next(&bits, 64u, j + 1u)) {
+                sim_Particle *d = base != SOA_ROW_NONE ? dst + base + j :
+                    (sim_Particle *)soa_world_get(w, s->eids[row + j], cid);
                 if (d) {
-                    *d = sim_Particle_cols_load(&s->Particle, i);
+                    *d = sim_Particle_cols_load(&s->Particle, row + j);
                     n++;
                 }
             }
@@ -1554,6 +1558,10 @@ static const soa_shm_system sim_Age_shm = {
     sim_Age_erased_snap_publish,
     sim_Age_erased_snap_attach
 };
+
+#elif sim_Age_LAYOUT_HASH != 0x3276ea172168dfe0ULL
+#error "two generated headers disagree on system sim_Age: regenerate them from one schema"
+#endif /* sim_Age_LAYOUT_HASH */
 
 #ifdef __cplusplus
 }

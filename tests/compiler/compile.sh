@@ -66,5 +66,18 @@ for pair in "gcc g++" "clang clang++"; do
         echo "FAIL: two translation units with $pair"; fail=1
     fi
 done
+# two headers whose schemas include one schema with a system, in one unit
+soac=${SOAC:-build/asan/bin/soac}
+mkdir -p "$tmp/shared"
+printf 'namespace c;\ncomponent P { x: f32; }\ncomponent V { x: f32; }\nsystem M { read V; write P; }\n' > "$tmp/shared/common.soa"
+printf 'namespace a;\ninclude "common.soa";\ncomponent A { x: f32; }\n' > "$tmp/shared/a.soa"
+printf 'namespace b;\ninclude "common.soa";\ncomponent B { x: f32; }\n' > "$tmp/shared/b.soa"
+printf '#include "a.h"\n#include "b.h"\nint main(void) { return c_M_system.nwrites == 1 ? 0 : 1; }\n' > "$tmp/shared/t.c"
+if ! "$soac" -o "$tmp/shared/a.h" "$tmp/shared/a.soa" ||
+   ! "$soac" -o "$tmp/shared/b.h" "$tmp/shared/b.soa" ||
+   ! gcc -std=c11 $strict -Iruntime/include -I"$tmp/shared" -c "$tmp/shared/t.c" -o "$tmp/shared/t.o"; then
+    echo "FAIL: two headers sharing an included system in one unit"; fail=1
+fi
+
 [ $fail -eq 0 ] && echo "compile: $n headers clean as C99/C11/C++17 (gcc, clang); two-unit program links and runs"
 exit $fail
