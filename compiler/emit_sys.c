@@ -565,29 +565,29 @@ static void commit_cols(const sys_ctx *x, const soac_component *c,
         "        %s *dst = (%s *)soa_world_values_stamped(w, &s->soa_terms[%zu]);\n"
         "        soa_cid cid = soa_world_lookup(w, %s_desc.name);\n"
         "        for (k = 0; k < nw; k++) {\n"
-        "            if (!s->%s.changed[k])\n"
+        "            if (!(bits = s->%s.changed[k]))\n"
         "                continue;\n"
         "            row = k * 64u;\n"
-        "            end = s->rows - row < 64u ? s->rows : row + 64u;\n"
+        "            if (s->rows - row < 64u)\n"
+        "                bits &= ((uint64_t)1 << (s->rows - row)) - 1u;\n"
         "            base = dst ? s->soa_base_%s[k] : SOA_ROW_NONE;\n"
-        "            if (base != SOA_ROW_NONE && end - row == 64u &&\n"
-        "                s->%s.changed[k] == ~(uint64_t)0) {\n"
+        "            if (base != SOA_ROW_NONE && bits == ~(uint64_t)0) {\n"
         "                %s_cols_scatter(&s->%s, row, dst + base, 64u);\n"
         "                n += 64u;\n"
         "                continue;\n"
         "            }\n"
-        "            for (i = soa_bitset_next(s->%s.changed, end, row); i < end;\n"
-        "                 i = soa_bitset_next(s->%s.changed, end, i + 1u)) {\n"
-        "                %s *d = base != SOA_ROW_NONE ? dst + base + (i - row) :\n"
-        "                    (%s *)soa_world_get(w, s->eids[i], cid);\n"
+        "            for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;\n"
+        "                 j = soa_bitset_next(&bits, 64u, j + 1u)) {\n"
+        "                %s *d = base != SOA_ROW_NONE ? dst + base + j :\n"
+        "                    (%s *)soa_world_get(w, s->eids[row + j], cid);\n"
         "                if (d) {\n"
-        "                    *d = %s_cols_load(&s->%s, i);\n"
+        "                    *d = %s_cols_load(&s->%s, row + j);\n"
         "                    n++;\n"
         "                }\n"
         "            }\n"
         "        }\n"
         "    }\n",
-        T, T, all_index(x->sys, c), T, N, N, N, T, N, N, N, T, T, T, N);
+        T, T, all_index(x->sys, c), T, N, N, T, N, T, T, T, N);
 }
 
 static bool writes_columns(const soac_system *y)
@@ -617,7 +617,8 @@ static void emit_commit(const sys_ctx *x)
         return;
     }
     soac_out_puts(o,
-        "    size_t n = 0, nw, k, row, end, i;\n"
+        "    size_t n = 0, nw, k, row, j;\n"
+        "    uint64_t bits;\n"
         "    uint32_t base;\n"
         "    if (!s || !w || !s->rows)\n"
         "        return 0;\n"
