@@ -116,14 +116,16 @@ static void snap_member(const sys_ctx *x, const soac_component *c,
 
 /* Private, per component with columns: for each 64-row block, the dense
  * row in the world of the block's first row when the block's rows are
- * consecutive there (else SOA_ROW_NONE). */
+ * consecutive there (else SOA_ROW_NONE, and the block's rows are in
+ * soa_rows_X). */
 static void snap_private(const sys_ctx *x, const soac_component *c,
                          bool written)
 {
     (void)written;
     soac_out_printf(x->o,
-        "    uint32_t *soa_base_%s; /* private: world row of each block */\n",
-        c->name);
+        "    uint32_t *soa_base_%s; /* private: world row of each block */\n"
+        "    uint32_t *soa_rows_%s; /* private: of each row, in other blocks */\n",
+        c->name, c->name);
 }
 
 /* The query's terms: `all` (reads, then writes), then `none`. */
@@ -147,7 +149,6 @@ static void emit_snap(const sys_ctx *x)
     each_cols(x, snap_private);
     soac_out_printf(o,
         "    soa_stamp soa_terms[%zu]; /* private: each term's rows at the build */\n"
-        "    int soa_runs; /* private: every block of every column runs */\n"
         "} %s_snap;\n\n", n_terms(x->sys) ? n_terms(x->sys) : 1, x->S);
 }
 
@@ -204,7 +205,9 @@ static void release_cols(const sys_ctx *x, const soac_component *c, bool w)
     soac_out_printf(x->o,
         "    s->soa_mem->free(s->soa_mem, s->soa_base_%s,\n"
         "        soa_bitset_words(s->cap) * sizeof(uint32_t));\n"
-        "    s->soa_base_%s = NULL;\n", c->name, c->name);
+        "    s->soa_mem->free(s->soa_mem, s->soa_rows_%s, s->cap * sizeof(uint32_t));\n"
+        "    s->soa_base_%s = NULL;\n"
+        "    s->soa_rows_%s = NULL;\n", c->name, c->name, c->name, c->name);
 }
 
 static void init_cols(const sys_ctx *x, const soac_component *c, bool w)
@@ -220,11 +223,12 @@ static void init_cols(const sys_ctx *x, const soac_component *c, bool w)
     soac_out_printf(x->o,
             "    s->soa_base_%s = (uint32_t *)a->alloc(a,\n"
             "        soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);\n"
-            "    if (!s->soa_base_%s) {\n"
+            "    s->soa_rows_%s = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);\n"
+            "    if (!s->soa_base_%s || !s->soa_rows_%s) {\n"
             "        %s_snap_release(s);\n"
             "        errno = ENOMEM;\n"
             "        return -1;\n"
-            "    }\n", c->name, c->name, x->S);
+            "    }\n", c->name, c->name, c->name, c->name, x->S);
 }
 
 static void emit_storage(const sys_ctx *x)
@@ -256,7 +260,6 @@ static void emit_storage(const sys_ctx *x)
     soac_out_printf(o,
         "    s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));\n"
         "    memset(s->soa_terms, 0, sizeof s->soa_terms);\n"
-        "    s->soa_runs = 0;\n"
         "    s->eids = NULL;\n"
         "    s->rows = s->cap = 0;\n"
         "}\n\n");
@@ -311,41 +314,43 @@ static void get_values(const sys_ctx *x, const soac_component *c, bool w)
 }
 
 /* One batch of c into the columns: as a block when its rows in the world
- * run on, else row by row; and the block's world row (what a rebuild and
- * S_commit use without a lookup). */
+ * run on, else row by row.  Either way the snapshot keeps where the rows
+ * are (the block's first row, or each row), for a rebuild and S_commit. */
 static void gather_cols(const sys_ctx *x, const soac_component *c, bool w)
 {
     size_t k = all_index(x->sys, c);
+    const char *T = c->cname, *N = c->name;
     (void)w;
-    if (k >= 64) { /* no run bit: always row by row */
+    if (k < 64)
         soac_out_printf(x->o,
-            "        for (j = 0; j < n; j++)\n"
-            "            %s_cols_store(&s->%s, row + j, v%zu + rows[%zu * SOA_FETCH_BATCH + j]);\n"
-            "        s->soa_base_%s[row / 64u] = SOA_ROW_NONE;\n"
-            "        s->soa_runs = 0;\n", c->cname, c->name, k, k, c->name);
-        return;
-    }
+            "        if ((runs >> %zu) & 1u) {\n"
+            "            %s_cols_gather(&s->%s, row, v%zu + rows[%zu * SOA_FETCH_BATCH], n);\n"
+            "            s->soa_base_%s[row / 64u] = rows[%zu * SOA_FETCH_BATCH];\n"
+            "        } else {\n", k, T, N, k, k, N, k);
+    else
+        soac_out_puts(x->o, "        {\n");
     soac_out_printf(x->o,
-        "        if ((runs >> %zu) & 1u) {\n"
-        "            %s_cols_gather(&s->%s, row, v%zu + rows[%zu * SOA_FETCH_BATCH], n);\n"
-        "            s->soa_base_%s[row / 64u] = rows[%zu * SOA_FETCH_BATCH];\n"
-        "        } else {\n"
         "            for (j = 0; j < n; j++)\n"
         "                %s_cols_store(&s->%s, row + j, v%zu + rows[%zu * SOA_FETCH_BATCH + j]);\n"
+        "            memcpy(s->soa_rows_%s + row, rows + %zu * SOA_FETCH_BATCH,\n"
+        "                n * sizeof(uint32_t));\n"
         "            s->soa_base_%s[row / 64u] = SOA_ROW_NONE;\n"
-        "            s->soa_runs = 0;\n"
-        "        }\n", k, c->cname, c->name, k, k, c->name, k, c->cname, c->name,
-        k, k, c->name);
+        "        }\n", T, N, k, k, N, k, N);
 }
 
 /* One block of c again, from the rows the last build found. */
 static void regather_cols(const sys_ctx *x, const soac_component *c, bool w)
 {
     size_t k = all_index(x->sys, c);
+    const char *T = c->cname, *N = c->name;
     (void)w;
     soac_out_printf(x->o,
-        "            %s_cols_gather(&s->%s, row, v%zu + s->soa_base_%s[row / 64u], n);\n",
-        c->cname, c->name, k, c->name);
+        "            if (s->soa_base_%s[row / 64u] != SOA_ROW_NONE)\n"
+        "                %s_cols_gather(&s->%s, row, v%zu + s->soa_base_%s[row / 64u], n);\n"
+        "            else\n"
+        "                for (j = 0; j < n; j++)\n"
+        "                    %s_cols_store(&s->%s, row + j, v%zu + s->soa_rows_%s[row + j]);\n",
+        N, T, N, k, N, T, N, k, N);
 }
 
 static void clear_cols(const sys_ctx *x, const soac_component *c, bool w)
@@ -391,8 +396,8 @@ static void emit_build(const sys_ctx *x)
         " * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the\n"
         " * world's order; a batch whose values lie in a row of the world is\n"
         " * copied as a block.  When no term's rows were added or removed since\n"
-        " * the last build and every block ran, the same rows are copied again\n"
-        " * without walking the query.  Allocates only when the matching\n"
+        " * the last build, the same rows are copied again without walking the\n"
+        " * query.  Allocates only when the matching\n"
         " * entities outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL\n"
         " * argument, an uninitialised snapshot, a component the world\n"
         " * refuses), ENOMEM. */\n"
@@ -420,7 +425,7 @@ static void emit_build(const sys_ctx *x)
     emit_check_cids(x, "none", nn);
     each_cols(x, get_values);
     soac_out_printf(o,
-        "    if (s->soa_runs && soa_world_same_shape(w, s->soa_terms, %zu)) {\n"
+        "    if (soa_world_same_shape(w, s->soa_terms, %zu)) {\n"
         "        for (row = 0; row < s->rows; row += n) {\n"
         "            n = s->rows - row < SOA_FETCH_BATCH ? s->rows - row : SOA_FETCH_BATCH;\n",
         nt);
@@ -437,8 +442,7 @@ static void emit_build(const sys_ctx *x)
         "    q.nnone = %zu;\n"
         "    bound = soa_query_begin(w, &q, &it);\n"
         "    if (bound > s->cap && %s_snap_reserve(s, bound) != 0)\n"
-        "        return -1;\n"
-        "    s->soa_runs = 1;\n",
+        "        return -1;\n",
         na, nn ? "none" : "NULL", nn, x->S);
     soac_out_puts(o,
         "    while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,\n"
@@ -579,6 +583,7 @@ static void commit_cols(const sys_ctx *x, const soac_component *c,
         "            for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;\n"
         "                 j = soa_bitset_next(&bits, 64u, j + 1u)) {\n"
         "                %s *d = base != SOA_ROW_NONE ? dst + base + j :\n"
+        "                    dst ? dst + s->soa_rows_%s[row + j] :\n"
         "                    (%s *)soa_world_get(w, s->eids[row + j], cid);\n"
         "                if (d) {\n"
         "                    *d = %s_cols_load(&s->%s, row + j);\n"
@@ -587,7 +592,7 @@ static void commit_cols(const sys_ctx *x, const soac_component *c,
         "            }\n"
         "        }\n"
         "    }\n",
-        T, T, all_index(x->sys, c), T, N, N, T, N, T, T, T, N);
+        T, T, all_index(x->sys, c), T, N, N, T, N, T, N, T, T, N);
 }
 
 static bool writes_columns(const soac_system *y)

@@ -1194,9 +1194,10 @@ typedef struct game_Move_snap {
     common_Transform_cols Transform; /* write */
     soa_alloc *soa_mem; /* private: where the columns live */
     uint32_t *soa_base_Motion; /* private: world row of each block */
+    uint32_t *soa_rows_Motion; /* private: of each row, in other blocks */
     uint32_t *soa_base_Transform; /* private: world row of each block */
+    uint32_t *soa_rows_Transform; /* private: of each row, in other blocks */
     soa_stamp soa_terms[3]; /* private: each term's rows at the build */
-    int soa_runs; /* private: every block of every column runs */
 } game_Move_snap;
 
 /* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
@@ -1250,14 +1251,17 @@ static inline void game_Move_snap_release(game_Move_snap *s)
     game_Motion_cols_release(&s->Motion, s->soa_mem);
     s->soa_mem->free(s->soa_mem, s->soa_base_Motion,
         soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_mem->free(s->soa_mem, s->soa_rows_Motion, s->cap * sizeof(uint32_t));
     s->soa_base_Motion = NULL;
+    s->soa_rows_Motion = NULL;
     common_Transform_cols_release(&s->Transform, s->soa_mem);
     s->soa_mem->free(s->soa_mem, s->soa_base_Transform,
         soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_mem->free(s->soa_mem, s->soa_rows_Transform, s->cap * sizeof(uint32_t));
     s->soa_base_Transform = NULL;
+    s->soa_rows_Transform = NULL;
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
     memset(s->soa_terms, 0, sizeof s->soa_terms);
-    s->soa_runs = 0;
     s->eids = NULL;
     s->rows = s->cap = 0;
 }
@@ -1296,7 +1300,8 @@ static inline int game_Move_snap_reserve(game_Move_snap *s, size_t rows)
     }
     s->soa_base_Motion = (uint32_t *)a->alloc(a,
         soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
-    if (!s->soa_base_Motion) {
+    s->soa_rows_Motion = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Motion || !s->soa_rows_Motion) {
         game_Move_snap_release(s);
         errno = ENOMEM;
         return -1;
@@ -1309,7 +1314,8 @@ static inline int game_Move_snap_reserve(game_Move_snap *s, size_t rows)
     }
     s->soa_base_Transform = (uint32_t *)a->alloc(a,
         soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
-    if (!s->soa_base_Transform) {
+    s->soa_rows_Transform = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Transform || !s->soa_rows_Transform) {
         game_Move_snap_release(s);
         errno = ENOMEM;
         return -1;
@@ -1323,8 +1329,8 @@ static inline int game_Move_snap_reserve(game_Move_snap *s, size_t rows)
  * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
  * world's order; a batch whose values lie in a row of the world is
  * copied as a block.  When no term's rows were added or removed since
- * the last build and every block ran, the same rows are copied again
- * without walking the query.  Allocates only when the matching
+ * the last build, the same rows are copied again without walking the
+ * query.  Allocates only when the matching
  * entities outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
  * argument, an uninitialised snapshot, a component the world
  * refuses), ENOMEM. */
@@ -1354,11 +1360,19 @@ static inline int game_Move_build(game_Move_snap *s, soa_world *w)
         return -1;
     v0 = (const game_Motion *)soa_world_values(w, all[0]);
     v1 = (const common_Transform *)soa_world_values(w, all[1]);
-    if (s->soa_runs && soa_world_same_shape(w, s->soa_terms, 3)) {
+    if (soa_world_same_shape(w, s->soa_terms, 3)) {
         for (row = 0; row < s->rows; row += n) {
             n = s->rows - row < SOA_FETCH_BATCH ? s->rows - row : SOA_FETCH_BATCH;
-            game_Motion_cols_gather(&s->Motion, row, v0 + s->soa_base_Motion[row / 64u], n);
-            common_Transform_cols_gather(&s->Transform, row, v1 + s->soa_base_Transform[row / 64u], n);
+            if (s->soa_base_Motion[row / 64u] != SOA_ROW_NONE)
+                game_Motion_cols_gather(&s->Motion, row, v0 + s->soa_base_Motion[row / 64u], n);
+            else
+                for (j = 0; j < n; j++)
+                    game_Motion_cols_store(&s->Motion, row + j, v0 + s->soa_rows_Motion[row + j]);
+            if (s->soa_base_Transform[row / 64u] != SOA_ROW_NONE)
+                common_Transform_cols_gather(&s->Transform, row, v1 + s->soa_base_Transform[row / 64u], n);
+            else
+                for (j = 0; j < n; j++)
+                    common_Transform_cols_store(&s->Transform, row + j, v1 + s->soa_rows_Transform[row + j]);
         }
         game_Motion_clear_changed(&s->Motion, row);
         common_Transform_clear_changed(&s->Transform, row);
@@ -1372,7 +1386,6 @@ static inline int game_Move_build(game_Move_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && game_Move_snap_reserve(s, bound) != 0)
         return -1;
-    s->soa_runs = 1;
     while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
                          SOA_FETCH_BATCH, &runs)) != 0) {
         if ((runs >> 0) & 1u) {
@@ -1381,8 +1394,9 @@ static inline int game_Move_build(game_Move_snap *s, soa_world *w)
         } else {
             for (j = 0; j < n; j++)
                 game_Motion_cols_store(&s->Motion, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
+            memcpy(s->soa_rows_Motion + row, rows + 0 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
             s->soa_base_Motion[row / 64u] = SOA_ROW_NONE;
-            s->soa_runs = 0;
         }
         if ((runs >> 1) & 1u) {
             common_Transform_cols_gather(&s->Transform, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
@@ -1390,8 +1404,9 @@ static inline int game_Move_build(game_Move_snap *s, soa_world *w)
         } else {
             for (j = 0; j < n; j++)
                 common_Transform_cols_store(&s->Transform, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
+            memcpy(s->soa_rows_Transform + row, rows + 1 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
             s->soa_base_Transform[row / 64u] = SOA_ROW_NONE;
-            s->soa_runs = 0;
         }
         row += n;
     }
@@ -1502,6 +1517,7 @@ static inline size_t game_Move_commit(const game_Move_snap *s, soa_world *w)
             for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
                  j = soa_bitset_next(&bits, 64u, j + 1u)) {
                 common_Transform *d = base != SOA_ROW_NONE ? dst + base + j :
+                    dst ? dst + s->soa_rows_Transform[row + j] :
                     (common_Transform *)soa_world_get(w, s->eids[row + j], cid);
                 if (d) {
                     *d = common_Transform_cols_load(&s->Transform, row + j);
@@ -1700,9 +1716,10 @@ typedef struct game_Regenerate_snap {
     game_Health_cols Health; /* write */
     soa_alloc *soa_mem; /* private: where the columns live */
     uint32_t *soa_base_Member; /* private: world row of each block */
+    uint32_t *soa_rows_Member; /* private: of each row, in other blocks */
     uint32_t *soa_base_Health; /* private: world row of each block */
+    uint32_t *soa_rows_Health; /* private: of each row, in other blocks */
     soa_stamp soa_terms[3]; /* private: each term's rows at the build */
-    int soa_runs; /* private: every block of every column runs */
 } game_Regenerate_snap;
 
 /* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
@@ -1757,14 +1774,17 @@ static inline void game_Regenerate_snap_release(game_Regenerate_snap *s)
     game_Member_cols_release(&s->Member, s->soa_mem);
     s->soa_mem->free(s->soa_mem, s->soa_base_Member,
         soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_mem->free(s->soa_mem, s->soa_rows_Member, s->cap * sizeof(uint32_t));
     s->soa_base_Member = NULL;
+    s->soa_rows_Member = NULL;
     game_Health_cols_release(&s->Health, s->soa_mem);
     s->soa_mem->free(s->soa_mem, s->soa_base_Health,
         soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_mem->free(s->soa_mem, s->soa_rows_Health, s->cap * sizeof(uint32_t));
     s->soa_base_Health = NULL;
+    s->soa_rows_Health = NULL;
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
     memset(s->soa_terms, 0, sizeof s->soa_terms);
-    s->soa_runs = 0;
     s->eids = NULL;
     s->rows = s->cap = 0;
 }
@@ -1803,7 +1823,8 @@ static inline int game_Regenerate_snap_reserve(game_Regenerate_snap *s, size_t r
     }
     s->soa_base_Member = (uint32_t *)a->alloc(a,
         soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
-    if (!s->soa_base_Member) {
+    s->soa_rows_Member = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Member || !s->soa_rows_Member) {
         game_Regenerate_snap_release(s);
         errno = ENOMEM;
         return -1;
@@ -1816,7 +1837,8 @@ static inline int game_Regenerate_snap_reserve(game_Regenerate_snap *s, size_t r
     }
     s->soa_base_Health = (uint32_t *)a->alloc(a,
         soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
-    if (!s->soa_base_Health) {
+    s->soa_rows_Health = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Health || !s->soa_rows_Health) {
         game_Regenerate_snap_release(s);
         errno = ENOMEM;
         return -1;
@@ -1830,8 +1852,8 @@ static inline int game_Regenerate_snap_reserve(game_Regenerate_snap *s, size_t r
  * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
  * world's order; a batch whose values lie in a row of the world is
  * copied as a block.  When no term's rows were added or removed since
- * the last build and every block ran, the same rows are copied again
- * without walking the query.  Allocates only when the matching
+ * the last build, the same rows are copied again without walking the
+ * query.  Allocates only when the matching
  * entities outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
  * argument, an uninitialised snapshot, a component the world
  * refuses), ENOMEM. */
@@ -1861,11 +1883,19 @@ static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
         return -1;
     v0 = (const game_Member *)soa_world_values(w, all[0]);
     v1 = (const game_Health *)soa_world_values(w, all[1]);
-    if (s->soa_runs && soa_world_same_shape(w, s->soa_terms, 3)) {
+    if (soa_world_same_shape(w, s->soa_terms, 3)) {
         for (row = 0; row < s->rows; row += n) {
             n = s->rows - row < SOA_FETCH_BATCH ? s->rows - row : SOA_FETCH_BATCH;
-            game_Member_cols_gather(&s->Member, row, v0 + s->soa_base_Member[row / 64u], n);
-            game_Health_cols_gather(&s->Health, row, v1 + s->soa_base_Health[row / 64u], n);
+            if (s->soa_base_Member[row / 64u] != SOA_ROW_NONE)
+                game_Member_cols_gather(&s->Member, row, v0 + s->soa_base_Member[row / 64u], n);
+            else
+                for (j = 0; j < n; j++)
+                    game_Member_cols_store(&s->Member, row + j, v0 + s->soa_rows_Member[row + j]);
+            if (s->soa_base_Health[row / 64u] != SOA_ROW_NONE)
+                game_Health_cols_gather(&s->Health, row, v1 + s->soa_base_Health[row / 64u], n);
+            else
+                for (j = 0; j < n; j++)
+                    game_Health_cols_store(&s->Health, row + j, v1 + s->soa_rows_Health[row + j]);
         }
         game_Member_clear_changed(&s->Member, row);
         game_Health_clear_changed(&s->Health, row);
@@ -1879,7 +1909,6 @@ static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && game_Regenerate_snap_reserve(s, bound) != 0)
         return -1;
-    s->soa_runs = 1;
     while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
                          SOA_FETCH_BATCH, &runs)) != 0) {
         if ((runs >> 0) & 1u) {
@@ -1888,8 +1917,9 @@ static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
         } else {
             for (j = 0; j < n; j++)
                 game_Member_cols_store(&s->Member, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
+            memcpy(s->soa_rows_Member + row, rows + 0 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
             s->soa_base_Member[row / 64u] = SOA_ROW_NONE;
-            s->soa_runs = 0;
         }
         if ((runs >> 1) & 1u) {
             game_Health_cols_gather(&s->Health, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
@@ -1897,8 +1927,9 @@ static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
         } else {
             for (j = 0; j < n; j++)
                 game_Health_cols_store(&s->Health, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
+            memcpy(s->soa_rows_Health + row, rows + 1 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
             s->soa_base_Health[row / 64u] = SOA_ROW_NONE;
-            s->soa_runs = 0;
         }
         row += n;
     }
@@ -2006,6 +2037,7 @@ static inline size_t game_Regenerate_commit(const game_Regenerate_snap *s, soa_w
             for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
                  j = soa_bitset_next(&bits, 64u, j + 1u)) {
                 game_Health *d = base != SOA_ROW_NONE ? dst + base + j :
+                    dst ? dst + s->soa_rows_Health[row + j] :
                     (game_Health *)soa_world_get(w, s->eids[row + j], cid);
                 if (d) {
                     *d = game_Health_cols_load(&s->Health, row + j);
@@ -2193,10 +2225,12 @@ typedef struct game_Loot_snap {
     game_Inventory_cols Inventory; /* write */
     soa_alloc *soa_mem; /* private: where the columns live */
     uint32_t *soa_base_Member; /* private: world row of each block */
+    uint32_t *soa_rows_Member; /* private: of each row, in other blocks */
     uint32_t *soa_base_Health; /* private: world row of each block */
+    uint32_t *soa_rows_Health; /* private: of each row, in other blocks */
     uint32_t *soa_base_Inventory; /* private: world row of each block */
+    uint32_t *soa_rows_Inventory; /* private: of each row, in other blocks */
     soa_stamp soa_terms[3]; /* private: each term's rows at the build */
-    int soa_runs; /* private: every block of every column runs */
 } game_Loot_snap;
 
 /* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
@@ -2256,18 +2290,23 @@ static inline void game_Loot_snap_release(game_Loot_snap *s)
     game_Member_cols_release(&s->Member, s->soa_mem);
     s->soa_mem->free(s->soa_mem, s->soa_base_Member,
         soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_mem->free(s->soa_mem, s->soa_rows_Member, s->cap * sizeof(uint32_t));
     s->soa_base_Member = NULL;
+    s->soa_rows_Member = NULL;
     game_Health_cols_release(&s->Health, s->soa_mem);
     s->soa_mem->free(s->soa_mem, s->soa_base_Health,
         soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_mem->free(s->soa_mem, s->soa_rows_Health, s->cap * sizeof(uint32_t));
     s->soa_base_Health = NULL;
+    s->soa_rows_Health = NULL;
     game_Inventory_cols_release(&s->Inventory, s->soa_mem);
     s->soa_mem->free(s->soa_mem, s->soa_base_Inventory,
         soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_mem->free(s->soa_mem, s->soa_rows_Inventory, s->cap * sizeof(uint32_t));
     s->soa_base_Inventory = NULL;
+    s->soa_rows_Inventory = NULL;
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
     memset(s->soa_terms, 0, sizeof s->soa_terms);
-    s->soa_runs = 0;
     s->eids = NULL;
     s->rows = s->cap = 0;
 }
@@ -2306,7 +2345,8 @@ static inline int game_Loot_snap_reserve(game_Loot_snap *s, size_t rows)
     }
     s->soa_base_Member = (uint32_t *)a->alloc(a,
         soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
-    if (!s->soa_base_Member) {
+    s->soa_rows_Member = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Member || !s->soa_rows_Member) {
         game_Loot_snap_release(s);
         errno = ENOMEM;
         return -1;
@@ -2319,7 +2359,8 @@ static inline int game_Loot_snap_reserve(game_Loot_snap *s, size_t rows)
     }
     s->soa_base_Health = (uint32_t *)a->alloc(a,
         soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
-    if (!s->soa_base_Health) {
+    s->soa_rows_Health = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Health || !s->soa_rows_Health) {
         game_Loot_snap_release(s);
         errno = ENOMEM;
         return -1;
@@ -2332,7 +2373,8 @@ static inline int game_Loot_snap_reserve(game_Loot_snap *s, size_t rows)
     }
     s->soa_base_Inventory = (uint32_t *)a->alloc(a,
         soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
-    if (!s->soa_base_Inventory) {
+    s->soa_rows_Inventory = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Inventory || !s->soa_rows_Inventory) {
         game_Loot_snap_release(s);
         errno = ENOMEM;
         return -1;
@@ -2346,8 +2388,8 @@ static inline int game_Loot_snap_reserve(game_Loot_snap *s, size_t rows)
  * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
  * world's order; a batch whose values lie in a row of the world is
  * copied as a block.  When no term's rows were added or removed since
- * the last build and every block ran, the same rows are copied again
- * without walking the query.  Allocates only when the matching
+ * the last build, the same rows are copied again without walking the
+ * query.  Allocates only when the matching
  * entities outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
  * argument, an uninitialised snapshot, a component the world
  * refuses), ENOMEM. */
@@ -2378,12 +2420,24 @@ static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
     v0 = (const game_Member *)soa_world_values(w, all[0]);
     v1 = (const game_Health *)soa_world_values(w, all[1]);
     v2 = (const game_Inventory *)soa_world_values(w, all[2]);
-    if (s->soa_runs && soa_world_same_shape(w, s->soa_terms, 3)) {
+    if (soa_world_same_shape(w, s->soa_terms, 3)) {
         for (row = 0; row < s->rows; row += n) {
             n = s->rows - row < SOA_FETCH_BATCH ? s->rows - row : SOA_FETCH_BATCH;
-            game_Member_cols_gather(&s->Member, row, v0 + s->soa_base_Member[row / 64u], n);
-            game_Health_cols_gather(&s->Health, row, v1 + s->soa_base_Health[row / 64u], n);
-            game_Inventory_cols_gather(&s->Inventory, row, v2 + s->soa_base_Inventory[row / 64u], n);
+            if (s->soa_base_Member[row / 64u] != SOA_ROW_NONE)
+                game_Member_cols_gather(&s->Member, row, v0 + s->soa_base_Member[row / 64u], n);
+            else
+                for (j = 0; j < n; j++)
+                    game_Member_cols_store(&s->Member, row + j, v0 + s->soa_rows_Member[row + j]);
+            if (s->soa_base_Health[row / 64u] != SOA_ROW_NONE)
+                game_Health_cols_gather(&s->Health, row, v1 + s->soa_base_Health[row / 64u], n);
+            else
+                for (j = 0; j < n; j++)
+                    game_Health_cols_store(&s->Health, row + j, v1 + s->soa_rows_Health[row + j]);
+            if (s->soa_base_Inventory[row / 64u] != SOA_ROW_NONE)
+                game_Inventory_cols_gather(&s->Inventory, row, v2 + s->soa_base_Inventory[row / 64u], n);
+            else
+                for (j = 0; j < n; j++)
+                    game_Inventory_cols_store(&s->Inventory, row + j, v2 + s->soa_rows_Inventory[row + j]);
         }
         game_Member_clear_changed(&s->Member, row);
         game_Health_clear_changed(&s->Health, row);
@@ -2398,7 +2452,6 @@ static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && game_Loot_snap_reserve(s, bound) != 0)
         return -1;
-    s->soa_runs = 1;
     while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
                          SOA_FETCH_BATCH, &runs)) != 0) {
         if ((runs >> 0) & 1u) {
@@ -2407,8 +2460,9 @@ static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
         } else {
             for (j = 0; j < n; j++)
                 game_Member_cols_store(&s->Member, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
+            memcpy(s->soa_rows_Member + row, rows + 0 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
             s->soa_base_Member[row / 64u] = SOA_ROW_NONE;
-            s->soa_runs = 0;
         }
         if ((runs >> 1) & 1u) {
             game_Health_cols_gather(&s->Health, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
@@ -2416,8 +2470,9 @@ static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
         } else {
             for (j = 0; j < n; j++)
                 game_Health_cols_store(&s->Health, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
+            memcpy(s->soa_rows_Health + row, rows + 1 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
             s->soa_base_Health[row / 64u] = SOA_ROW_NONE;
-            s->soa_runs = 0;
         }
         if ((runs >> 2) & 1u) {
             game_Inventory_cols_gather(&s->Inventory, row, v2 + rows[2 * SOA_FETCH_BATCH], n);
@@ -2425,8 +2480,9 @@ static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
         } else {
             for (j = 0; j < n; j++)
                 game_Inventory_cols_store(&s->Inventory, row + j, v2 + rows[2 * SOA_FETCH_BATCH + j]);
+            memcpy(s->soa_rows_Inventory + row, rows + 2 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
             s->soa_base_Inventory[row / 64u] = SOA_ROW_NONE;
-            s->soa_runs = 0;
         }
         row += n;
     }
@@ -2540,6 +2596,7 @@ static inline size_t game_Loot_commit(const game_Loot_snap *s, soa_world *w)
             for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
                  j = soa_bitset_next(&bits, 64u, j + 1u)) {
                 game_Inventory *d = base != SOA_ROW_NONE ? dst + base + j :
+                    dst ? dst + s->soa_rows_Inventory[row + j] :
                     (game_Inventory *)soa_world_get(w, s->eids[row + j], cid);
                 if (d) {
                     *d = game_Inventory_cols_load(&s->Inventory, row + j);

@@ -373,9 +373,10 @@ typedef struct Integrate_snap {
     Position_cols Position; /* write */
     soa_alloc *soa_mem; /* private: where the columns live */
     uint32_t *soa_base_Velocity; /* private: world row of each block */
+    uint32_t *soa_rows_Velocity; /* private: of each row, in other blocks */
     uint32_t *soa_base_Position; /* private: world row of each block */
+    uint32_t *soa_rows_Position; /* private: of each row, in other blocks */
     soa_stamp soa_terms[2]; /* private: each term's rows at the build */
-    int soa_runs; /* private: every block of every column runs */
 } Integrate_snap;
 
 /* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
@@ -428,14 +429,17 @@ static inline void Integrate_snap_release(Integrate_snap *s)
     Velocity_cols_release(&s->Velocity, s->soa_mem);
     s->soa_mem->free(s->soa_mem, s->soa_base_Velocity,
         soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_mem->free(s->soa_mem, s->soa_rows_Velocity, s->cap * sizeof(uint32_t));
     s->soa_base_Velocity = NULL;
+    s->soa_rows_Velocity = NULL;
     Position_cols_release(&s->Position, s->soa_mem);
     s->soa_mem->free(s->soa_mem, s->soa_base_Position,
         soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_mem->free(s->soa_mem, s->soa_rows_Position, s->cap * sizeof(uint32_t));
     s->soa_base_Position = NULL;
+    s->soa_rows_Position = NULL;
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
     memset(s->soa_terms, 0, sizeof s->soa_terms);
-    s->soa_runs = 0;
     s->eids = NULL;
     s->rows = s->cap = 0;
 }
@@ -474,7 +478,8 @@ static inline int Integrate_snap_reserve(Integrate_snap *s, size_t rows)
     }
     s->soa_base_Velocity = (uint32_t *)a->alloc(a,
         soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
-    if (!s->soa_base_Velocity) {
+    s->soa_rows_Velocity = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Velocity || !s->soa_rows_Velocity) {
         Integrate_snap_release(s);
         errno = ENOMEM;
         return -1;
@@ -487,7 +492,8 @@ static inline int Integrate_snap_reserve(Integrate_snap *s, size_t rows)
     }
     s->soa_base_Position = (uint32_t *)a->alloc(a,
         soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
-    if (!s->soa_base_Position) {
+    s->soa_rows_Position = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Position || !s->soa_rows_Position) {
         Integrate_snap_release(s);
         errno = ENOMEM;
         return -1;
@@ -501,8 +507,8 @@ static inline int Integrate_snap_reserve(Integrate_snap *s, size_t rows)
  * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
  * world's order; a batch whose values lie in a row of the world is
  * copied as a block.  When no term's rows were added or removed since
- * the last build and every block ran, the same rows are copied again
- * without walking the query.  Allocates only when the matching
+ * the last build, the same rows are copied again without walking the
+ * query.  Allocates only when the matching
  * entities outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
  * argument, an uninitialised snapshot, a component the world
  * refuses), ENOMEM. */
@@ -528,11 +534,19 @@ static inline int Integrate_build(Integrate_snap *s, soa_world *w)
         return -1;
     v0 = (const Velocity *)soa_world_values(w, all[0]);
     v1 = (const Position *)soa_world_values(w, all[1]);
-    if (s->soa_runs && soa_world_same_shape(w, s->soa_terms, 2)) {
+    if (soa_world_same_shape(w, s->soa_terms, 2)) {
         for (row = 0; row < s->rows; row += n) {
             n = s->rows - row < SOA_FETCH_BATCH ? s->rows - row : SOA_FETCH_BATCH;
-            Velocity_cols_gather(&s->Velocity, row, v0 + s->soa_base_Velocity[row / 64u], n);
-            Position_cols_gather(&s->Position, row, v1 + s->soa_base_Position[row / 64u], n);
+            if (s->soa_base_Velocity[row / 64u] != SOA_ROW_NONE)
+                Velocity_cols_gather(&s->Velocity, row, v0 + s->soa_base_Velocity[row / 64u], n);
+            else
+                for (j = 0; j < n; j++)
+                    Velocity_cols_store(&s->Velocity, row + j, v0 + s->soa_rows_Velocity[row + j]);
+            if (s->soa_base_Position[row / 64u] != SOA_ROW_NONE)
+                Position_cols_gather(&s->Position, row, v1 + s->soa_base_Position[row / 64u], n);
+            else
+                for (j = 0; j < n; j++)
+                    Position_cols_store(&s->Position, row + j, v1 + s->soa_rows_Position[row + j]);
         }
         Velocity_clear_changed(&s->Velocity, row);
         Position_clear_changed(&s->Position, row);
@@ -546,7 +560,6 @@ static inline int Integrate_build(Integrate_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && Integrate_snap_reserve(s, bound) != 0)
         return -1;
-    s->soa_runs = 1;
     while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
                          SOA_FETCH_BATCH, &runs)) != 0) {
         if ((runs >> 0) & 1u) {
@@ -555,8 +568,9 @@ static inline int Integrate_build(Integrate_snap *s, soa_world *w)
         } else {
             for (j = 0; j < n; j++)
                 Velocity_cols_store(&s->Velocity, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
+            memcpy(s->soa_rows_Velocity + row, rows + 0 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
             s->soa_base_Velocity[row / 64u] = SOA_ROW_NONE;
-            s->soa_runs = 0;
         }
         if ((runs >> 1) & 1u) {
             Position_cols_gather(&s->Position, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
@@ -564,8 +578,9 @@ static inline int Integrate_build(Integrate_snap *s, soa_world *w)
         } else {
             for (j = 0; j < n; j++)
                 Position_cols_store(&s->Position, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
+            memcpy(s->soa_rows_Position + row, rows + 1 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
             s->soa_base_Position[row / 64u] = SOA_ROW_NONE;
-            s->soa_runs = 0;
         }
         row += n;
     }
@@ -670,6 +685,7 @@ static inline size_t Integrate_commit(const Integrate_snap *s, soa_world *w)
             for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
                  j = soa_bitset_next(&bits, 64u, j + 1u)) {
                 Position *d = base != SOA_ROW_NONE ? dst + base + j :
+                    dst ? dst + s->soa_rows_Position[row + j] :
                     (Position *)soa_world_get(w, s->eids[row + j], cid);
                 if (d) {
                     *d = Position_cols_load(&s->Position, row + j);

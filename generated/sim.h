@@ -1003,9 +1003,10 @@ typedef struct sim_Age_snap {
     sim_Particle_cols Particle; /* write */
     soa_alloc *soa_mem; /* private: where the columns live */
     uint32_t *soa_base_Limits; /* private: world row of each block */
+    uint32_t *soa_rows_Limits; /* private: of each row, in other blocks */
     uint32_t *soa_base_Particle; /* private: world row of each block */
+    uint32_t *soa_rows_Particle; /* private: of each row, in other blocks */
     soa_stamp soa_terms[2]; /* private: each term's rows at the build */
-    int soa_runs; /* private: every block of every column runs */
 } sim_Age_snap;
 
 /* What a kernel sees: rows [begin, end) of the snapshot.  Pointers
@@ -1072,14 +1073,17 @@ static inline void sim_Age_snap_release(sim_Age_snap *s)
     sim_Limits_cols_release(&s->Limits, s->soa_mem);
     s->soa_mem->free(s->soa_mem, s->soa_base_Limits,
         soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_mem->free(s->soa_mem, s->soa_rows_Limits, s->cap * sizeof(uint32_t));
     s->soa_base_Limits = NULL;
+    s->soa_rows_Limits = NULL;
     sim_Particle_cols_release(&s->Particle, s->soa_mem);
     s->soa_mem->free(s->soa_mem, s->soa_base_Particle,
         soa_bitset_words(s->cap) * sizeof(uint32_t));
+    s->soa_mem->free(s->soa_mem, s->soa_rows_Particle, s->cap * sizeof(uint32_t));
     s->soa_base_Particle = NULL;
+    s->soa_rows_Particle = NULL;
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
     memset(s->soa_terms, 0, sizeof s->soa_terms);
-    s->soa_runs = 0;
     s->eids = NULL;
     s->rows = s->cap = 0;
 }
@@ -1118,7 +1122,8 @@ static inline int sim_Age_snap_reserve(sim_Age_snap *s, size_t rows)
     }
     s->soa_base_Limits = (uint32_t *)a->alloc(a,
         soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
-    if (!s->soa_base_Limits) {
+    s->soa_rows_Limits = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Limits || !s->soa_rows_Limits) {
         sim_Age_snap_release(s);
         errno = ENOMEM;
         return -1;
@@ -1131,7 +1136,8 @@ static inline int sim_Age_snap_reserve(sim_Age_snap *s, size_t rows)
     }
     s->soa_base_Particle = (uint32_t *)a->alloc(a,
         soa_bitset_words(cap) * sizeof(uint32_t), SOA_ALIGN);
-    if (!s->soa_base_Particle) {
+    s->soa_rows_Particle = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    if (!s->soa_base_Particle || !s->soa_rows_Particle) {
         sim_Age_snap_release(s);
         errno = ENOMEM;
         return -1;
@@ -1145,8 +1151,8 @@ static inline int sim_Age_snap_reserve(sim_Age_snap *s, size_t rows)
  * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
  * world's order; a batch whose values lie in a row of the world is
  * copied as a block.  When no term's rows were added or removed since
- * the last build and every block ran, the same rows are copied again
- * without walking the query.  Allocates only when the matching
+ * the last build, the same rows are copied again without walking the
+ * query.  Allocates only when the matching
  * entities outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
  * argument, an uninitialised snapshot, a component the world
  * refuses), ENOMEM. */
@@ -1172,11 +1178,19 @@ static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
         return -1;
     v0 = (const sim_Limits *)soa_world_values(w, all[0]);
     v1 = (const sim_Particle *)soa_world_values(w, all[1]);
-    if (s->soa_runs && soa_world_same_shape(w, s->soa_terms, 2)) {
+    if (soa_world_same_shape(w, s->soa_terms, 2)) {
         for (row = 0; row < s->rows; row += n) {
             n = s->rows - row < SOA_FETCH_BATCH ? s->rows - row : SOA_FETCH_BATCH;
-            sim_Limits_cols_gather(&s->Limits, row, v0 + s->soa_base_Limits[row / 64u], n);
-            sim_Particle_cols_gather(&s->Particle, row, v1 + s->soa_base_Particle[row / 64u], n);
+            if (s->soa_base_Limits[row / 64u] != SOA_ROW_NONE)
+                sim_Limits_cols_gather(&s->Limits, row, v0 + s->soa_base_Limits[row / 64u], n);
+            else
+                for (j = 0; j < n; j++)
+                    sim_Limits_cols_store(&s->Limits, row + j, v0 + s->soa_rows_Limits[row + j]);
+            if (s->soa_base_Particle[row / 64u] != SOA_ROW_NONE)
+                sim_Particle_cols_gather(&s->Particle, row, v1 + s->soa_base_Particle[row / 64u], n);
+            else
+                for (j = 0; j < n; j++)
+                    sim_Particle_cols_store(&s->Particle, row + j, v1 + s->soa_rows_Particle[row + j]);
         }
         sim_Limits_clear_changed(&s->Limits, row);
         sim_Particle_clear_changed(&s->Particle, row);
@@ -1190,7 +1204,6 @@ static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && sim_Age_snap_reserve(s, bound) != 0)
         return -1;
-    s->soa_runs = 1;
     while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
                          SOA_FETCH_BATCH, &runs)) != 0) {
         if ((runs >> 0) & 1u) {
@@ -1199,8 +1212,9 @@ static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
         } else {
             for (j = 0; j < n; j++)
                 sim_Limits_cols_store(&s->Limits, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
+            memcpy(s->soa_rows_Limits + row, rows + 0 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
             s->soa_base_Limits[row / 64u] = SOA_ROW_NONE;
-            s->soa_runs = 0;
         }
         if ((runs >> 1) & 1u) {
             sim_Particle_cols_gather(&s->Particle, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
@@ -1208,8 +1222,9 @@ static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
         } else {
             for (j = 0; j < n; j++)
                 sim_Particle_cols_store(&s->Particle, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
+            memcpy(s->soa_rows_Particle + row, rows + 1 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
             s->soa_base_Particle[row / 64u] = SOA_ROW_NONE;
-            s->soa_runs = 0;
         }
         row += n;
     }
@@ -1332,6 +1347,7 @@ static inline size_t sim_Age_commit(const sim_Age_snap *s, soa_world *w)
             for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
                  j = soa_bitset_next(&bits, 64u, j + 1u)) {
                 sim_Particle *d = base != SOA_ROW_NONE ? dst + base + j :
+                    dst ? dst + s->soa_rows_Particle[row + j] :
                     (sim_Particle *)soa_world_get(w, s->eids[row + j], cid);
                 if (d) {
                     *d = sim_Particle_cols_load(&s->Particle, row + j);

@@ -31,10 +31,11 @@ printf '%s\n' "$out" | grep -q 'runs as a thread in this process' ||
 out=$(SOA_WORKER_THREADS=1 "$wp" -n 20000 -f 40)
 check "thread fallback (environment)" "$out"
 
-# SIGKILL the worker mid-run: the example reports it, respawns, and still
+# SIGKILL the worker mid-run (1000 frames: long enough to be caught
+# running): the example reports it, respawns, and still
 # ends with the right checksum.
 log=$(mktemp); trap 'rm -f "$log"' EXIT
-"$wp" -n 100000 -f 200 >"$log" 2>&1 &
+"$wp" -n 100000 -f 1000 >"$log" 2>&1 &
 main=$!
 child=""
 for _ in $(seq 100); do
@@ -45,7 +46,7 @@ done
 sleep 0.2
 if [ -n "$child" ]; then kill -9 "$child"; else echo "FAIL: no worker to kill"; fail=1; fi
 wait "$main"; rc=$?
-ref200=$("$bin/physics" -n 100000 -f 200 -e 200 | sum)
+ref200=$("$bin/physics" -n 100000 -f 1000 -e 200 | sum)
 [ $rc -eq 0 ] || { echo "FAIL: worker-process exited $rc after the kill"; cat "$log"; fail=1; }
 grep -q 'not committed: worker [0-9]* was killed by signal 9' "$log" ||
     { echo "FAIL: the kill was not reported"; cat "$log"; fail=1; }
