@@ -342,11 +342,15 @@ static int run(const cli *c)
         }
         make_guard(&guard, s->main->ns, out);
         soac_emit_header(&header, s, guard.data, base_name(c->schema));
-        rc = write_file(out, &header);
-        if (rc == 0 && c->depfile) {
+        /* The depfile first: if it cannot be written the header stays as
+         * it was (older than the schema), so the build runs soac again
+         * instead of trusting a header whose dependencies it never saw. */
+        if (c->depfile) {
             make_depfile(&dep, s, out);
             rc = write_file(c->depfile, &dep);
         }
+        if (rc == 0)
+            rc = write_file(out, &header);
         soac_out_free(&header);
         soac_out_free(&guard);
         soac_out_free(&dep);

@@ -226,6 +226,26 @@ static void depfile(void **state)
     free(d);
 }
 
+/* A depfile that cannot be written fails the run before the header is
+ * touched: a header newer than its schema with no depfile beside it would
+ * make a build miss later edits of included schemas. */
+static void depfile_failure_keeps_header(void **state)
+{
+    (void)state;
+    assert_int_equal(spit(path("k.soa"), "component K { a: u8; }\n"), 0);
+    assert_int_equal(spit(path("k.h"), "old header\n"), 0);
+    char *out;
+    int rc = run(&out, "-o %s --depfile %s/no/such/dir/k.d %s", path("k.h"),
+                 tmpdir, path("k.soa"));
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(out, "k.d"));
+    free(out);
+    char *h = slurp(path("k.h"), NULL);
+    assert_non_null(h);
+    assert_string_equal(h, "old header\n");
+    free(h);
+}
+
 /* The layout hash --explain prints for the first component of `src`. */
 static uint64_t hash_of(const char *src)
 {
@@ -328,6 +348,7 @@ int main(void)
         cmocka_unit_test(unchanged_output_keeps_mtime),
         cmocka_unit_test(default_output_and_check),
         cmocka_unit_test(depfile),
+        cmocka_unit_test(depfile_failure_keeps_header),
         cmocka_unit_test(layout_hash),
         cmocka_unit_test(limits),
     };
