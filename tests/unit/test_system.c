@@ -367,6 +367,15 @@ static void two_written_components_and_arrays_round_trip(void **state)
     assert_true(b->axes[0] == 20.0f && b->axes[2] == 9.0f);
     assert_int_equal(b->kind, Kind_probe);
     assert_int_equal(((Counter *)soa_world_get(f.w, e, f.counter))->n, 41);
+    /* A rebuild of the unchanged world copies the committed values in,
+     * arrays and enums included. */
+    b->axes[1] = -4.0f;
+    assert_int_equal(Spin_build(&s, f.w), 0);
+    assert_int_equal(s.rows, 1);
+    assert_true(s.Body.axes[0][0] == 20.0f && s.Body.axes[1][0] == -4.0f);
+    assert_int_equal(s.Body.kind[0], Kind_probe);
+    assert_int_equal(s.Counter.n[0], 41);
+    assert_false(Body_is_changed(&s.Body, 0));
     Spin_snap_release(&s);
 
     /* A read-only system commits nothing. */
