@@ -222,7 +222,7 @@ static void emit_desc(soac_out *o, const soac_component *c)
     if (tag)
         soac_out_puts(o, "    0, 1, NULL,\n    0, NULL\n};\n\n");
     else
-        soac_out_printf(o, "    sizeof(%s), SOA_GEN_ALIGNOF(%s), &%s_default_value,\n"
+        soac_out_printf(o, "    sizeof(%s), SOA_ALIGNOF(%s), &%s_default_value,\n"
                            "    %zu, %s_desc_fields\n};\n\n",
                         n, n, n, c->fields.len, n);
 }
@@ -461,15 +461,6 @@ static const char prologue[] =
     "#include <stddef.h>\n"
     "#include <stdint.h>\n"
     "#include <string.h>\n\n"
-    "#ifndef SOA_GEN_ALIGNOF\n"
-    "#if defined(__cplusplus)\n"
-    "#define SOA_GEN_ALIGNOF(T) alignof(T)\n"
-    "#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L\n"
-    "#define SOA_GEN_ALIGNOF(T) _Alignof(T)\n"
-    "#else\n"
-    "#define SOA_GEN_ALIGNOF(T) __alignof__(T)\n"
-    "#endif\n"
-    "#endif\n\n"
     "#ifdef __cplusplus\n"
     "extern \"C\" {\n"
     "#endif\n\n";

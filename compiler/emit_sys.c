@@ -710,9 +710,8 @@ static void emit_desc(const sys_ctx *x)
     emit_list_ref(x, &y->r, "reads");
     emit_list_ref(x, &y->w, "writes");
     emit_list_ref(x, &y->wo, "without");
-    /* SOA_GEN_ALIGNOF comes from emit_c.c's prologue. */
     soac_out_printf(o,
-        "    sizeof(%s_snap), SOA_GEN_ALIGNOF(%s_snap),\n"
+        "    sizeof(%s_snap), SOA_ALIGNOF(%s_snap),\n"
         "    %s_erased_snap_init,\n"
         "    %s_erased_snap_release,\n"
         "    %s_erased_build,\n"

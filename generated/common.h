@@ -14,16 +14,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#ifndef SOA_GEN_ALIGNOF
-#if defined(__cplusplus)
-#define SOA_GEN_ALIGNOF(T) alignof(T)
-#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
-#define SOA_GEN_ALIGNOF(T) _Alignof(T)
-#else
-#define SOA_GEN_ALIGNOF(T) __alignof__(T)
-#endif
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -82,7 +72,7 @@ static const soa_field_desc common_Transform_desc_fields[3] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc common_Transform_desc = {
     "common_Transform", common_Transform_LAYOUT_HASH,
-    sizeof(common_Transform), SOA_GEN_ALIGNOF(common_Transform), &common_Transform_default_value,
+    sizeof(common_Transform), SOA_ALIGNOF(common_Transform), &common_Transform_default_value,
     3, common_Transform_desc_fields
 };
 

@@ -14,16 +14,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#ifndef SOA_GEN_ALIGNOF
-#if defined(__cplusplus)
-#define SOA_GEN_ALIGNOF(T) alignof(T)
-#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
-#define SOA_GEN_ALIGNOF(T) _Alignof(T)
-#else
-#define SOA_GEN_ALIGNOF(T) __alignof__(T)
-#endif
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -108,7 +98,7 @@ static const soa_field_desc common_Transform_desc_fields[3] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc common_Transform_desc = {
     "common_Transform", common_Transform_LAYOUT_HASH,
-    sizeof(common_Transform), SOA_GEN_ALIGNOF(common_Transform), &common_Transform_default_value,
+    sizeof(common_Transform), SOA_ALIGNOF(common_Transform), &common_Transform_default_value,
     3, common_Transform_desc_fields
 };
 
@@ -336,7 +326,7 @@ static const soa_field_desc game_Health_desc_fields[3] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc game_Health_desc = {
     "game_Health", game_Health_LAYOUT_HASH,
-    sizeof(game_Health), SOA_GEN_ALIGNOF(game_Health), &game_Health_default_value,
+    sizeof(game_Health), SOA_ALIGNOF(game_Health), &game_Health_default_value,
     3, game_Health_desc_fields
 };
 
@@ -513,7 +503,7 @@ static const soa_field_desc game_Member_desc_fields[3] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc game_Member_desc = {
     "game_Member", game_Member_LAYOUT_HASH,
-    sizeof(game_Member), SOA_GEN_ALIGNOF(game_Member), &game_Member_default_value,
+    sizeof(game_Member), SOA_ALIGNOF(game_Member), &game_Member_default_value,
     3, game_Member_desc_fields
 };
 
@@ -690,7 +680,7 @@ static const soa_field_desc game_Inventory_desc_fields[3] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc game_Inventory_desc = {
     "game_Inventory", game_Inventory_LAYOUT_HASH,
-    sizeof(game_Inventory), SOA_GEN_ALIGNOF(game_Inventory), &game_Inventory_default_value,
+    sizeof(game_Inventory), SOA_ALIGNOF(game_Inventory), &game_Inventory_default_value,
     3, game_Inventory_desc_fields
 };
 
@@ -936,7 +926,7 @@ static const soa_field_desc game_Motion_desc_fields[2] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc game_Motion_desc = {
     "game_Motion", game_Motion_LAYOUT_HASH,
-    sizeof(game_Motion), SOA_GEN_ALIGNOF(game_Motion), &game_Motion_default_value,
+    sizeof(game_Motion), SOA_ALIGNOF(game_Motion), &game_Motion_default_value,
     2, game_Motion_desc_fields
 };
 
@@ -1573,7 +1563,7 @@ static const soa_system_desc game_Move_system = {
     game_Move_reads, 1,
     game_Move_writes, 1,
     game_Move_without, 1,
-    sizeof(game_Move_snap), SOA_GEN_ALIGNOF(game_Move_snap),
+    sizeof(game_Move_snap), SOA_ALIGNOF(game_Move_snap),
     game_Move_erased_snap_init,
     game_Move_erased_snap_release,
     game_Move_erased_build,
@@ -2093,7 +2083,7 @@ static const soa_system_desc game_Regenerate_system = {
     game_Regenerate_reads, 1,
     game_Regenerate_writes, 1,
     game_Regenerate_without, 1,
-    sizeof(game_Regenerate_snap), SOA_GEN_ALIGNOF(game_Regenerate_snap),
+    sizeof(game_Regenerate_snap), SOA_ALIGNOF(game_Regenerate_snap),
     game_Regenerate_erased_snap_init,
     game_Regenerate_erased_snap_release,
     game_Regenerate_erased_build,
@@ -2651,7 +2641,7 @@ static const soa_system_desc game_Loot_system = {
     game_Loot_reads, 2,
     game_Loot_writes, 1,
     NULL, 0,
-    sizeof(game_Loot_snap), SOA_GEN_ALIGNOF(game_Loot_snap),
+    sizeof(game_Loot_snap), SOA_ALIGNOF(game_Loot_snap),
     game_Loot_erased_snap_init,
     game_Loot_erased_snap_release,
     game_Loot_erased_build,

@@ -14,16 +14,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#ifndef SOA_GEN_ALIGNOF
-#if defined(__cplusplus)
-#define SOA_GEN_ALIGNOF(T) alignof(T)
-#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
-#define SOA_GEN_ALIGNOF(T) _Alignof(T)
-#else
-#define SOA_GEN_ALIGNOF(T) __alignof__(T)
-#endif
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -54,7 +44,7 @@ static const soa_field_desc Position_desc_fields[2] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc Position_desc = {
     "Position", Position_LAYOUT_HASH,
-    sizeof(Position), SOA_GEN_ALIGNOF(Position), &Position_default_value,
+    sizeof(Position), SOA_ALIGNOF(Position), &Position_default_value,
     2, Position_desc_fields
 };
 
@@ -219,7 +209,7 @@ static const soa_field_desc Velocity_desc_fields[2] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc Velocity_desc = {
     "Velocity", Velocity_LAYOUT_HASH,
-    sizeof(Velocity), SOA_GEN_ALIGNOF(Velocity), &Velocity_default_value,
+    sizeof(Velocity), SOA_ALIGNOF(Velocity), &Velocity_default_value,
     2, Velocity_desc_fields
 };
 
@@ -740,7 +730,7 @@ static const soa_system_desc Integrate_system = {
     Integrate_reads, 1,
     Integrate_writes, 1,
     NULL, 0,
-    sizeof(Integrate_snap), SOA_GEN_ALIGNOF(Integrate_snap),
+    sizeof(Integrate_snap), SOA_ALIGNOF(Integrate_snap),
     Integrate_erased_snap_init,
     Integrate_erased_snap_release,
     Integrate_erased_build,

@@ -14,16 +14,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#ifndef SOA_GEN_ALIGNOF
-#if defined(__cplusplus)
-#define SOA_GEN_ALIGNOF(T) alignof(T)
-#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
-#define SOA_GEN_ALIGNOF(T) _Alignof(T)
-#else
-#define SOA_GEN_ALIGNOF(T) __alignof__(T)
-#endif
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -106,7 +96,7 @@ static const soa_field_desc common_Transform_desc_fields[3] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc common_Transform_desc = {
     "common_Transform", common_Transform_LAYOUT_HASH,
-    sizeof(common_Transform), SOA_GEN_ALIGNOF(common_Transform), &common_Transform_default_value,
+    sizeof(common_Transform), SOA_ALIGNOF(common_Transform), &common_Transform_default_value,
     3, common_Transform_desc_fields
 };
 
@@ -354,7 +344,7 @@ static const soa_field_desc sim_Limits_desc_fields[13] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc sim_Limits_desc = {
     "sim_Limits", sim_Limits_LAYOUT_HASH,
-    sizeof(sim_Limits), SOA_GEN_ALIGNOF(sim_Limits), &sim_Limits_default_value,
+    sizeof(sim_Limits), SOA_ALIGNOF(sim_Limits), &sim_Limits_default_value,
     13, sim_Limits_desc_fields
 };
 
@@ -646,7 +636,7 @@ static const soa_field_desc sim_Particle_desc_fields[5] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc sim_Particle_desc = {
     "sim_Particle", sim_Particle_LAYOUT_HASH,
-    sizeof(sim_Particle), SOA_GEN_ALIGNOF(sim_Particle), &sim_Particle_default_value,
+    sizeof(sim_Particle), SOA_ALIGNOF(sim_Particle), &sim_Particle_default_value,
     5, sim_Particle_desc_fields
 };
 
@@ -1402,7 +1392,7 @@ static const soa_system_desc sim_Age_system = {
     sim_Age_reads, 1,
     sim_Age_writes, 1,
     NULL, 0,
-    sizeof(sim_Age_snap), SOA_GEN_ALIGNOF(sim_Age_snap),
+    sizeof(sim_Age_snap), SOA_ALIGNOF(sim_Age_snap),
     sim_Age_erased_snap_init,
     sim_Age_erased_snap_release,
     sim_Age_erased_build,

@@ -19,6 +19,16 @@
 extern "C" {
 #endif
 
+/* alignof(T) in C99 (as the GNU extension), C11 and C++: generated
+ * descriptors record every value type's alignment with it. */
+#if defined(__cplusplus)
+#define SOA_ALIGNOF(T) alignof(T)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define SOA_ALIGNOF(T) _Alignof(T)
+#else
+#define SOA_ALIGNOF(T) __alignof__(T)
+#endif
+
 /* Scalar types of the schema language, as stored in a field. */
 typedef enum soa_scalar {
     SOA_F32 = 1,

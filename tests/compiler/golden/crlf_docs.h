@@ -14,16 +14,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#ifndef SOA_GEN_ALIGNOF
-#if defined(__cplusplus)
-#define SOA_GEN_ALIGNOF(T) alignof(T)
-#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
-#define SOA_GEN_ALIGNOF(T) _Alignof(T)
-#else
-#define SOA_GEN_ALIGNOF(T) __alignof__(T)
-#endif
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -82,7 +72,7 @@ static const soa_field_desc Doc_desc_fields[2] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc Doc_desc = {
     "Doc", Doc_LAYOUT_HASH,
-    sizeof(Doc), SOA_GEN_ALIGNOF(Doc), &Doc_default_value,
+    sizeof(Doc), SOA_ALIGNOF(Doc), &Doc_default_value,
     2, Doc_desc_fields
 };
 
@@ -244,7 +234,7 @@ static const soa_field_desc Last_desc_fields[1] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc Last_desc = {
     "Last", Last_LAYOUT_HASH,
-    sizeof(Last), SOA_GEN_ALIGNOF(Last), &Last_default_value,
+    sizeof(Last), SOA_ALIGNOF(Last), &Last_default_value,
     1, Last_desc_fields
 };
 

@@ -14,16 +14,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#ifndef SOA_GEN_ALIGNOF
-#if defined(__cplusplus)
-#define SOA_GEN_ALIGNOF(T) alignof(T)
-#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
-#define SOA_GEN_ALIGNOF(T) _Alignof(T)
-#else
-#define SOA_GEN_ALIGNOF(T) __alignof__(T)
-#endif
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -138,7 +128,7 @@ static const soa_field_desc edge_Ints_desc_fields[12] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc edge_Ints_desc = {
     "edge_Ints", edge_Ints_LAYOUT_HASH,
-    sizeof(edge_Ints), SOA_GEN_ALIGNOF(edge_Ints), &edge_Ints_default_value,
+    sizeof(edge_Ints), SOA_ALIGNOF(edge_Ints), &edge_Ints_default_value,
     12, edge_Ints_desc_fields
 };
 
@@ -436,7 +426,7 @@ static const soa_field_desc edge_Floats_desc_fields[14] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc edge_Floats_desc = {
     "edge_Floats", edge_Floats_LAYOUT_HASH,
-    sizeof(edge_Floats), SOA_GEN_ALIGNOF(edge_Floats), &edge_Floats_default_value,
+    sizeof(edge_Floats), SOA_ALIGNOF(edge_Floats), &edge_Floats_default_value,
     14, edge_Floats_desc_fields
 };
 
@@ -736,7 +726,7 @@ static const soa_field_desc edge_Enums_desc_fields[4] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc edge_Enums_desc = {
     "edge_Enums", edge_Enums_LAYOUT_HASH,
-    sizeof(edge_Enums), SOA_GEN_ALIGNOF(edge_Enums), &edge_Enums_default_value,
+    sizeof(edge_Enums), SOA_ALIGNOF(edge_Enums), &edge_Enums_default_value,
     4, edge_Enums_desc_fields
 };
 

@@ -14,16 +14,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#ifndef SOA_GEN_ALIGNOF
-#if defined(__cplusplus)
-#define SOA_GEN_ALIGNOF(T) alignof(T)
-#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
-#define SOA_GEN_ALIGNOF(T) _Alignof(T)
-#else
-#define SOA_GEN_ALIGNOF(T) __alignof__(T)
-#endif
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -74,7 +64,7 @@ static const soa_field_desc shapes_Shape_desc_fields[2] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc shapes_Shape_desc = {
     "shapes_Shape", shapes_Shape_LAYOUT_HASH,
-    sizeof(shapes_Shape), SOA_GEN_ALIGNOF(shapes_Shape), &shapes_Shape_default_value,
+    sizeof(shapes_Shape), SOA_ALIGNOF(shapes_Shape), &shapes_Shape_default_value,
     2, shapes_Shape_desc_fields
 };
 
@@ -250,7 +240,7 @@ static const soa_field_desc scene_Node_desc_fields[3] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc scene_Node_desc = {
     "scene_Node", scene_Node_LAYOUT_HASH,
-    sizeof(scene_Node), SOA_GEN_ALIGNOF(scene_Node), &scene_Node_default_value,
+    sizeof(scene_Node), SOA_ALIGNOF(scene_Node), &scene_Node_default_value,
     3, scene_Node_desc_fields
 };
 

@@ -14,16 +14,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#ifndef SOA_GEN_ALIGNOF
-#if defined(__cplusplus)
-#define SOA_GEN_ALIGNOF(T) alignof(T)
-#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
-#define SOA_GEN_ALIGNOF(T) _Alignof(T)
-#else
-#define SOA_GEN_ALIGNOF(T) __alignof__(T)
-#endif
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -217,7 +207,7 @@ static const soa_field_desc Hp_desc_fields[1] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc Hp_desc = {
     "Hp", Hp_LAYOUT_HASH,
-    sizeof(Hp), SOA_GEN_ALIGNOF(Hp), &Hp_default_value,
+    sizeof(Hp), SOA_ALIGNOF(Hp), &Hp_default_value,
     1, Hp_desc_fields
 };
 
@@ -373,7 +363,7 @@ static const soa_field_desc Io_desc_fields[3] = {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc Io_desc = {
     "Io", Io_LAYOUT_HASH,
-    sizeof(Io), SOA_GEN_ALIGNOF(Io), &Io_default_value,
+    sizeof(Io), SOA_ALIGNOF(Io), &Io_default_value,
     3, Io_desc_fields
 };
 
