@@ -24,6 +24,10 @@ $(foreach t,$(TSAN_TESTS),$(eval $(call unit_test,$(t),tsan)))
 UNIT_BINS := $(foreach t,$(UNIT_NAMES),$(BUILD)/asan/tests/$(t)) \
              $(foreach t,$(TSAN_TESTS),$(BUILD)/tsan/tests/$(t))
 
+# Public headers alone, and the README's tour compiled and run as a new user
+# would.
+TEST_PROGRAMS += tests/headers.sh tests/readme_tour.sh
+TEST_DEPS     += $(SOAC) $(LIBSOA)
+
 test: $(UNIT_BINS) $(TEST_DEPS)
 	@sh tests/run.sh $(UNIT_BINS) $(TEST_PROGRAMS)
-TEST_PROGRAMS += tests/headers.sh
