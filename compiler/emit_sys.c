@@ -296,11 +296,11 @@ static void emit_storage(const sys_ctx *x)
 
 /* ---- build ---------------------------------------------------------- */
 
-/* Declares v<k>, the dense values of the k-th `all` term. */
-static void decl_values(const sys_ctx *x, const soac_component *c, bool w)
+/* The dense values of each `all` term, as the build chunks read them. */
+static void args_values(const sys_ctx *x, const soac_component *c, bool w)
 {
     (void)w;
-    soac_out_printf(x->o, "    const %s *v%zu = NULL;\n", c->cname,
+    soac_out_printf(x->o, "    const %s *v%zu;\n", c->cname,
                     all_index(x->sys, c));
 }
 
@@ -309,63 +309,52 @@ static void get_values(const sys_ctx *x, const soac_component *c, bool w)
     size_t k = all_index(x->sys, c);
     (void)w;
     soac_out_printf(x->o,
-        "    v%zu = (const %s *)soa_world_values(w, all[%zu]);\n", k,
+        "    a.v%zu = (const %s *)soa_world_values(w, all[%zu]);\n", k,
         c->cname, k);
 }
 
-/* One batch of c into the columns: as a block when its rows in the world
- * run on, else row by row.  Either way the snapshot keeps where the rows
- * are (the block's first row, or each row), for a rebuild and S_commit. */
-static void gather_cols(const sys_ctx *x, const soac_component *c, bool w)
+/* Where one batch of c lies in the world: the block's first row when its
+ * rows run on (a block copy later), else each row. */
+static void locate_cols(const sys_ctx *x, const soac_component *c, bool w)
 {
     size_t k = all_index(x->sys, c);
-    const char *T = c->cname, *N = c->name;
+    const char *N = c->name;
     (void)w;
     if (k < 64)
         soac_out_printf(x->o,
             "        if ((runs >> %zu) & 1u) {\n"
-            "            %s_cols_gather(&s->%s, row, v%zu + rows[%zu * SOA_FETCH_BATCH], n);\n"
             "            s->soa_base_%s[row / 64u] = rows[%zu * SOA_FETCH_BATCH];\n"
-            "        } else {\n", k, T, N, k, k, N, k);
+            "        } else {\n", k, N, k);
     else
         soac_out_puts(x->o, "        {\n");
     soac_out_printf(x->o,
-        "            for (j = 0; j < n; j++)\n"
-        "                %s_cols_store(&s->%s, row + j, v%zu + rows[%zu * SOA_FETCH_BATCH + j]);\n"
         "            memcpy(s->soa_rows_%s + row, rows + %zu * SOA_FETCH_BATCH,\n"
         "                n * sizeof(uint32_t));\n"
         "            s->soa_base_%s[row / 64u] = SOA_ROW_NONE;\n"
-        "        }\n", T, N, k, k, N, k, N);
+        "        }\n", N, k, N);
 }
 
-/* One block of c again, from the rows the last build found. */
+/* One block of c from the rows the walk found. */
 static void regather_cols(const sys_ctx *x, const soac_component *c, bool w)
 {
     size_t k = all_index(x->sys, c);
     const char *T = c->cname, *N = c->name;
     (void)w;
     soac_out_printf(x->o,
-        "            if (s->soa_base_%s[row / 64u] != SOA_ROW_NONE)\n"
-        "                %s_cols_gather(&s->%s, row, v%zu + s->soa_base_%s[row / 64u], n);\n"
-        "            else\n"
-        "                for (j = 0; j < n; j++)\n"
-        "                    %s_cols_store(&s->%s, row + j, v%zu + s->soa_rows_%s[row + j]);\n",
+        "        if (s->soa_base_%s[row / 64u] != SOA_ROW_NONE)\n"
+        "            %s_cols_gather(&s->%s, row, a->v%zu + s->soa_base_%s[row / 64u], n);\n"
+        "        else\n"
+        "            for (j = 0; j < n; j++)\n"
+        "                %s_cols_store(&s->%s, row + j, a->v%zu + s->soa_rows_%s[row + j]);\n",
         N, T, N, k, N, T, N, k, N);
 }
 
 static void clear_cols(const sys_ctx *x, const soac_component *c, bool w)
 {
     (void)w;
-    soac_out_printf(x->o, "    %s_clear_changed(&s->%s, row);\n", c->cname,
-                    c->name);
-}
-
-static void clear_cols_nested(const sys_ctx *x, const soac_component *c,
-                              bool w)
-{
-    (void)w;
-    soac_out_printf(x->o, "        %s_clear_changed(&s->%s, row);\n",
-                    c->cname, c->name);
+    soac_out_printf(x->o,
+        "    soa_bitset_clear_all(s->%s.changed + begin / 64u, end - begin);\n",
+        c->name);
 }
 
 /* Registers each component of `l` into arr[base + i]. */
@@ -385,54 +374,77 @@ static void emit_check_cids(const sys_ctx *x, const char *arr, size_t n)
             "        return -1;\n", arr, i);
 }
 
+/* The private chunk of a build: copies rows [begin, end) (multiples of 64
+ * but for the last row) from where the walk found them, and clears their
+ * changed bits.  Chunks touch disjoint rows and bitset words. */
+static void emit_build_rows(const sys_ctx *x)
+{
+    soac_out *o = x->o;
+    const char *S = x->S;
+    soac_out_printf(o,
+        "typedef struct soa_%s_build_args {\n"
+        "    %s_snap *s;\n", S, S);
+    each_cols(x, args_values);
+    soac_out_printf(o,
+        "} soa_%s_build_args;\n\n"
+        "static inline size_t soa_%s_build_rows(void *p, size_t begin, size_t end)\n"
+        "{\n"
+        "    const soa_%s_build_args *a = (const soa_%s_build_args *)p;\n"
+        "    %s_snap *s = a->s;\n"
+        "    size_t row, n, j;\n"
+        "    for (row = begin; row < end; row += n) {\n"
+        "        n = end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH;\n",
+        S, S, S, S, S);
+    each_cols(x, regather_cols);
+    soac_out_puts(o, "    }\n");
+    each_cols(x, clear_cols);
+    soac_out_puts(o, "    (void)s;\n    (void)j;\n    return 0;\n}\n\n");
+}
+
 static void emit_build(const sys_ctx *x)
 {
     soac_out *o = x->o;
     const soac_system *y = x->sys;
+    const char *S = x->S;
     size_t na = n_all(y), nn = y->wo.len, nt = n_terms(y);
+    emit_build_rows(x);
     soac_out_printf(o,
-        "/* Gathers every entity that matches %s into rows [0, rows) and\n"
-        " * clears the changed bits.  Registers the components in `w`\n"
-        " * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the\n"
-        " * world's order; a batch whose values lie in a row of the world is\n"
-        " * copied as a block.  When no term's rows were added or removed since\n"
-        " * the last build, the same rows are copied again without walking the\n"
-        " * query.  Allocates only when the matching\n"
-        " * entities outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL\n"
-        " * argument, an uninitialised snapshot, a component the world\n"
-        " * refuses), ENOMEM. */\n"
-        "static inline int %s_build(%s_snap *s, soa_world *w)\n"
+        "/* S_build with the copying spread over `pool` (NULL: this thread\n"
+        " * alone) in chunks of whole 64-row blocks: the query walk stays on\n"
+        " * the caller and records where each row lies (a block's first row\n"
+        " * when its rows run on, else each row), then the chunks copy the\n"
+        " * values.  When no term's rows were added or removed since the last\n"
+        " * build, the walk is skipped and the same rows are copied again.\n"
+        " * The same rows and values as %s_build, for any pool size.  Call\n"
+        " * it from the thread that drives `pool`, not from a pool task (it\n"
+        " * would run inline).  0, or -1 with errno as for %s_build. */\n"
+        "static inline int %s_build_on(%s_snap *s, soa_world *w, soa_pool *pool)\n"
         "{\n"
         "    soa_cid all[%zu];\n"
-        "    uint32_t rows[SOA_FETCH_BATCH * %zu];\n", y->name, x->S, x->S,
+        "    uint32_t rows[SOA_FETCH_BATCH * %zu];\n", S, S, S, S,
         na ? na : 1, na ? na : 1);
     if (nn)
         soac_out_printf(o, "    soa_cid none[%zu];\n", nn);
-    each_cols(x, decl_values);
     soac_out_printf(o,
+        "    soa_%s_build_args a;\n"
         "    soa_query q;\n"
         "    soa_query_iter it;\n"
         "    uint64_t runs;\n"
-        "    size_t bound, row = 0, n, j;\n"
+        "    size_t bound, row = 0, n;\n"
         "    if (!s || !s->soa_mem || !w) {\n"
         "        errno = EINVAL;\n"
         "        return -1;\n"
-        "    }\n");
+        "    }\n", S);
     emit_register(x, &y->r, "all", 0);
     emit_register(x, &y->w, "all", y->r.len);
     emit_register(x, &y->wo, "none", 0);
     emit_check_cids(x, "all", na);
     emit_check_cids(x, "none", nn);
+    soac_out_puts(o, "    memset(&a, 0, sizeof a);\n    a.s = s;\n");
     each_cols(x, get_values);
     soac_out_printf(o,
         "    if (soa_world_same_shape(w, s->soa_terms, %zu)) {\n"
-        "        for (row = 0; row < s->rows; row += n) {\n"
-        "            n = s->rows - row < SOA_FETCH_BATCH ? s->rows - row : SOA_FETCH_BATCH;\n",
-        nt);
-    each_cols(x, regather_cols);
-    soac_out_puts(o, "        }\n");
-    each_cols(x, clear_cols_nested);
-    soac_out_printf(o,
+        "        soa_snap_for(pool, s->rows, soa_%s_build_rows, &a);\n"
         "        return 0;\n"
         "    }\n"
         "    s->rows = 0;\n"
@@ -443,11 +455,11 @@ static void emit_build(const sys_ctx *x)
         "    bound = soa_query_begin(w, &q, &it);\n"
         "    if (bound > s->cap && %s_snap_reserve(s, bound) != 0)\n"
         "        return -1;\n",
-        na, nn ? "none" : "NULL", nn, x->S);
+        nt, S, na, nn ? "none" : "NULL", nn, S);
     soac_out_puts(o,
         "    while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,\n"
         "                         SOA_FETCH_BATCH, &runs)) != 0) {\n");
-    each_cols(x, gather_cols);
+    each_cols(x, locate_cols);
     soac_out_puts(o, "        row += n;\n    }\n    s->rows = row;\n");
     for (size_t k = 0; k < na; k++)
         soac_out_printf(o, "    soa_world_stamp(w, all[%zu], &s->soa_terms[%zu]);\n",
@@ -455,8 +467,26 @@ static void emit_build(const sys_ctx *x)
     for (size_t k = 0; k < nn; k++)
         soac_out_printf(o, "    soa_world_stamp(w, none[%zu], &s->soa_terms[%zu]);\n",
                         k, na + k);
-    each_cols(x, clear_cols);
-    soac_out_puts(o, "    (void)j;\n    (void)runs;\n    return 0;\n}\n\n");
+    soac_out_printf(o,
+        "    soa_snap_for(pool, s->rows, soa_%s_build_rows, &a);\n"
+        "    (void)runs;\n"
+        "    return 0;\n"
+        "}\n\n", S);
+    soac_out_printf(o,
+        "/* Gathers every entity that matches %s into rows [0, rows) and\n"
+        " * clears the changed bits, on this thread (%s_build_on with no\n"
+        " * pool).  Registers the components in `w` (idempotent).  Rows come\n"
+        " * in batches of SOA_FETCH_BATCH in the world's order; a batch whose\n"
+        " * values lie in a row of the world is copied as a block.  When no\n"
+        " * term's rows were added or removed since the last build, the same\n"
+        " * rows are copied again without walking the query.  Allocates only\n"
+        " * when the matching entities outgrow the capacity.  0, or -1 with\n"
+        " * errno: EINVAL (a NULL argument, an uninitialised snapshot, a\n"
+        " * component the world refuses), ENOMEM. */\n"
+        "static inline int %s_build(%s_snap *s, soa_world *w)\n"
+        "{\n"
+        "    return %s_build_on(s, w, NULL);\n"
+        "}\n\n", y->name, S, S, S, S);
 }
 
 /* ---- run ------------------------------------------------------------ */
@@ -554,45 +584,66 @@ static void emit_run(const sys_ctx *x)
 
 /* ---- commit --------------------------------------------------------- */
 
-/* Commits c's changed rows, one 64-row block at a time.  While the stamp
- * holds, a block gathered as a run is written straight to its rows in
- * the world (a whole changed block as one scatter); otherwise each row's
- * entity is looked up, which skips the dead, recycled and stripped. */
+static void commit_args(const sys_ctx *x, const soac_component *c,
+                        bool written)
+{
+    size_t k = all_index(x->sys, c);
+    if (!written)
+        return;
+    soac_out_printf(x->o,
+        "    %s *d%zu; /* NULL: look each entity up */\n"
+        "    soa_cid c%zu;\n", c->cname, k, k);
+}
+
+static void commit_init(const sys_ctx *x, const soac_component *c,
+                        bool written)
+{
+    size_t k = all_index(x->sys, c);
+    if (!written)
+        return;
+    soac_out_printf(x->o,
+        "    a.d%zu = (%s *)soa_world_values_stamped(w, &s->soa_terms[%zu]);\n"
+        "    a.c%zu = soa_world_lookup(w, %s_desc.name);\n",
+        k, c->cname, k, k, c->cname);
+}
+
+/* Commits c's changed rows of one chunk, one 64-row block at a time.
+ * While the stamp holds, a block gathered as a run is written straight to
+ * its rows in the world (a whole changed block as one scatter); otherwise
+ * each row's entity is looked up, which skips the dead, recycled and
+ * stripped. */
 static void commit_cols(const sys_ctx *x, const soac_component *c,
                         bool written)
 {
     if (!written)
         return;
     const char *T = c->cname, *N = c->name;
+    size_t i = all_index(x->sys, c);
     soac_out_printf(x->o,
-        "    {\n"
-        "        %s *dst = (%s *)soa_world_values_stamped(w, &s->soa_terms[%zu]);\n"
-        "        soa_cid cid = soa_world_lookup(w, %s_desc.name);\n"
-        "        for (k = 0; k < nw; k++) {\n"
-        "            if (!(bits = s->%s.changed[k]))\n"
-        "                continue;\n"
-        "            row = k * 64u;\n"
-        "            if (s->rows - row < 64u)\n"
-        "                bits &= ((uint64_t)1 << (s->rows - row)) - 1u;\n"
-        "            base = dst ? s->soa_base_%s[k] : SOA_ROW_NONE;\n"
-        "            if (base != SOA_ROW_NONE && bits == ~(uint64_t)0) {\n"
-        "                %s_cols_scatter(&s->%s, row, dst + base, 64u);\n"
-        "                n += 64u;\n"
-        "                continue;\n"
-        "            }\n"
-        "            for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;\n"
-        "                 j = soa_bitset_next(&bits, 64u, j + 1u)) {\n"
-        "                %s *d = base != SOA_ROW_NONE ? dst + base + j :\n"
-        "                    dst ? dst + s->soa_rows_%s[row + j] :\n"
-        "                    (%s *)soa_world_get(w, s->eids[row + j], cid);\n"
-        "                if (d) {\n"
-        "                    *d = %s_cols_load(&s->%s, row + j);\n"
-        "                    n++;\n"
-        "                }\n"
+        "    for (k = begin / 64u; k < nw; k++) {\n"
+        "        if (!(bits = s->%s.changed[k]))\n"
+        "            continue;\n"
+        "        row = k * 64u;\n"
+        "        if (s->rows - row < 64u)\n"
+        "            bits &= ((uint64_t)1 << (s->rows - row)) - 1u;\n"
+        "        base = a->d%zu ? s->soa_base_%s[k] : SOA_ROW_NONE;\n"
+        "        if (base != SOA_ROW_NONE && bits == ~(uint64_t)0) {\n"
+        "            %s_cols_scatter(&s->%s, row, a->d%zu + base, 64u);\n"
+        "            n += 64u;\n"
+        "            continue;\n"
+        "        }\n"
+        "        for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;\n"
+        "             j = soa_bitset_next(&bits, 64u, j + 1u)) {\n"
+        "            %s *d = base != SOA_ROW_NONE ? a->d%zu + base + j :\n"
+        "                a->d%zu ? a->d%zu + s->soa_rows_%s[row + j] :\n"
+        "                (%s *)soa_world_get(a->w, s->eids[row + j], a->c%zu);\n"
+        "            if (d) {\n"
+        "                *d = %s_cols_load(&s->%s, row + j);\n"
+        "                n++;\n"
         "            }\n"
         "        }\n"
         "    }\n",
-        T, T, all_index(x->sys, c), T, N, N, T, N, T, N, T, T, N);
+        N, i, N, T, N, i, T, i, i, i, N, T, i, T, N);
 }
 
 static bool writes_columns(const soac_system *y)
@@ -603,33 +654,75 @@ static bool writes_columns(const soac_system *y)
     return false;
 }
 
+/* The private chunk of a commit: rows [begin, end), a multiple of 64 but
+ * for the last row.  Chunks write different entities' values. */
+static void emit_commit_rows(const sys_ctx *x)
+{
+    soac_out *o = x->o;
+    const char *S = x->S;
+    soac_out_printf(o,
+        "typedef struct soa_%s_commit_args {\n"
+        "    const %s_snap *s;\n"
+        "    soa_world *w;\n", S, S);
+    each_cols(x, commit_args);
+    soac_out_printf(o,
+        "} soa_%s_commit_args;\n\n"
+        "static inline size_t soa_%s_commit_rows(void *p, size_t begin, size_t end)\n"
+        "{\n"
+        "    const soa_%s_commit_args *a = (const soa_%s_commit_args *)p;\n"
+        "    const %s_snap *s = a->s;\n"
+        "    size_t n = 0, nw = soa_bitset_words(end), k, row, j;\n"
+        "    uint64_t bits;\n"
+        "    uint32_t base;\n", S, S, S, S, S);
+    each_cols(x, commit_cols);
+    soac_out_puts(o, "    return n;\n}\n\n");
+}
+
 static void emit_commit(const sys_ctx *x)
 {
     soac_out *o = x->o;
+    const char *S = x->S;
+    bool cols = writes_columns(x->sys);
+    if (cols)
+        emit_commit_rows(x);
+    soac_out_printf(o,
+        "/* S_commit with the changed rows spread over `pool` (NULL: this\n"
+        " * thread alone) in chunks of whole 64-row blocks, each writing\n"
+        " * different entities' values.  The same values written and the same\n"
+        " * count as %s_commit, for any pool size.  Call it from the thread\n"
+        " * that drives `pool`. */\n"
+        "static inline size_t %s_commit_on(const %s_snap *s, soa_world *w,\n"
+        "    soa_pool *pool)\n"
+        "{\n", S, S, S);
+    if (!cols) {
+        soac_out_puts(o,
+            "    (void)s;\n    (void)w;\n    (void)pool;\n    return 0;\n}\n\n");
+    } else {
+        soac_out_printf(o,
+            "    soa_%s_commit_args a;\n"
+            "    if (!s || !w || !s->rows)\n"
+            "        return 0;\n"
+            "    a.s = s;\n"
+            "    a.w = w;\n", S);
+        each_cols(x, commit_init);
+        soac_out_printf(o,
+            "    return soa_snap_for(pool, s->rows, soa_%s_commit_rows, &a);\n"
+            "}\n\n", S);
+    }
     soac_out_printf(o,
         "/* Writes every changed row of each written component back to its\n"
-        " * entity, only to entities still alive with the component.  When no\n"
-        " * row of the component lost its entity since the build (its stamp\n"
-        " * holds), rows go straight to where the build found them; otherwise\n"
-        " * each is looked up (soa_world_get checks the generation), skipping\n"
-        " * entities that died, were recycled or lost the component.  Returns\n"
-        " * the values written (a row changed in two components counts twice).\n"
+        " * entity, only to entities still alive with the component, on this\n"
+        " * thread (%s_commit_on with no pool).  When no row of the component\n"
+        " * lost its entity since the build (its stamp holds), rows go straight\n"
+        " * to where the build found them; otherwise each is looked up\n"
+        " * (soa_world_get checks the generation), skipping entities that\n"
+        " * died, were recycled or lost the component.  Returns the values\n"
+        " * written (a row changed in two components counts twice).\n"
         " * O(rows / 64 + changed rows). */\n"
         "static inline size_t %s_commit(const %s_snap *s, soa_world *w)\n"
-        "{\n", x->S, x->S);
-    if (!writes_columns(x->sys)) {
-        soac_out_puts(o, "    (void)s;\n    (void)w;\n    return 0;\n}\n\n");
-        return;
-    }
-    soac_out_puts(o,
-        "    size_t n = 0, nw, k, row, j;\n"
-        "    uint64_t bits;\n"
-        "    uint32_t base;\n"
-        "    if (!s || !w || !s->rows)\n"
-        "        return 0;\n"
-        "    nw = soa_bitset_words(s->rows);\n");
-    each_cols(x, commit_cols);
-    soac_out_puts(o, "    return n;\n}\n\n");
+        "{\n"
+        "    return %s_commit_on(s, w, NULL);\n"
+        "}\n\n", S, S, S, S);
 }
 
 /* ---- the descriptor ------------------------------------------------- */
@@ -666,6 +759,17 @@ static void emit_erased(const sys_ctx *x)
         "{\n"
         "    %s_run_range((%s_snap *)s, (%s_kernel)k, f, ctx, begin, end);\n"
         "}\n\n", S, S, S, S, S, S, S, S, S, S, S);
+    soac_out_printf(x->o,
+        "static inline int soa_%s_erased_build_on(void *s, soa_world *w,\n"
+        "    soa_pool *p)\n"
+        "{\n"
+        "    return %s_build_on((%s_snap *)s, w, p);\n"
+        "}\n\n"
+        "static inline size_t soa_%s_erased_commit_on(const void *s,\n"
+        "    soa_world *w, soa_pool *p)\n"
+        "{\n"
+        "    return %s_commit_on((const %s_snap *)s, w, p);\n"
+        "}\n\n", S, S, S, S, S, S);
 }
 
 /* `static const soa_component_desc *const S_what[] = {...};` or nothing
@@ -717,8 +821,10 @@ static void emit_desc(const sys_ctx *x)
         "    %s_erased_build,\n"
         "    %s_erased_run,\n"
         "    %s_erased_commit,\n"
-        "    %s_erased_run_range\n"
-        "};\n\n", S, S, S, S, S, S, S, S);
+        "    %s_erased_run_range,\n"
+        "    soa_%s_erased_build_on,\n"
+        "    soa_%s_erased_commit_on\n"
+        "};\n\n", S, S, S, S, S, S, S, S, S, S);
 }
 
 /* ---- entry ---------------------------------------------------------- */

@@ -1314,27 +1314,56 @@ static inline int game_Move_snap_reserve(game_Move_snap *s, size_t rows)
     return 0;
 }
 
-/* Gathers every entity that matches Move into rows [0, rows) and
- * clears the changed bits.  Registers the components in `w`
- * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
- * world's order; a batch whose values lie in a row of the world is
- * copied as a block.  When no term's rows were added or removed since
- * the last build, the same rows are copied again without walking the
- * query.  Allocates only when the matching
- * entities outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
- * argument, an uninitialised snapshot, a component the world
- * refuses), ENOMEM. */
-static inline int game_Move_build(game_Move_snap *s, soa_world *w)
+typedef struct soa_game_Move_build_args {
+    game_Move_snap *s;
+    const game_Motion *v0;
+    const common_Transform *v1;
+} soa_game_Move_build_args;
+
+static inline size_t soa_game_Move_build_rows(void *p, size_t begin, size_t end)
+{
+    const soa_game_Move_build_args *a = (const soa_game_Move_build_args *)p;
+    game_Move_snap *s = a->s;
+    size_t row, n, j;
+    for (row = begin; row < end; row += n) {
+        n = end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH;
+        if (s->soa_base_Motion[row / 64u] != SOA_ROW_NONE)
+            game_Motion_cols_gather(&s->Motion, row, a->v0 + s->soa_base_Motion[row / 64u], n);
+        else
+            for (j = 0; j < n; j++)
+                game_Motion_cols_store(&s->Motion, row + j, a->v0 + s->soa_rows_Motion[row + j]);
+        if (s->soa_base_Transform[row / 64u] != SOA_ROW_NONE)
+            common_Transform_cols_gather(&s->Transform, row, a->v1 + s->soa_base_Transform[row / 64u], n);
+        else
+            for (j = 0; j < n; j++)
+                common_Transform_cols_store(&s->Transform, row + j, a->v1 + s->soa_rows_Transform[row + j]);
+    }
+    soa_bitset_clear_all(s->Motion.changed + begin / 64u, end - begin);
+    soa_bitset_clear_all(s->Transform.changed + begin / 64u, end - begin);
+    (void)s;
+    (void)j;
+    return 0;
+}
+
+/* S_build with the copying spread over `pool` (NULL: this thread
+ * alone) in chunks of whole 64-row blocks: the query walk stays on
+ * the caller and records where each row lies (a block's first row
+ * when its rows run on, else each row), then the chunks copy the
+ * values.  When no term's rows were added or removed since the last
+ * build, the walk is skipped and the same rows are copied again.
+ * The same rows and values as game_Move_build, for any pool size.  Call
+ * it from the thread that drives `pool`, not from a pool task (it
+ * would run inline).  0, or -1 with errno as for game_Move_build. */
+static inline int game_Move_build_on(game_Move_snap *s, soa_world *w, soa_pool *pool)
 {
     soa_cid all[2];
     uint32_t rows[SOA_FETCH_BATCH * 2];
     soa_cid none[1];
-    const game_Motion *v0 = NULL;
-    const common_Transform *v1 = NULL;
+    soa_game_Move_build_args a;
     soa_query q;
     soa_query_iter it;
     uint64_t runs;
-    size_t bound, row = 0, n, j;
+    size_t bound, row = 0, n;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
         return -1;
@@ -1348,24 +1377,12 @@ static inline int game_Move_build(game_Move_snap *s, soa_world *w)
         return -1;
     if (none[0] == SOA_CID_INVALID)
         return -1;
-    v0 = (const game_Motion *)soa_world_values(w, all[0]);
-    v1 = (const common_Transform *)soa_world_values(w, all[1]);
+    memset(&a, 0, sizeof a);
+    a.s = s;
+    a.v0 = (const game_Motion *)soa_world_values(w, all[0]);
+    a.v1 = (const common_Transform *)soa_world_values(w, all[1]);
     if (soa_world_same_shape(w, s->soa_terms, 3)) {
-        for (row = 0; row < s->rows; row += n) {
-            n = s->rows - row < SOA_FETCH_BATCH ? s->rows - row : SOA_FETCH_BATCH;
-            if (s->soa_base_Motion[row / 64u] != SOA_ROW_NONE)
-                game_Motion_cols_gather(&s->Motion, row, v0 + s->soa_base_Motion[row / 64u], n);
-            else
-                for (j = 0; j < n; j++)
-                    game_Motion_cols_store(&s->Motion, row + j, v0 + s->soa_rows_Motion[row + j]);
-            if (s->soa_base_Transform[row / 64u] != SOA_ROW_NONE)
-                common_Transform_cols_gather(&s->Transform, row, v1 + s->soa_base_Transform[row / 64u], n);
-            else
-                for (j = 0; j < n; j++)
-                    common_Transform_cols_store(&s->Transform, row + j, v1 + s->soa_rows_Transform[row + j]);
-        }
-        game_Motion_clear_changed(&s->Motion, row);
-        common_Transform_clear_changed(&s->Transform, row);
+        soa_snap_for(pool, s->rows, soa_game_Move_build_rows, &a);
         return 0;
     }
     s->rows = 0;
@@ -1379,21 +1396,15 @@ static inline int game_Move_build(game_Move_snap *s, soa_world *w)
     while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
                          SOA_FETCH_BATCH, &runs)) != 0) {
         if ((runs >> 0) & 1u) {
-            game_Motion_cols_gather(&s->Motion, row, v0 + rows[0 * SOA_FETCH_BATCH], n);
             s->soa_base_Motion[row / 64u] = rows[0 * SOA_FETCH_BATCH];
         } else {
-            for (j = 0; j < n; j++)
-                game_Motion_cols_store(&s->Motion, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
             memcpy(s->soa_rows_Motion + row, rows + 0 * SOA_FETCH_BATCH,
                 n * sizeof(uint32_t));
             s->soa_base_Motion[row / 64u] = SOA_ROW_NONE;
         }
         if ((runs >> 1) & 1u) {
-            common_Transform_cols_gather(&s->Transform, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
             s->soa_base_Transform[row / 64u] = rows[1 * SOA_FETCH_BATCH];
         } else {
-            for (j = 0; j < n; j++)
-                common_Transform_cols_store(&s->Transform, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
             memcpy(s->soa_rows_Transform + row, rows + 1 * SOA_FETCH_BATCH,
                 n * sizeof(uint32_t));
             s->soa_base_Transform[row / 64u] = SOA_ROW_NONE;
@@ -1404,11 +1415,24 @@ static inline int game_Move_build(game_Move_snap *s, soa_world *w)
     soa_world_stamp(w, all[0], &s->soa_terms[0]);
     soa_world_stamp(w, all[1], &s->soa_terms[1]);
     soa_world_stamp(w, none[0], &s->soa_terms[2]);
-    game_Motion_clear_changed(&s->Motion, row);
-    common_Transform_clear_changed(&s->Transform, row);
-    (void)j;
+    soa_snap_for(pool, s->rows, soa_game_Move_build_rows, &a);
     (void)runs;
     return 0;
+}
+
+/* Gathers every entity that matches Move into rows [0, rows) and
+ * clears the changed bits, on this thread (game_Move_build_on with no
+ * pool).  Registers the components in `w` (idempotent).  Rows come
+ * in batches of SOA_FETCH_BATCH in the world's order; a batch whose
+ * values lie in a row of the world is copied as a block.  When no
+ * term's rows were added or removed since the last build, the same
+ * rows are copied again without walking the query.  Allocates only
+ * when the matching entities outgrow the capacity.  0, or -1 with
+ * errno: EINVAL (a NULL argument, an uninitialised snapshot, a
+ * component the world refuses), ENOMEM. */
+static inline int game_Move_build(game_Move_snap *s, soa_world *w)
+{
+    return game_Move_build_on(s, w, NULL);
 }
 
 /* Calls `k` on rows [begin, end) of a built snapshot, on this thread.
@@ -1473,50 +1497,76 @@ static inline int game_Move_run(game_Move_snap *s, soa_pool *pool, game_Move_ker
     return 0;
 }
 
-/* Writes every changed row of each written component back to its
- * entity, only to entities still alive with the component.  When no
- * row of the component lost its entity since the build (its stamp
- * holds), rows go straight to where the build found them; otherwise
- * each is looked up (soa_world_get checks the generation), skipping
- * entities that died, were recycled or lost the component.  Returns
- * the values written (a row changed in two components counts twice).
- * O(rows / 64 + changed rows). */
-static inline size_t game_Move_commit(const game_Move_snap *s, soa_world *w)
+typedef struct soa_game_Move_commit_args {
+    const game_Move_snap *s;
+    soa_world *w;
+    common_Transform *d1; /* NULL: look each entity up */
+    soa_cid c1;
+} soa_game_Move_commit_args;
+
+static inline size_t soa_game_Move_commit_rows(void *p, size_t begin, size_t end)
 {
-    size_t n = 0, nw, k, row, j;
+    const soa_game_Move_commit_args *a = (const soa_game_Move_commit_args *)p;
+    const game_Move_snap *s = a->s;
+    size_t n = 0, nw = soa_bitset_words(end), k, row, j;
     uint64_t bits;
     uint32_t base;
-    if (!s || !w || !s->rows)
-        return 0;
-    nw = soa_bitset_words(s->rows);
-    {
-        common_Transform *dst = (common_Transform *)soa_world_values_stamped(w, &s->soa_terms[1]);
-        soa_cid cid = soa_world_lookup(w, common_Transform_desc.name);
-        for (k = 0; k < nw; k++) {
-            if (!(bits = s->Transform.changed[k]))
-                continue;
-            row = k * 64u;
-            if (s->rows - row < 64u)
-                bits &= ((uint64_t)1 << (s->rows - row)) - 1u;
-            base = dst ? s->soa_base_Transform[k] : SOA_ROW_NONE;
-            if (base != SOA_ROW_NONE && bits == ~(uint64_t)0) {
-                common_Transform_cols_scatter(&s->Transform, row, dst + base, 64u);
-                n += 64u;
-                continue;
-            }
-            for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
-                 j = soa_bitset_next(&bits, 64u, j + 1u)) {
-                common_Transform *d = base != SOA_ROW_NONE ? dst + base + j :
-                    dst ? dst + s->soa_rows_Transform[row + j] :
-                    (common_Transform *)soa_world_get(w, s->eids[row + j], cid);
-                if (d) {
-                    *d = common_Transform_cols_load(&s->Transform, row + j);
-                    n++;
-                }
+    for (k = begin / 64u; k < nw; k++) {
+        if (!(bits = s->Transform.changed[k]))
+            continue;
+        row = k * 64u;
+        if (s->rows - row < 64u)
+            bits &= ((uint64_t)1 << (s->rows - row)) - 1u;
+        base = a->d1 ? s->soa_base_Transform[k] : SOA_ROW_NONE;
+        if (base != SOA_ROW_NONE && bits == ~(uint64_t)0) {
+            common_Transform_cols_scatter(&s->Transform, row, a->d1 + base, 64u);
+            n += 64u;
+            continue;
+        }
+        for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
+             j = soa_bitset_next(&bits, 64u, j + 1u)) {
+            common_Transform *d = base != SOA_ROW_NONE ? a->d1 + base + j :
+                a->d1 ? a->d1 + s->soa_rows_Transform[row + j] :
+                (common_Transform *)soa_world_get(a->w, s->eids[row + j], a->c1);
+            if (d) {
+                *d = common_Transform_cols_load(&s->Transform, row + j);
+                n++;
             }
         }
     }
     return n;
+}
+
+/* S_commit with the changed rows spread over `pool` (NULL: this
+ * thread alone) in chunks of whole 64-row blocks, each writing
+ * different entities' values.  The same values written and the same
+ * count as game_Move_commit, for any pool size.  Call it from the thread
+ * that drives `pool`. */
+static inline size_t game_Move_commit_on(const game_Move_snap *s, soa_world *w,
+    soa_pool *pool)
+{
+    soa_game_Move_commit_args a;
+    if (!s || !w || !s->rows)
+        return 0;
+    a.s = s;
+    a.w = w;
+    a.d1 = (common_Transform *)soa_world_values_stamped(w, &s->soa_terms[1]);
+    a.c1 = soa_world_lookup(w, common_Transform_desc.name);
+    return soa_snap_for(pool, s->rows, soa_game_Move_commit_rows, &a);
+}
+
+/* Writes every changed row of each written component back to its
+ * entity, only to entities still alive with the component, on this
+ * thread (game_Move_commit_on with no pool).  When no row of the component
+ * lost its entity since the build (its stamp holds), rows go straight
+ * to where the build found them; otherwise each is looked up
+ * (soa_world_get checks the generation), skipping entities that
+ * died, were recycled or lost the component.  Returns the values
+ * written (a row changed in two components counts twice).
+ * O(rows / 64 + changed rows). */
+static inline size_t game_Move_commit(const game_Move_snap *s, soa_world *w)
+{
+    return game_Move_commit_on(s, w, NULL);
 }
 
 /* game_Move_system's functions, with the snapshot and kernel erased. */
@@ -1552,6 +1602,18 @@ static inline void game_Move_erased_run_range(void *s, soa_fn k,
     game_Move_run_range((game_Move_snap *)s, (game_Move_kernel)k, f, ctx, begin, end);
 }
 
+static inline int soa_game_Move_erased_build_on(void *s, soa_world *w,
+    soa_pool *p)
+{
+    return game_Move_build_on((game_Move_snap *)s, w, p);
+}
+
+static inline size_t soa_game_Move_erased_commit_on(const void *s,
+    soa_world *w, soa_pool *p)
+{
+    return game_Move_commit_on((const game_Move_snap *)s, w, p);
+}
+
 static const soa_component_desc *const game_Move_reads[] = {&game_Motion_desc};
 static const soa_component_desc *const game_Move_writes[] = {&common_Transform_desc};
 static const soa_component_desc *const game_Move_without[] = {&game_Frozen_desc};
@@ -1569,7 +1631,9 @@ static const soa_system_desc game_Move_system = {
     game_Move_erased_build,
     game_Move_erased_run,
     game_Move_erased_commit,
-    game_Move_erased_run_range
+    game_Move_erased_run_range,
+    soa_game_Move_erased_build_on,
+    soa_game_Move_erased_commit_on
 };
 
 /* ---- system Move in shared memory ---- */
@@ -1837,27 +1901,56 @@ static inline int game_Regenerate_snap_reserve(game_Regenerate_snap *s, size_t r
     return 0;
 }
 
-/* Gathers every entity that matches Regenerate into rows [0, rows) and
- * clears the changed bits.  Registers the components in `w`
- * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
- * world's order; a batch whose values lie in a row of the world is
- * copied as a block.  When no term's rows were added or removed since
- * the last build, the same rows are copied again without walking the
- * query.  Allocates only when the matching
- * entities outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
- * argument, an uninitialised snapshot, a component the world
- * refuses), ENOMEM. */
-static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
+typedef struct soa_game_Regenerate_build_args {
+    game_Regenerate_snap *s;
+    const game_Member *v0;
+    const game_Health *v1;
+} soa_game_Regenerate_build_args;
+
+static inline size_t soa_game_Regenerate_build_rows(void *p, size_t begin, size_t end)
+{
+    const soa_game_Regenerate_build_args *a = (const soa_game_Regenerate_build_args *)p;
+    game_Regenerate_snap *s = a->s;
+    size_t row, n, j;
+    for (row = begin; row < end; row += n) {
+        n = end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH;
+        if (s->soa_base_Member[row / 64u] != SOA_ROW_NONE)
+            game_Member_cols_gather(&s->Member, row, a->v0 + s->soa_base_Member[row / 64u], n);
+        else
+            for (j = 0; j < n; j++)
+                game_Member_cols_store(&s->Member, row + j, a->v0 + s->soa_rows_Member[row + j]);
+        if (s->soa_base_Health[row / 64u] != SOA_ROW_NONE)
+            game_Health_cols_gather(&s->Health, row, a->v1 + s->soa_base_Health[row / 64u], n);
+        else
+            for (j = 0; j < n; j++)
+                game_Health_cols_store(&s->Health, row + j, a->v1 + s->soa_rows_Health[row + j]);
+    }
+    soa_bitset_clear_all(s->Member.changed + begin / 64u, end - begin);
+    soa_bitset_clear_all(s->Health.changed + begin / 64u, end - begin);
+    (void)s;
+    (void)j;
+    return 0;
+}
+
+/* S_build with the copying spread over `pool` (NULL: this thread
+ * alone) in chunks of whole 64-row blocks: the query walk stays on
+ * the caller and records where each row lies (a block's first row
+ * when its rows run on, else each row), then the chunks copy the
+ * values.  When no term's rows were added or removed since the last
+ * build, the walk is skipped and the same rows are copied again.
+ * The same rows and values as game_Regenerate_build, for any pool size.  Call
+ * it from the thread that drives `pool`, not from a pool task (it
+ * would run inline).  0, or -1 with errno as for game_Regenerate_build. */
+static inline int game_Regenerate_build_on(game_Regenerate_snap *s, soa_world *w, soa_pool *pool)
 {
     soa_cid all[2];
     uint32_t rows[SOA_FETCH_BATCH * 2];
     soa_cid none[1];
-    const game_Member *v0 = NULL;
-    const game_Health *v1 = NULL;
+    soa_game_Regenerate_build_args a;
     soa_query q;
     soa_query_iter it;
     uint64_t runs;
-    size_t bound, row = 0, n, j;
+    size_t bound, row = 0, n;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
         return -1;
@@ -1871,24 +1964,12 @@ static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
         return -1;
     if (none[0] == SOA_CID_INVALID)
         return -1;
-    v0 = (const game_Member *)soa_world_values(w, all[0]);
-    v1 = (const game_Health *)soa_world_values(w, all[1]);
+    memset(&a, 0, sizeof a);
+    a.s = s;
+    a.v0 = (const game_Member *)soa_world_values(w, all[0]);
+    a.v1 = (const game_Health *)soa_world_values(w, all[1]);
     if (soa_world_same_shape(w, s->soa_terms, 3)) {
-        for (row = 0; row < s->rows; row += n) {
-            n = s->rows - row < SOA_FETCH_BATCH ? s->rows - row : SOA_FETCH_BATCH;
-            if (s->soa_base_Member[row / 64u] != SOA_ROW_NONE)
-                game_Member_cols_gather(&s->Member, row, v0 + s->soa_base_Member[row / 64u], n);
-            else
-                for (j = 0; j < n; j++)
-                    game_Member_cols_store(&s->Member, row + j, v0 + s->soa_rows_Member[row + j]);
-            if (s->soa_base_Health[row / 64u] != SOA_ROW_NONE)
-                game_Health_cols_gather(&s->Health, row, v1 + s->soa_base_Health[row / 64u], n);
-            else
-                for (j = 0; j < n; j++)
-                    game_Health_cols_store(&s->Health, row + j, v1 + s->soa_rows_Health[row + j]);
-        }
-        game_Member_clear_changed(&s->Member, row);
-        game_Health_clear_changed(&s->Health, row);
+        soa_snap_for(pool, s->rows, soa_game_Regenerate_build_rows, &a);
         return 0;
     }
     s->rows = 0;
@@ -1902,21 +1983,15 @@ static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
     while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
                          SOA_FETCH_BATCH, &runs)) != 0) {
         if ((runs >> 0) & 1u) {
-            game_Member_cols_gather(&s->Member, row, v0 + rows[0 * SOA_FETCH_BATCH], n);
             s->soa_base_Member[row / 64u] = rows[0 * SOA_FETCH_BATCH];
         } else {
-            for (j = 0; j < n; j++)
-                game_Member_cols_store(&s->Member, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
             memcpy(s->soa_rows_Member + row, rows + 0 * SOA_FETCH_BATCH,
                 n * sizeof(uint32_t));
             s->soa_base_Member[row / 64u] = SOA_ROW_NONE;
         }
         if ((runs >> 1) & 1u) {
-            game_Health_cols_gather(&s->Health, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
             s->soa_base_Health[row / 64u] = rows[1 * SOA_FETCH_BATCH];
         } else {
-            for (j = 0; j < n; j++)
-                game_Health_cols_store(&s->Health, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
             memcpy(s->soa_rows_Health + row, rows + 1 * SOA_FETCH_BATCH,
                 n * sizeof(uint32_t));
             s->soa_base_Health[row / 64u] = SOA_ROW_NONE;
@@ -1927,11 +2002,24 @@ static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
     soa_world_stamp(w, all[0], &s->soa_terms[0]);
     soa_world_stamp(w, all[1], &s->soa_terms[1]);
     soa_world_stamp(w, none[0], &s->soa_terms[2]);
-    game_Member_clear_changed(&s->Member, row);
-    game_Health_clear_changed(&s->Health, row);
-    (void)j;
+    soa_snap_for(pool, s->rows, soa_game_Regenerate_build_rows, &a);
     (void)runs;
     return 0;
+}
+
+/* Gathers every entity that matches Regenerate into rows [0, rows) and
+ * clears the changed bits, on this thread (game_Regenerate_build_on with no
+ * pool).  Registers the components in `w` (idempotent).  Rows come
+ * in batches of SOA_FETCH_BATCH in the world's order; a batch whose
+ * values lie in a row of the world is copied as a block.  When no
+ * term's rows were added or removed since the last build, the same
+ * rows are copied again without walking the query.  Allocates only
+ * when the matching entities outgrow the capacity.  0, or -1 with
+ * errno: EINVAL (a NULL argument, an uninitialised snapshot, a
+ * component the world refuses), ENOMEM. */
+static inline int game_Regenerate_build(game_Regenerate_snap *s, soa_world *w)
+{
+    return game_Regenerate_build_on(s, w, NULL);
 }
 
 /* Calls `k` on rows [begin, end) of a built snapshot, on this thread.
@@ -1993,50 +2081,76 @@ static inline int game_Regenerate_run(game_Regenerate_snap *s, soa_pool *pool, g
     return 0;
 }
 
-/* Writes every changed row of each written component back to its
- * entity, only to entities still alive with the component.  When no
- * row of the component lost its entity since the build (its stamp
- * holds), rows go straight to where the build found them; otherwise
- * each is looked up (soa_world_get checks the generation), skipping
- * entities that died, were recycled or lost the component.  Returns
- * the values written (a row changed in two components counts twice).
- * O(rows / 64 + changed rows). */
-static inline size_t game_Regenerate_commit(const game_Regenerate_snap *s, soa_world *w)
+typedef struct soa_game_Regenerate_commit_args {
+    const game_Regenerate_snap *s;
+    soa_world *w;
+    game_Health *d1; /* NULL: look each entity up */
+    soa_cid c1;
+} soa_game_Regenerate_commit_args;
+
+static inline size_t soa_game_Regenerate_commit_rows(void *p, size_t begin, size_t end)
 {
-    size_t n = 0, nw, k, row, j;
+    const soa_game_Regenerate_commit_args *a = (const soa_game_Regenerate_commit_args *)p;
+    const game_Regenerate_snap *s = a->s;
+    size_t n = 0, nw = soa_bitset_words(end), k, row, j;
     uint64_t bits;
     uint32_t base;
-    if (!s || !w || !s->rows)
-        return 0;
-    nw = soa_bitset_words(s->rows);
-    {
-        game_Health *dst = (game_Health *)soa_world_values_stamped(w, &s->soa_terms[1]);
-        soa_cid cid = soa_world_lookup(w, game_Health_desc.name);
-        for (k = 0; k < nw; k++) {
-            if (!(bits = s->Health.changed[k]))
-                continue;
-            row = k * 64u;
-            if (s->rows - row < 64u)
-                bits &= ((uint64_t)1 << (s->rows - row)) - 1u;
-            base = dst ? s->soa_base_Health[k] : SOA_ROW_NONE;
-            if (base != SOA_ROW_NONE && bits == ~(uint64_t)0) {
-                game_Health_cols_scatter(&s->Health, row, dst + base, 64u);
-                n += 64u;
-                continue;
-            }
-            for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
-                 j = soa_bitset_next(&bits, 64u, j + 1u)) {
-                game_Health *d = base != SOA_ROW_NONE ? dst + base + j :
-                    dst ? dst + s->soa_rows_Health[row + j] :
-                    (game_Health *)soa_world_get(w, s->eids[row + j], cid);
-                if (d) {
-                    *d = game_Health_cols_load(&s->Health, row + j);
-                    n++;
-                }
+    for (k = begin / 64u; k < nw; k++) {
+        if (!(bits = s->Health.changed[k]))
+            continue;
+        row = k * 64u;
+        if (s->rows - row < 64u)
+            bits &= ((uint64_t)1 << (s->rows - row)) - 1u;
+        base = a->d1 ? s->soa_base_Health[k] : SOA_ROW_NONE;
+        if (base != SOA_ROW_NONE && bits == ~(uint64_t)0) {
+            game_Health_cols_scatter(&s->Health, row, a->d1 + base, 64u);
+            n += 64u;
+            continue;
+        }
+        for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
+             j = soa_bitset_next(&bits, 64u, j + 1u)) {
+            game_Health *d = base != SOA_ROW_NONE ? a->d1 + base + j :
+                a->d1 ? a->d1 + s->soa_rows_Health[row + j] :
+                (game_Health *)soa_world_get(a->w, s->eids[row + j], a->c1);
+            if (d) {
+                *d = game_Health_cols_load(&s->Health, row + j);
+                n++;
             }
         }
     }
     return n;
+}
+
+/* S_commit with the changed rows spread over `pool` (NULL: this
+ * thread alone) in chunks of whole 64-row blocks, each writing
+ * different entities' values.  The same values written and the same
+ * count as game_Regenerate_commit, for any pool size.  Call it from the thread
+ * that drives `pool`. */
+static inline size_t game_Regenerate_commit_on(const game_Regenerate_snap *s, soa_world *w,
+    soa_pool *pool)
+{
+    soa_game_Regenerate_commit_args a;
+    if (!s || !w || !s->rows)
+        return 0;
+    a.s = s;
+    a.w = w;
+    a.d1 = (game_Health *)soa_world_values_stamped(w, &s->soa_terms[1]);
+    a.c1 = soa_world_lookup(w, game_Health_desc.name);
+    return soa_snap_for(pool, s->rows, soa_game_Regenerate_commit_rows, &a);
+}
+
+/* Writes every changed row of each written component back to its
+ * entity, only to entities still alive with the component, on this
+ * thread (game_Regenerate_commit_on with no pool).  When no row of the component
+ * lost its entity since the build (its stamp holds), rows go straight
+ * to where the build found them; otherwise each is looked up
+ * (soa_world_get checks the generation), skipping entities that
+ * died, were recycled or lost the component.  Returns the values
+ * written (a row changed in two components counts twice).
+ * O(rows / 64 + changed rows). */
+static inline size_t game_Regenerate_commit(const game_Regenerate_snap *s, soa_world *w)
+{
+    return game_Regenerate_commit_on(s, w, NULL);
 }
 
 /* game_Regenerate_system's functions, with the snapshot and kernel erased. */
@@ -2072,6 +2186,18 @@ static inline void game_Regenerate_erased_run_range(void *s, soa_fn k,
     game_Regenerate_run_range((game_Regenerate_snap *)s, (game_Regenerate_kernel)k, f, ctx, begin, end);
 }
 
+static inline int soa_game_Regenerate_erased_build_on(void *s, soa_world *w,
+    soa_pool *p)
+{
+    return game_Regenerate_build_on((game_Regenerate_snap *)s, w, p);
+}
+
+static inline size_t soa_game_Regenerate_erased_commit_on(const void *s,
+    soa_world *w, soa_pool *p)
+{
+    return game_Regenerate_commit_on((const game_Regenerate_snap *)s, w, p);
+}
+
 static const soa_component_desc *const game_Regenerate_reads[] = {&game_Member_desc};
 static const soa_component_desc *const game_Regenerate_writes[] = {&game_Health_desc};
 static const soa_component_desc *const game_Regenerate_without[] = {&game_Frozen_desc};
@@ -2089,7 +2215,9 @@ static const soa_system_desc game_Regenerate_system = {
     game_Regenerate_erased_build,
     game_Regenerate_erased_run,
     game_Regenerate_erased_commit,
-    game_Regenerate_erased_run_range
+    game_Regenerate_erased_run_range,
+    soa_game_Regenerate_erased_build_on,
+    soa_game_Regenerate_erased_commit_on
 };
 
 /* ---- system Regenerate in shared memory ---- */
@@ -2373,27 +2501,62 @@ static inline int game_Loot_snap_reserve(game_Loot_snap *s, size_t rows)
     return 0;
 }
 
-/* Gathers every entity that matches Loot into rows [0, rows) and
- * clears the changed bits.  Registers the components in `w`
- * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
- * world's order; a batch whose values lie in a row of the world is
- * copied as a block.  When no term's rows were added or removed since
- * the last build, the same rows are copied again without walking the
- * query.  Allocates only when the matching
- * entities outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
- * argument, an uninitialised snapshot, a component the world
- * refuses), ENOMEM. */
-static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
+typedef struct soa_game_Loot_build_args {
+    game_Loot_snap *s;
+    const game_Member *v0;
+    const game_Health *v1;
+    const game_Inventory *v2;
+} soa_game_Loot_build_args;
+
+static inline size_t soa_game_Loot_build_rows(void *p, size_t begin, size_t end)
+{
+    const soa_game_Loot_build_args *a = (const soa_game_Loot_build_args *)p;
+    game_Loot_snap *s = a->s;
+    size_t row, n, j;
+    for (row = begin; row < end; row += n) {
+        n = end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH;
+        if (s->soa_base_Member[row / 64u] != SOA_ROW_NONE)
+            game_Member_cols_gather(&s->Member, row, a->v0 + s->soa_base_Member[row / 64u], n);
+        else
+            for (j = 0; j < n; j++)
+                game_Member_cols_store(&s->Member, row + j, a->v0 + s->soa_rows_Member[row + j]);
+        if (s->soa_base_Health[row / 64u] != SOA_ROW_NONE)
+            game_Health_cols_gather(&s->Health, row, a->v1 + s->soa_base_Health[row / 64u], n);
+        else
+            for (j = 0; j < n; j++)
+                game_Health_cols_store(&s->Health, row + j, a->v1 + s->soa_rows_Health[row + j]);
+        if (s->soa_base_Inventory[row / 64u] != SOA_ROW_NONE)
+            game_Inventory_cols_gather(&s->Inventory, row, a->v2 + s->soa_base_Inventory[row / 64u], n);
+        else
+            for (j = 0; j < n; j++)
+                game_Inventory_cols_store(&s->Inventory, row + j, a->v2 + s->soa_rows_Inventory[row + j]);
+    }
+    soa_bitset_clear_all(s->Member.changed + begin / 64u, end - begin);
+    soa_bitset_clear_all(s->Health.changed + begin / 64u, end - begin);
+    soa_bitset_clear_all(s->Inventory.changed + begin / 64u, end - begin);
+    (void)s;
+    (void)j;
+    return 0;
+}
+
+/* S_build with the copying spread over `pool` (NULL: this thread
+ * alone) in chunks of whole 64-row blocks: the query walk stays on
+ * the caller and records where each row lies (a block's first row
+ * when its rows run on, else each row), then the chunks copy the
+ * values.  When no term's rows were added or removed since the last
+ * build, the walk is skipped and the same rows are copied again.
+ * The same rows and values as game_Loot_build, for any pool size.  Call
+ * it from the thread that drives `pool`, not from a pool task (it
+ * would run inline).  0, or -1 with errno as for game_Loot_build. */
+static inline int game_Loot_build_on(game_Loot_snap *s, soa_world *w, soa_pool *pool)
 {
     soa_cid all[3];
     uint32_t rows[SOA_FETCH_BATCH * 3];
-    const game_Member *v0 = NULL;
-    const game_Health *v1 = NULL;
-    const game_Inventory *v2 = NULL;
+    soa_game_Loot_build_args a;
     soa_query q;
     soa_query_iter it;
     uint64_t runs;
-    size_t bound, row = 0, n, j;
+    size_t bound, row = 0, n;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
         return -1;
@@ -2407,31 +2570,13 @@ static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
         return -1;
     if (all[2] == SOA_CID_INVALID)
         return -1;
-    v0 = (const game_Member *)soa_world_values(w, all[0]);
-    v1 = (const game_Health *)soa_world_values(w, all[1]);
-    v2 = (const game_Inventory *)soa_world_values(w, all[2]);
+    memset(&a, 0, sizeof a);
+    a.s = s;
+    a.v0 = (const game_Member *)soa_world_values(w, all[0]);
+    a.v1 = (const game_Health *)soa_world_values(w, all[1]);
+    a.v2 = (const game_Inventory *)soa_world_values(w, all[2]);
     if (soa_world_same_shape(w, s->soa_terms, 3)) {
-        for (row = 0; row < s->rows; row += n) {
-            n = s->rows - row < SOA_FETCH_BATCH ? s->rows - row : SOA_FETCH_BATCH;
-            if (s->soa_base_Member[row / 64u] != SOA_ROW_NONE)
-                game_Member_cols_gather(&s->Member, row, v0 + s->soa_base_Member[row / 64u], n);
-            else
-                for (j = 0; j < n; j++)
-                    game_Member_cols_store(&s->Member, row + j, v0 + s->soa_rows_Member[row + j]);
-            if (s->soa_base_Health[row / 64u] != SOA_ROW_NONE)
-                game_Health_cols_gather(&s->Health, row, v1 + s->soa_base_Health[row / 64u], n);
-            else
-                for (j = 0; j < n; j++)
-                    game_Health_cols_store(&s->Health, row + j, v1 + s->soa_rows_Health[row + j]);
-            if (s->soa_base_Inventory[row / 64u] != SOA_ROW_NONE)
-                game_Inventory_cols_gather(&s->Inventory, row, v2 + s->soa_base_Inventory[row / 64u], n);
-            else
-                for (j = 0; j < n; j++)
-                    game_Inventory_cols_store(&s->Inventory, row + j, v2 + s->soa_rows_Inventory[row + j]);
-        }
-        game_Member_clear_changed(&s->Member, row);
-        game_Health_clear_changed(&s->Health, row);
-        game_Inventory_clear_changed(&s->Inventory, row);
+        soa_snap_for(pool, s->rows, soa_game_Loot_build_rows, &a);
         return 0;
     }
     s->rows = 0;
@@ -2445,31 +2590,22 @@ static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
     while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
                          SOA_FETCH_BATCH, &runs)) != 0) {
         if ((runs >> 0) & 1u) {
-            game_Member_cols_gather(&s->Member, row, v0 + rows[0 * SOA_FETCH_BATCH], n);
             s->soa_base_Member[row / 64u] = rows[0 * SOA_FETCH_BATCH];
         } else {
-            for (j = 0; j < n; j++)
-                game_Member_cols_store(&s->Member, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
             memcpy(s->soa_rows_Member + row, rows + 0 * SOA_FETCH_BATCH,
                 n * sizeof(uint32_t));
             s->soa_base_Member[row / 64u] = SOA_ROW_NONE;
         }
         if ((runs >> 1) & 1u) {
-            game_Health_cols_gather(&s->Health, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
             s->soa_base_Health[row / 64u] = rows[1 * SOA_FETCH_BATCH];
         } else {
-            for (j = 0; j < n; j++)
-                game_Health_cols_store(&s->Health, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
             memcpy(s->soa_rows_Health + row, rows + 1 * SOA_FETCH_BATCH,
                 n * sizeof(uint32_t));
             s->soa_base_Health[row / 64u] = SOA_ROW_NONE;
         }
         if ((runs >> 2) & 1u) {
-            game_Inventory_cols_gather(&s->Inventory, row, v2 + rows[2 * SOA_FETCH_BATCH], n);
             s->soa_base_Inventory[row / 64u] = rows[2 * SOA_FETCH_BATCH];
         } else {
-            for (j = 0; j < n; j++)
-                game_Inventory_cols_store(&s->Inventory, row + j, v2 + rows[2 * SOA_FETCH_BATCH + j]);
             memcpy(s->soa_rows_Inventory + row, rows + 2 * SOA_FETCH_BATCH,
                 n * sizeof(uint32_t));
             s->soa_base_Inventory[row / 64u] = SOA_ROW_NONE;
@@ -2480,12 +2616,24 @@ static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
     soa_world_stamp(w, all[0], &s->soa_terms[0]);
     soa_world_stamp(w, all[1], &s->soa_terms[1]);
     soa_world_stamp(w, all[2], &s->soa_terms[2]);
-    game_Member_clear_changed(&s->Member, row);
-    game_Health_clear_changed(&s->Health, row);
-    game_Inventory_clear_changed(&s->Inventory, row);
-    (void)j;
+    soa_snap_for(pool, s->rows, soa_game_Loot_build_rows, &a);
     (void)runs;
     return 0;
+}
+
+/* Gathers every entity that matches Loot into rows [0, rows) and
+ * clears the changed bits, on this thread (game_Loot_build_on with no
+ * pool).  Registers the components in `w` (idempotent).  Rows come
+ * in batches of SOA_FETCH_BATCH in the world's order; a batch whose
+ * values lie in a row of the world is copied as a block.  When no
+ * term's rows were added or removed since the last build, the same
+ * rows are copied again without walking the query.  Allocates only
+ * when the matching entities outgrow the capacity.  0, or -1 with
+ * errno: EINVAL (a NULL argument, an uninitialised snapshot, a
+ * component the world refuses), ENOMEM. */
+static inline int game_Loot_build(game_Loot_snap *s, soa_world *w)
+{
+    return game_Loot_build_on(s, w, NULL);
 }
 
 /* Calls `k` on rows [begin, end) of a built snapshot, on this thread.
@@ -2552,50 +2700,76 @@ static inline int game_Loot_run(game_Loot_snap *s, soa_pool *pool, game_Loot_ker
     return 0;
 }
 
-/* Writes every changed row of each written component back to its
- * entity, only to entities still alive with the component.  When no
- * row of the component lost its entity since the build (its stamp
- * holds), rows go straight to where the build found them; otherwise
- * each is looked up (soa_world_get checks the generation), skipping
- * entities that died, were recycled or lost the component.  Returns
- * the values written (a row changed in two components counts twice).
- * O(rows / 64 + changed rows). */
-static inline size_t game_Loot_commit(const game_Loot_snap *s, soa_world *w)
+typedef struct soa_game_Loot_commit_args {
+    const game_Loot_snap *s;
+    soa_world *w;
+    game_Inventory *d2; /* NULL: look each entity up */
+    soa_cid c2;
+} soa_game_Loot_commit_args;
+
+static inline size_t soa_game_Loot_commit_rows(void *p, size_t begin, size_t end)
 {
-    size_t n = 0, nw, k, row, j;
+    const soa_game_Loot_commit_args *a = (const soa_game_Loot_commit_args *)p;
+    const game_Loot_snap *s = a->s;
+    size_t n = 0, nw = soa_bitset_words(end), k, row, j;
     uint64_t bits;
     uint32_t base;
-    if (!s || !w || !s->rows)
-        return 0;
-    nw = soa_bitset_words(s->rows);
-    {
-        game_Inventory *dst = (game_Inventory *)soa_world_values_stamped(w, &s->soa_terms[2]);
-        soa_cid cid = soa_world_lookup(w, game_Inventory_desc.name);
-        for (k = 0; k < nw; k++) {
-            if (!(bits = s->Inventory.changed[k]))
-                continue;
-            row = k * 64u;
-            if (s->rows - row < 64u)
-                bits &= ((uint64_t)1 << (s->rows - row)) - 1u;
-            base = dst ? s->soa_base_Inventory[k] : SOA_ROW_NONE;
-            if (base != SOA_ROW_NONE && bits == ~(uint64_t)0) {
-                game_Inventory_cols_scatter(&s->Inventory, row, dst + base, 64u);
-                n += 64u;
-                continue;
-            }
-            for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
-                 j = soa_bitset_next(&bits, 64u, j + 1u)) {
-                game_Inventory *d = base != SOA_ROW_NONE ? dst + base + j :
-                    dst ? dst + s->soa_rows_Inventory[row + j] :
-                    (game_Inventory *)soa_world_get(w, s->eids[row + j], cid);
-                if (d) {
-                    *d = game_Inventory_cols_load(&s->Inventory, row + j);
-                    n++;
-                }
+    for (k = begin / 64u; k < nw; k++) {
+        if (!(bits = s->Inventory.changed[k]))
+            continue;
+        row = k * 64u;
+        if (s->rows - row < 64u)
+            bits &= ((uint64_t)1 << (s->rows - row)) - 1u;
+        base = a->d2 ? s->soa_base_Inventory[k] : SOA_ROW_NONE;
+        if (base != SOA_ROW_NONE && bits == ~(uint64_t)0) {
+            game_Inventory_cols_scatter(&s->Inventory, row, a->d2 + base, 64u);
+            n += 64u;
+            continue;
+        }
+        for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
+             j = soa_bitset_next(&bits, 64u, j + 1u)) {
+            game_Inventory *d = base != SOA_ROW_NONE ? a->d2 + base + j :
+                a->d2 ? a->d2 + s->soa_rows_Inventory[row + j] :
+                (game_Inventory *)soa_world_get(a->w, s->eids[row + j], a->c2);
+            if (d) {
+                *d = game_Inventory_cols_load(&s->Inventory, row + j);
+                n++;
             }
         }
     }
     return n;
+}
+
+/* S_commit with the changed rows spread over `pool` (NULL: this
+ * thread alone) in chunks of whole 64-row blocks, each writing
+ * different entities' values.  The same values written and the same
+ * count as game_Loot_commit, for any pool size.  Call it from the thread
+ * that drives `pool`. */
+static inline size_t game_Loot_commit_on(const game_Loot_snap *s, soa_world *w,
+    soa_pool *pool)
+{
+    soa_game_Loot_commit_args a;
+    if (!s || !w || !s->rows)
+        return 0;
+    a.s = s;
+    a.w = w;
+    a.d2 = (game_Inventory *)soa_world_values_stamped(w, &s->soa_terms[2]);
+    a.c2 = soa_world_lookup(w, game_Inventory_desc.name);
+    return soa_snap_for(pool, s->rows, soa_game_Loot_commit_rows, &a);
+}
+
+/* Writes every changed row of each written component back to its
+ * entity, only to entities still alive with the component, on this
+ * thread (game_Loot_commit_on with no pool).  When no row of the component
+ * lost its entity since the build (its stamp holds), rows go straight
+ * to where the build found them; otherwise each is looked up
+ * (soa_world_get checks the generation), skipping entities that
+ * died, were recycled or lost the component.  Returns the values
+ * written (a row changed in two components counts twice).
+ * O(rows / 64 + changed rows). */
+static inline size_t game_Loot_commit(const game_Loot_snap *s, soa_world *w)
+{
+    return game_Loot_commit_on(s, w, NULL);
 }
 
 /* game_Loot_system's functions, with the snapshot and kernel erased. */
@@ -2631,6 +2805,18 @@ static inline void game_Loot_erased_run_range(void *s, soa_fn k,
     game_Loot_run_range((game_Loot_snap *)s, (game_Loot_kernel)k, f, ctx, begin, end);
 }
 
+static inline int soa_game_Loot_erased_build_on(void *s, soa_world *w,
+    soa_pool *p)
+{
+    return game_Loot_build_on((game_Loot_snap *)s, w, p);
+}
+
+static inline size_t soa_game_Loot_erased_commit_on(const void *s,
+    soa_world *w, soa_pool *p)
+{
+    return game_Loot_commit_on((const game_Loot_snap *)s, w, p);
+}
+
 static const soa_component_desc *const game_Loot_reads[] = {&game_Member_desc, &game_Health_desc};
 static const soa_component_desc *const game_Loot_writes[] = {&game_Inventory_desc};
 
@@ -2647,7 +2833,9 @@ static const soa_system_desc game_Loot_system = {
     game_Loot_erased_build,
     game_Loot_erased_run,
     game_Loot_erased_commit,
-    game_Loot_erased_run_range
+    game_Loot_erased_run_range,
+    soa_game_Loot_erased_build_on,
+    soa_game_Loot_erased_commit_on
 };
 
 /* ---- system Loot in shared memory ---- */

@@ -492,26 +492,55 @@ static inline int Integrate_snap_reserve(Integrate_snap *s, size_t rows)
     return 0;
 }
 
-/* Gathers every entity that matches Integrate into rows [0, rows) and
- * clears the changed bits.  Registers the components in `w`
- * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
- * world's order; a batch whose values lie in a row of the world is
- * copied as a block.  When no term's rows were added or removed since
- * the last build, the same rows are copied again without walking the
- * query.  Allocates only when the matching
- * entities outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
- * argument, an uninitialised snapshot, a component the world
- * refuses), ENOMEM. */
-static inline int Integrate_build(Integrate_snap *s, soa_world *w)
+typedef struct soa_Integrate_build_args {
+    Integrate_snap *s;
+    const Velocity *v0;
+    const Position *v1;
+} soa_Integrate_build_args;
+
+static inline size_t soa_Integrate_build_rows(void *p, size_t begin, size_t end)
+{
+    const soa_Integrate_build_args *a = (const soa_Integrate_build_args *)p;
+    Integrate_snap *s = a->s;
+    size_t row, n, j;
+    for (row = begin; row < end; row += n) {
+        n = end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH;
+        if (s->soa_base_Velocity[row / 64u] != SOA_ROW_NONE)
+            Velocity_cols_gather(&s->Velocity, row, a->v0 + s->soa_base_Velocity[row / 64u], n);
+        else
+            for (j = 0; j < n; j++)
+                Velocity_cols_store(&s->Velocity, row + j, a->v0 + s->soa_rows_Velocity[row + j]);
+        if (s->soa_base_Position[row / 64u] != SOA_ROW_NONE)
+            Position_cols_gather(&s->Position, row, a->v1 + s->soa_base_Position[row / 64u], n);
+        else
+            for (j = 0; j < n; j++)
+                Position_cols_store(&s->Position, row + j, a->v1 + s->soa_rows_Position[row + j]);
+    }
+    soa_bitset_clear_all(s->Velocity.changed + begin / 64u, end - begin);
+    soa_bitset_clear_all(s->Position.changed + begin / 64u, end - begin);
+    (void)s;
+    (void)j;
+    return 0;
+}
+
+/* S_build with the copying spread over `pool` (NULL: this thread
+ * alone) in chunks of whole 64-row blocks: the query walk stays on
+ * the caller and records where each row lies (a block's first row
+ * when its rows run on, else each row), then the chunks copy the
+ * values.  When no term's rows were added or removed since the last
+ * build, the walk is skipped and the same rows are copied again.
+ * The same rows and values as Integrate_build, for any pool size.  Call
+ * it from the thread that drives `pool`, not from a pool task (it
+ * would run inline).  0, or -1 with errno as for Integrate_build. */
+static inline int Integrate_build_on(Integrate_snap *s, soa_world *w, soa_pool *pool)
 {
     soa_cid all[2];
     uint32_t rows[SOA_FETCH_BATCH * 2];
-    const Velocity *v0 = NULL;
-    const Position *v1 = NULL;
+    soa_Integrate_build_args a;
     soa_query q;
     soa_query_iter it;
     uint64_t runs;
-    size_t bound, row = 0, n, j;
+    size_t bound, row = 0, n;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
         return -1;
@@ -522,24 +551,12 @@ static inline int Integrate_build(Integrate_snap *s, soa_world *w)
         return -1;
     if (all[1] == SOA_CID_INVALID)
         return -1;
-    v0 = (const Velocity *)soa_world_values(w, all[0]);
-    v1 = (const Position *)soa_world_values(w, all[1]);
+    memset(&a, 0, sizeof a);
+    a.s = s;
+    a.v0 = (const Velocity *)soa_world_values(w, all[0]);
+    a.v1 = (const Position *)soa_world_values(w, all[1]);
     if (soa_world_same_shape(w, s->soa_terms, 2)) {
-        for (row = 0; row < s->rows; row += n) {
-            n = s->rows - row < SOA_FETCH_BATCH ? s->rows - row : SOA_FETCH_BATCH;
-            if (s->soa_base_Velocity[row / 64u] != SOA_ROW_NONE)
-                Velocity_cols_gather(&s->Velocity, row, v0 + s->soa_base_Velocity[row / 64u], n);
-            else
-                for (j = 0; j < n; j++)
-                    Velocity_cols_store(&s->Velocity, row + j, v0 + s->soa_rows_Velocity[row + j]);
-            if (s->soa_base_Position[row / 64u] != SOA_ROW_NONE)
-                Position_cols_gather(&s->Position, row, v1 + s->soa_base_Position[row / 64u], n);
-            else
-                for (j = 0; j < n; j++)
-                    Position_cols_store(&s->Position, row + j, v1 + s->soa_rows_Position[row + j]);
-        }
-        Velocity_clear_changed(&s->Velocity, row);
-        Position_clear_changed(&s->Position, row);
+        soa_snap_for(pool, s->rows, soa_Integrate_build_rows, &a);
         return 0;
     }
     s->rows = 0;
@@ -553,21 +570,15 @@ static inline int Integrate_build(Integrate_snap *s, soa_world *w)
     while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
                          SOA_FETCH_BATCH, &runs)) != 0) {
         if ((runs >> 0) & 1u) {
-            Velocity_cols_gather(&s->Velocity, row, v0 + rows[0 * SOA_FETCH_BATCH], n);
             s->soa_base_Velocity[row / 64u] = rows[0 * SOA_FETCH_BATCH];
         } else {
-            for (j = 0; j < n; j++)
-                Velocity_cols_store(&s->Velocity, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
             memcpy(s->soa_rows_Velocity + row, rows + 0 * SOA_FETCH_BATCH,
                 n * sizeof(uint32_t));
             s->soa_base_Velocity[row / 64u] = SOA_ROW_NONE;
         }
         if ((runs >> 1) & 1u) {
-            Position_cols_gather(&s->Position, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
             s->soa_base_Position[row / 64u] = rows[1 * SOA_FETCH_BATCH];
         } else {
-            for (j = 0; j < n; j++)
-                Position_cols_store(&s->Position, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
             memcpy(s->soa_rows_Position + row, rows + 1 * SOA_FETCH_BATCH,
                 n * sizeof(uint32_t));
             s->soa_base_Position[row / 64u] = SOA_ROW_NONE;
@@ -577,11 +588,24 @@ static inline int Integrate_build(Integrate_snap *s, soa_world *w)
     s->rows = row;
     soa_world_stamp(w, all[0], &s->soa_terms[0]);
     soa_world_stamp(w, all[1], &s->soa_terms[1]);
-    Velocity_clear_changed(&s->Velocity, row);
-    Position_clear_changed(&s->Position, row);
-    (void)j;
+    soa_snap_for(pool, s->rows, soa_Integrate_build_rows, &a);
     (void)runs;
     return 0;
+}
+
+/* Gathers every entity that matches Integrate into rows [0, rows) and
+ * clears the changed bits, on this thread (Integrate_build_on with no
+ * pool).  Registers the components in `w` (idempotent).  Rows come
+ * in batches of SOA_FETCH_BATCH in the world's order; a batch whose
+ * values lie in a row of the world is copied as a block.  When no
+ * term's rows were added or removed since the last build, the same
+ * rows are copied again without walking the query.  Allocates only
+ * when the matching entities outgrow the capacity.  0, or -1 with
+ * errno: EINVAL (a NULL argument, an uninitialised snapshot, a
+ * component the world refuses), ENOMEM. */
+static inline int Integrate_build(Integrate_snap *s, soa_world *w)
+{
+    return Integrate_build_on(s, w, NULL);
 }
 
 /* Calls `k` on rows [begin, end) of a built snapshot, on this thread.
@@ -641,50 +665,76 @@ static inline int Integrate_run(Integrate_snap *s, soa_pool *pool, Integrate_ker
     return 0;
 }
 
-/* Writes every changed row of each written component back to its
- * entity, only to entities still alive with the component.  When no
- * row of the component lost its entity since the build (its stamp
- * holds), rows go straight to where the build found them; otherwise
- * each is looked up (soa_world_get checks the generation), skipping
- * entities that died, were recycled or lost the component.  Returns
- * the values written (a row changed in two components counts twice).
- * O(rows / 64 + changed rows). */
-static inline size_t Integrate_commit(const Integrate_snap *s, soa_world *w)
+typedef struct soa_Integrate_commit_args {
+    const Integrate_snap *s;
+    soa_world *w;
+    Position *d1; /* NULL: look each entity up */
+    soa_cid c1;
+} soa_Integrate_commit_args;
+
+static inline size_t soa_Integrate_commit_rows(void *p, size_t begin, size_t end)
 {
-    size_t n = 0, nw, k, row, j;
+    const soa_Integrate_commit_args *a = (const soa_Integrate_commit_args *)p;
+    const Integrate_snap *s = a->s;
+    size_t n = 0, nw = soa_bitset_words(end), k, row, j;
     uint64_t bits;
     uint32_t base;
-    if (!s || !w || !s->rows)
-        return 0;
-    nw = soa_bitset_words(s->rows);
-    {
-        Position *dst = (Position *)soa_world_values_stamped(w, &s->soa_terms[1]);
-        soa_cid cid = soa_world_lookup(w, Position_desc.name);
-        for (k = 0; k < nw; k++) {
-            if (!(bits = s->Position.changed[k]))
-                continue;
-            row = k * 64u;
-            if (s->rows - row < 64u)
-                bits &= ((uint64_t)1 << (s->rows - row)) - 1u;
-            base = dst ? s->soa_base_Position[k] : SOA_ROW_NONE;
-            if (base != SOA_ROW_NONE && bits == ~(uint64_t)0) {
-                Position_cols_scatter(&s->Position, row, dst + base, 64u);
-                n += 64u;
-                continue;
-            }
-            for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
-                 j = soa_bitset_next(&bits, 64u, j + 1u)) {
-                Position *d = base != SOA_ROW_NONE ? dst + base + j :
-                    dst ? dst + s->soa_rows_Position[row + j] :
-                    (Position *)soa_world_get(w, s->eids[row + j], cid);
-                if (d) {
-                    *d = Position_cols_load(&s->Position, row + j);
-                    n++;
-                }
+    for (k = begin / 64u; k < nw; k++) {
+        if (!(bits = s->Position.changed[k]))
+            continue;
+        row = k * 64u;
+        if (s->rows - row < 64u)
+            bits &= ((uint64_t)1 << (s->rows - row)) - 1u;
+        base = a->d1 ? s->soa_base_Position[k] : SOA_ROW_NONE;
+        if (base != SOA_ROW_NONE && bits == ~(uint64_t)0) {
+            Position_cols_scatter(&s->Position, row, a->d1 + base, 64u);
+            n += 64u;
+            continue;
+        }
+        for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
+             j = soa_bitset_next(&bits, 64u, j + 1u)) {
+            Position *d = base != SOA_ROW_NONE ? a->d1 + base + j :
+                a->d1 ? a->d1 + s->soa_rows_Position[row + j] :
+                (Position *)soa_world_get(a->w, s->eids[row + j], a->c1);
+            if (d) {
+                *d = Position_cols_load(&s->Position, row + j);
+                n++;
             }
         }
     }
     return n;
+}
+
+/* S_commit with the changed rows spread over `pool` (NULL: this
+ * thread alone) in chunks of whole 64-row blocks, each writing
+ * different entities' values.  The same values written and the same
+ * count as Integrate_commit, for any pool size.  Call it from the thread
+ * that drives `pool`. */
+static inline size_t Integrate_commit_on(const Integrate_snap *s, soa_world *w,
+    soa_pool *pool)
+{
+    soa_Integrate_commit_args a;
+    if (!s || !w || !s->rows)
+        return 0;
+    a.s = s;
+    a.w = w;
+    a.d1 = (Position *)soa_world_values_stamped(w, &s->soa_terms[1]);
+    a.c1 = soa_world_lookup(w, Position_desc.name);
+    return soa_snap_for(pool, s->rows, soa_Integrate_commit_rows, &a);
+}
+
+/* Writes every changed row of each written component back to its
+ * entity, only to entities still alive with the component, on this
+ * thread (Integrate_commit_on with no pool).  When no row of the component
+ * lost its entity since the build (its stamp holds), rows go straight
+ * to where the build found them; otherwise each is looked up
+ * (soa_world_get checks the generation), skipping entities that
+ * died, were recycled or lost the component.  Returns the values
+ * written (a row changed in two components counts twice).
+ * O(rows / 64 + changed rows). */
+static inline size_t Integrate_commit(const Integrate_snap *s, soa_world *w)
+{
+    return Integrate_commit_on(s, w, NULL);
 }
 
 /* Integrate_system's functions, with the snapshot and kernel erased. */
@@ -720,6 +770,18 @@ static inline void Integrate_erased_run_range(void *s, soa_fn k,
     Integrate_run_range((Integrate_snap *)s, (Integrate_kernel)k, f, ctx, begin, end);
 }
 
+static inline int soa_Integrate_erased_build_on(void *s, soa_world *w,
+    soa_pool *p)
+{
+    return Integrate_build_on((Integrate_snap *)s, w, p);
+}
+
+static inline size_t soa_Integrate_erased_commit_on(const void *s,
+    soa_world *w, soa_pool *p)
+{
+    return Integrate_commit_on((const Integrate_snap *)s, w, p);
+}
+
 static const soa_component_desc *const Integrate_reads[] = {&Velocity_desc};
 static const soa_component_desc *const Integrate_writes[] = {&Position_desc};
 
@@ -736,7 +798,9 @@ static const soa_system_desc Integrate_system = {
     Integrate_erased_build,
     Integrate_erased_run,
     Integrate_erased_commit,
-    Integrate_erased_run_range
+    Integrate_erased_run_range,
+    soa_Integrate_erased_build_on,
+    soa_Integrate_erased_commit_on
 };
 
 /* ---- system Integrate in shared memory ---- */

@@ -1136,26 +1136,55 @@ static inline int sim_Age_snap_reserve(sim_Age_snap *s, size_t rows)
     return 0;
 }
 
-/* Gathers every entity that matches Age into rows [0, rows) and
- * clears the changed bits.  Registers the components in `w`
- * (idempotent).  Rows come in batches of SOA_FETCH_BATCH in the
- * world's order; a batch whose values lie in a row of the world is
- * copied as a block.  When no term's rows were added or removed since
- * the last build, the same rows are copied again without walking the
- * query.  Allocates only when the matching
- * entities outgrow the capacity.  0, or -1 with errno: EINVAL (a NULL
- * argument, an uninitialised snapshot, a component the world
- * refuses), ENOMEM. */
-static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
+typedef struct soa_sim_Age_build_args {
+    sim_Age_snap *s;
+    const sim_Limits *v0;
+    const sim_Particle *v1;
+} soa_sim_Age_build_args;
+
+static inline size_t soa_sim_Age_build_rows(void *p, size_t begin, size_t end)
+{
+    const soa_sim_Age_build_args *a = (const soa_sim_Age_build_args *)p;
+    sim_Age_snap *s = a->s;
+    size_t row, n, j;
+    for (row = begin; row < end; row += n) {
+        n = end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH;
+        if (s->soa_base_Limits[row / 64u] != SOA_ROW_NONE)
+            sim_Limits_cols_gather(&s->Limits, row, a->v0 + s->soa_base_Limits[row / 64u], n);
+        else
+            for (j = 0; j < n; j++)
+                sim_Limits_cols_store(&s->Limits, row + j, a->v0 + s->soa_rows_Limits[row + j]);
+        if (s->soa_base_Particle[row / 64u] != SOA_ROW_NONE)
+            sim_Particle_cols_gather(&s->Particle, row, a->v1 + s->soa_base_Particle[row / 64u], n);
+        else
+            for (j = 0; j < n; j++)
+                sim_Particle_cols_store(&s->Particle, row + j, a->v1 + s->soa_rows_Particle[row + j]);
+    }
+    soa_bitset_clear_all(s->Limits.changed + begin / 64u, end - begin);
+    soa_bitset_clear_all(s->Particle.changed + begin / 64u, end - begin);
+    (void)s;
+    (void)j;
+    return 0;
+}
+
+/* S_build with the copying spread over `pool` (NULL: this thread
+ * alone) in chunks of whole 64-row blocks: the query walk stays on
+ * the caller and records where each row lies (a block's first row
+ * when its rows run on, else each row), then the chunks copy the
+ * values.  When no term's rows were added or removed since the last
+ * build, the walk is skipped and the same rows are copied again.
+ * The same rows and values as sim_Age_build, for any pool size.  Call
+ * it from the thread that drives `pool`, not from a pool task (it
+ * would run inline).  0, or -1 with errno as for sim_Age_build. */
+static inline int sim_Age_build_on(sim_Age_snap *s, soa_world *w, soa_pool *pool)
 {
     soa_cid all[2];
     uint32_t rows[SOA_FETCH_BATCH * 2];
-    const sim_Limits *v0 = NULL;
-    const sim_Particle *v1 = NULL;
+    soa_sim_Age_build_args a;
     soa_query q;
     soa_query_iter it;
     uint64_t runs;
-    size_t bound, row = 0, n, j;
+    size_t bound, row = 0, n;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
         return -1;
@@ -1166,24 +1195,12 @@ static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
         return -1;
     if (all[1] == SOA_CID_INVALID)
         return -1;
-    v0 = (const sim_Limits *)soa_world_values(w, all[0]);
-    v1 = (const sim_Particle *)soa_world_values(w, all[1]);
+    memset(&a, 0, sizeof a);
+    a.s = s;
+    a.v0 = (const sim_Limits *)soa_world_values(w, all[0]);
+    a.v1 = (const sim_Particle *)soa_world_values(w, all[1]);
     if (soa_world_same_shape(w, s->soa_terms, 2)) {
-        for (row = 0; row < s->rows; row += n) {
-            n = s->rows - row < SOA_FETCH_BATCH ? s->rows - row : SOA_FETCH_BATCH;
-            if (s->soa_base_Limits[row / 64u] != SOA_ROW_NONE)
-                sim_Limits_cols_gather(&s->Limits, row, v0 + s->soa_base_Limits[row / 64u], n);
-            else
-                for (j = 0; j < n; j++)
-                    sim_Limits_cols_store(&s->Limits, row + j, v0 + s->soa_rows_Limits[row + j]);
-            if (s->soa_base_Particle[row / 64u] != SOA_ROW_NONE)
-                sim_Particle_cols_gather(&s->Particle, row, v1 + s->soa_base_Particle[row / 64u], n);
-            else
-                for (j = 0; j < n; j++)
-                    sim_Particle_cols_store(&s->Particle, row + j, v1 + s->soa_rows_Particle[row + j]);
-        }
-        sim_Limits_clear_changed(&s->Limits, row);
-        sim_Particle_clear_changed(&s->Particle, row);
+        soa_snap_for(pool, s->rows, soa_sim_Age_build_rows, &a);
         return 0;
     }
     s->rows = 0;
@@ -1197,21 +1214,15 @@ static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
     while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
                          SOA_FETCH_BATCH, &runs)) != 0) {
         if ((runs >> 0) & 1u) {
-            sim_Limits_cols_gather(&s->Limits, row, v0 + rows[0 * SOA_FETCH_BATCH], n);
             s->soa_base_Limits[row / 64u] = rows[0 * SOA_FETCH_BATCH];
         } else {
-            for (j = 0; j < n; j++)
-                sim_Limits_cols_store(&s->Limits, row + j, v0 + rows[0 * SOA_FETCH_BATCH + j]);
             memcpy(s->soa_rows_Limits + row, rows + 0 * SOA_FETCH_BATCH,
                 n * sizeof(uint32_t));
             s->soa_base_Limits[row / 64u] = SOA_ROW_NONE;
         }
         if ((runs >> 1) & 1u) {
-            sim_Particle_cols_gather(&s->Particle, row, v1 + rows[1 * SOA_FETCH_BATCH], n);
             s->soa_base_Particle[row / 64u] = rows[1 * SOA_FETCH_BATCH];
         } else {
-            for (j = 0; j < n; j++)
-                sim_Particle_cols_store(&s->Particle, row + j, v1 + rows[1 * SOA_FETCH_BATCH + j]);
             memcpy(s->soa_rows_Particle + row, rows + 1 * SOA_FETCH_BATCH,
                 n * sizeof(uint32_t));
             s->soa_base_Particle[row / 64u] = SOA_ROW_NONE;
@@ -1221,11 +1232,24 @@ static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
     s->rows = row;
     soa_world_stamp(w, all[0], &s->soa_terms[0]);
     soa_world_stamp(w, all[1], &s->soa_terms[1]);
-    sim_Limits_clear_changed(&s->Limits, row);
-    sim_Particle_clear_changed(&s->Particle, row);
-    (void)j;
+    soa_snap_for(pool, s->rows, soa_sim_Age_build_rows, &a);
     (void)runs;
     return 0;
+}
+
+/* Gathers every entity that matches Age into rows [0, rows) and
+ * clears the changed bits, on this thread (sim_Age_build_on with no
+ * pool).  Registers the components in `w` (idempotent).  Rows come
+ * in batches of SOA_FETCH_BATCH in the world's order; a batch whose
+ * values lie in a row of the world is copied as a block.  When no
+ * term's rows were added or removed since the last build, the same
+ * rows are copied again without walking the query.  Allocates only
+ * when the matching entities outgrow the capacity.  0, or -1 with
+ * errno: EINVAL (a NULL argument, an uninitialised snapshot, a
+ * component the world refuses), ENOMEM. */
+static inline int sim_Age_build(sim_Age_snap *s, soa_world *w)
+{
+    return sim_Age_build_on(s, w, NULL);
 }
 
 /* Calls `k` on rows [begin, end) of a built snapshot, on this thread.
@@ -1303,50 +1327,76 @@ static inline int sim_Age_run(sim_Age_snap *s, soa_pool *pool, sim_Age_kernel k,
     return 0;
 }
 
-/* Writes every changed row of each written component back to its
- * entity, only to entities still alive with the component.  When no
- * row of the component lost its entity since the build (its stamp
- * holds), rows go straight to where the build found them; otherwise
- * each is looked up (soa_world_get checks the generation), skipping
- * entities that died, were recycled or lost the component.  Returns
- * the values written (a row changed in two components counts twice).
- * O(rows / 64 + changed rows). */
-static inline size_t sim_Age_commit(const sim_Age_snap *s, soa_world *w)
+typedef struct soa_sim_Age_commit_args {
+    const sim_Age_snap *s;
+    soa_world *w;
+    sim_Particle *d1; /* NULL: look each entity up */
+    soa_cid c1;
+} soa_sim_Age_commit_args;
+
+static inline size_t soa_sim_Age_commit_rows(void *p, size_t begin, size_t end)
 {
-    size_t n = 0, nw, k, row, j;
+    const soa_sim_Age_commit_args *a = (const soa_sim_Age_commit_args *)p;
+    const sim_Age_snap *s = a->s;
+    size_t n = 0, nw = soa_bitset_words(end), k, row, j;
     uint64_t bits;
     uint32_t base;
-    if (!s || !w || !s->rows)
-        return 0;
-    nw = soa_bitset_words(s->rows);
-    {
-        sim_Particle *dst = (sim_Particle *)soa_world_values_stamped(w, &s->soa_terms[1]);
-        soa_cid cid = soa_world_lookup(w, sim_Particle_desc.name);
-        for (k = 0; k < nw; k++) {
-            if (!(bits = s->Particle.changed[k]))
-                continue;
-            row = k * 64u;
-            if (s->rows - row < 64u)
-                bits &= ((uint64_t)1 << (s->rows - row)) - 1u;
-            base = dst ? s->soa_base_Particle[k] : SOA_ROW_NONE;
-            if (base != SOA_ROW_NONE && bits == ~(uint64_t)0) {
-                sim_Particle_cols_scatter(&s->Particle, row, dst + base, 64u);
-                n += 64u;
-                continue;
-            }
-            for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
-                 j = soa_bitset_next(&bits, 64u, j + 1u)) {
-                sim_Particle *d = base != SOA_ROW_NONE ? dst + base + j :
-                    dst ? dst + s->soa_rows_Particle[row + j] :
-                    (sim_Particle *)soa_world_get(w, s->eids[row + j], cid);
-                if (d) {
-                    *d = sim_Particle_cols_load(&s->Particle, row + j);
-                    n++;
-                }
+    for (k = begin / 64u; k < nw; k++) {
+        if (!(bits = s->Particle.changed[k]))
+            continue;
+        row = k * 64u;
+        if (s->rows - row < 64u)
+            bits &= ((uint64_t)1 << (s->rows - row)) - 1u;
+        base = a->d1 ? s->soa_base_Particle[k] : SOA_ROW_NONE;
+        if (base != SOA_ROW_NONE && bits == ~(uint64_t)0) {
+            sim_Particle_cols_scatter(&s->Particle, row, a->d1 + base, 64u);
+            n += 64u;
+            continue;
+        }
+        for (j = soa_bitset_next(&bits, 64u, 0); j < 64u;
+             j = soa_bitset_next(&bits, 64u, j + 1u)) {
+            sim_Particle *d = base != SOA_ROW_NONE ? a->d1 + base + j :
+                a->d1 ? a->d1 + s->soa_rows_Particle[row + j] :
+                (sim_Particle *)soa_world_get(a->w, s->eids[row + j], a->c1);
+            if (d) {
+                *d = sim_Particle_cols_load(&s->Particle, row + j);
+                n++;
             }
         }
     }
     return n;
+}
+
+/* S_commit with the changed rows spread over `pool` (NULL: this
+ * thread alone) in chunks of whole 64-row blocks, each writing
+ * different entities' values.  The same values written and the same
+ * count as sim_Age_commit, for any pool size.  Call it from the thread
+ * that drives `pool`. */
+static inline size_t sim_Age_commit_on(const sim_Age_snap *s, soa_world *w,
+    soa_pool *pool)
+{
+    soa_sim_Age_commit_args a;
+    if (!s || !w || !s->rows)
+        return 0;
+    a.s = s;
+    a.w = w;
+    a.d1 = (sim_Particle *)soa_world_values_stamped(w, &s->soa_terms[1]);
+    a.c1 = soa_world_lookup(w, sim_Particle_desc.name);
+    return soa_snap_for(pool, s->rows, soa_sim_Age_commit_rows, &a);
+}
+
+/* Writes every changed row of each written component back to its
+ * entity, only to entities still alive with the component, on this
+ * thread (sim_Age_commit_on with no pool).  When no row of the component
+ * lost its entity since the build (its stamp holds), rows go straight
+ * to where the build found them; otherwise each is looked up
+ * (soa_world_get checks the generation), skipping entities that
+ * died, were recycled or lost the component.  Returns the values
+ * written (a row changed in two components counts twice).
+ * O(rows / 64 + changed rows). */
+static inline size_t sim_Age_commit(const sim_Age_snap *s, soa_world *w)
+{
+    return sim_Age_commit_on(s, w, NULL);
 }
 
 /* sim_Age_system's functions, with the snapshot and kernel erased. */
@@ -1382,6 +1432,18 @@ static inline void sim_Age_erased_run_range(void *s, soa_fn k,
     sim_Age_run_range((sim_Age_snap *)s, (sim_Age_kernel)k, f, ctx, begin, end);
 }
 
+static inline int soa_sim_Age_erased_build_on(void *s, soa_world *w,
+    soa_pool *p)
+{
+    return sim_Age_build_on((sim_Age_snap *)s, w, p);
+}
+
+static inline size_t soa_sim_Age_erased_commit_on(const void *s,
+    soa_world *w, soa_pool *p)
+{
+    return sim_Age_commit_on((const sim_Age_snap *)s, w, p);
+}
+
 static const soa_component_desc *const sim_Age_reads[] = {&sim_Limits_desc};
 static const soa_component_desc *const sim_Age_writes[] = {&sim_Particle_desc};
 
@@ -1398,7 +1460,9 @@ static const soa_system_desc sim_Age_system = {
     sim_Age_erased_build,
     sim_Age_erased_run,
     sim_Age_erased_commit,
-    sim_Age_erased_run_range
+    sim_Age_erased_run_range,
+    soa_sim_Age_erased_build_on,
+    soa_sim_Age_erased_commit_on
 };
 
 /* ---- system Age in shared memory ---- */

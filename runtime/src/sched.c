@@ -13,15 +13,20 @@
  * registration order, and non-conflicting systems commute.
  *
  * A wave runs in three phases on the calling thread's watch:
- *   1. build: every offloaded system's snapshot, on the caller (reads the
- *      world; may register components, a structural change);
+ *   1. build: every offloaded system's snapshot, one after another, driven
+ *      by the caller (reads the world; may register components, a
+ *      structural change); the query walk runs on the caller and the
+ *      copying on the pool (S_build_on);
  *   2. run: local systems and offloaded kernels, as pool jobs submitted
  *      together (a kernel's job is chunked over its rows, so one big system
  *      still uses every thread); a wave of one system runs without jobs;
- *   3. commit: every offloaded system's changed rows, on the caller.
+ *   3. commit: every offloaded system's changed rows, one system after
+ *      another, each spread over the pool (S_commit_on).
  * Local systems in phase 2 touch only their declared components (disjoint
  * from the others' writes), and snapshots are private, so phase 2 is free
- * of races; phases 1 and 3 touch the world from one thread only.
+ * of races.  In phases 1 and 3 one system at a time touches the world: its
+ * chunks read the world's values (build) or write different entities'
+ * values (commit); nothing changes structure meanwhile.
  *
  * Nothing allocates during a frame: jobs, snapshots and wave lists live in
  * the scheduler, allocated at registration (snapshots grow in build only
@@ -387,7 +392,9 @@ static void build(soa_sched *s, sched_sys *y)
 {
     uint64_t t0 = now_ns();
     errno = 0;
-    y->built = y->desc->build(y->snap, s->world) == 0;
+    y->built = (y->desc->build_on
+                    ? y->desc->build_on(y->snap, s->world, s->pool)
+                    : y->desc->build(y->snap, s->world)) == 0;
     y->stats.build_ns = now_ns() - t0;
     y->stats.failed = !y->built;
     y->stats.rows = y->built ? soa_snap_rows(y->snap) : 0;
@@ -396,7 +403,10 @@ static void build(soa_sched *s, sched_sys *y)
 static void commit(soa_sched *s, sched_sys *y)
 {
     uint64_t t0 = now_ns();
-    y->stats.committed = y->built ? y->desc->commit(y->snap, s->world) : 0;
+    const soa_system_desc *d = y->desc;
+    y->stats.committed = !y->built ? 0
+                         : d->commit_on ? d->commit_on(y->snap, s->world, s->pool)
+                                        : d->commit(y->snap, s->world);
     y->stats.commit_ns = now_ns() - t0;
 }
 

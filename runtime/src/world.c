@@ -743,3 +743,34 @@ bool soa_query_next(soa_query_iter *it, soa_entity *e)
 {
     return soa_query_next_values(it, e, NULL);
 }
+
+/* ---- snapshot chunks on a pool ------------------------------------- */
+
+typedef struct snap_for_ctx {
+    soa_rows_fn fn;
+    void *ctx;
+    atomic_size_t sum;
+} snap_for_ctx;
+
+static void snap_for_chunk(void *p, size_t begin, size_t end, unsigned worker)
+{
+    snap_for_ctx *c = p;
+    (void)worker;
+    size_t got = c->fn(c->ctx, begin, end);
+    if (got)
+        atomic_fetch_add_explicit(&c->sum, got, memory_order_relaxed);
+}
+
+size_t soa_snap_for(soa_pool *pool, size_t rows, soa_rows_fn fn, void *ctx)
+{
+    if (!fn || !rows)
+        return 0;
+    if (!pool || soa_pool_size(pool) < 2 || rows <= SOA_SNAP_GRAIN)
+        return fn(ctx, 0, rows);
+    snap_for_ctx c;
+    c.fn = fn;
+    c.ctx = ctx;
+    atomic_init(&c.sum, 0);
+    soa_pool_for(pool, rows, SOA_SNAP_GRAIN, snap_for_chunk, &c);
+    return atomic_load_explicit(&c.sum, memory_order_relaxed);
+}

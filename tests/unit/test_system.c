@@ -1,7 +1,8 @@
 /* test_system: generated system code (tests/schemas/systems.soa): build,
  * run and commit against the world, with entities dying and slots being
- * reused in between; identical results on 1, 2 and 4 threads; storage
- * reused without allocation; snapshots in an arena. */
+ * reused in between; identical results on 1, 2 and 4 threads; build and
+ * commit spread over a pool equal to the serial ones; storage reused
+ * without allocation; snapshots in an arena. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -376,6 +377,11 @@ static void two_written_components_and_arrays_round_trip(void **state)
     assert_int_equal(s.Body.kind[0], Kind_probe);
     assert_int_equal(s.Counter.n[0], 41);
     assert_false(Body_is_changed(&s.Body, 0));
+    /* The pool-taking commit writes both components too. */
+    assert_int_equal(Spin_run(&s, NULL, spin_kernel, NULL, NULL), 0);
+    assert_int_equal(Spin_commit_on(&s, f.w, NULL), 2);
+    assert_int_equal(((Counter *)soa_world_get(f.w, e, f.counter))->n,
+                     s.Counter.n[0]);
     Spin_snap_release(&s);
 
     /* A read-only system commits nothing. */
@@ -383,6 +389,8 @@ static void two_written_components_and_arrays_round_trip(void **state)
     Observe_snap_init(&o, NULL);
     assert_int_equal(Observe_build(&o, f.w), 0);
     assert_int_equal(Observe_commit(&o, f.w), 0);
+    assert_int_equal(Observe_build_on(&o, f.w, NULL), 0);
+    assert_int_equal(Observe_commit_on(&o, f.w, NULL), 0);
     Observe_snap_release(&o);
     soa_world_destroy(f.w);
 }
@@ -432,6 +440,170 @@ static void same_result_on_1_2_and_4_threads(void **state)
     assert_true(h1 == run_threads(2, 5000, 12));
     assert_true(h1 == run_threads(4, 5000, 12));
     assert_true(h1 != run_threads(1, 5000, 11)); /* the hash does see frames */
+}
+
+/* ---- build and commit spread over a pool ---------------------------- */
+
+/* Chunks of soa_snap_for: each row is seen once, boundaries are multiples
+ * of 64 but for the last row, and the counts add up. */
+typedef struct rows_seen {
+    unsigned char *seen;
+    size_t rows;
+} rows_seen;
+
+static size_t see_rows(void *p, size_t begin, size_t end)
+{
+    rows_seen *r = p;
+    if (begin % 64u || (end % 64u && end != r->rows))
+        return 1000000u; /* spoils the sum */
+    for (size_t i = begin; i < end; i++)
+        r->seen[i]++;
+    return (end - begin) * 3u;
+}
+
+static void snap_for_covers_every_row_once(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {1, 64, 4096, 4097, 8192, 8255, 50001};
+    static unsigned char seen[50001];
+    for (unsigned t = 1; t <= 4; t *= 2) {
+        soa_pool *pool = soa_pool_create(t);
+        assert_non_null(pool);
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+            rows_seen r = {seen, sizes[k]};
+            memset(seen, 0, sizeof seen);
+            assert_int_equal(soa_snap_for(pool, r.rows, see_rows, &r),
+                             r.rows * 3u);
+            for (size_t i = 0; i < sizeof seen; i++)
+                assert_int_equal(seen[i], i < r.rows);
+        }
+        soa_pool_destroy(pool);
+    }
+    rows_seen r = {seen, 100};
+    memset(seen, 0, sizeof seen);
+    assert_int_equal(soa_snap_for(NULL, 100, see_rows, &r), 300);
+    assert_int_equal(seen[99], 1);
+    assert_int_equal(soa_snap_for(NULL, 0, see_rows, &r), 0);
+    assert_int_equal(soa_snap_for(NULL, 100, NULL, &r), 0);
+    assert_int_equal(seen[99], 1);
+}
+
+/* Two identical worlds: `ser` built and committed serially, `par` with
+ * Integrate_build_on / Integrate_commit_on on a pool. */
+typedef struct twin {
+    fixture ser, par;
+    soa_entity *e;
+    int n;
+} twin;
+
+static void twin_spawn(twin *t, int i)
+{
+    t->e[i] = spawn_mover(&t->ser, i);
+    assert_int_equal(spawn_mover(&t->par, i), t->e[i]);
+}
+
+/* The same change to both worlds. */
+static void twin_change(twin *t, int what, int fr)
+{
+    fixture *w[2] = {&t->ser, &t->par};
+    int i = (fr * 7919 + 13) % t->n;
+    int frozen = (i / 7) * 7 + 6 < t->n ? (i / 7) * 7 + 6 : (i / 7) * 7 - 1;
+    for (int k = 0; k < 2; k++) {
+        Velocity v = {2.0f, (float)fr};
+        switch (what) {
+        case 0: /* a value only: the next build copies the same rows */
+            soa_world_set(w[k]->w, t->e[i], w[k]->vel, &v);
+            break;
+        case 1: /* a snapshot entity dies, its slot is reused */
+            soa_world_despawn(w[k]->w, t->e[i]);
+            break;
+        case 2: /* a row leaves Position: the rows must be looked up */
+            soa_world_remove(w[k]->w, t->e[frozen], w[k]->pos);
+            break;
+        default: /* storage grows; no row changes hands */
+            break;
+        }
+    }
+    if (what == 1)
+        twin_spawn(t, i);
+    if (what == 3)
+        for (int k = 0; k < 100; k++) {
+            soa_entity e = spawn_mover(&t->ser, k);
+            assert_int_equal(spawn_mover(&t->par, k), e);
+        }
+}
+
+static void assert_same_snap(const Integrate_snap *a, const Integrate_snap *b)
+{
+    assert_int_equal(a->rows, b->rows);
+    assert_memory_equal(a->eids, b->eids, a->rows * sizeof *a->eids);
+    assert_memory_equal(a->Position.x, b->Position.x, a->rows * sizeof(float));
+    assert_memory_equal(a->Position.y, b->Position.y, a->rows * sizeof(float));
+    assert_memory_equal(a->Velocity.x, b->Velocity.x, a->rows * sizeof(float));
+    assert_memory_equal(a->Velocity.y, b->Velocity.y, a->rows * sizeof(float));
+    assert_int_equal(Position_count_changed(&b->Position, b->rows), 0);
+}
+
+static void assert_same_positions(twin *t)
+{
+    for (int i = 0; i < t->n; i++) {
+        const Position *a = soa_world_get_const(t->ser.w, t->e[i], t->ser.pos);
+        const Position *b = soa_world_get_const(t->par.w, t->e[i], t->par.pos);
+        assert_int_equal(a != NULL, b != NULL);
+        if (a)
+            assert_memory_equal(a, b, sizeof *a);
+    }
+}
+
+/* Build_on and commit_on on 1, 2 and 4 threads (and no pool) give the
+ * snapshot and the world the serial functions give, through fresh walks,
+ * same-shape rebuilds, and commits on the direct and the lookup paths,
+ * over several chunks of rows. */
+static void build_on_and_commit_on_match_serial(void **state)
+{
+    (void)state;
+    enum { N = 3 * SOA_SNAP_GRAIN + 777, FRAMES = 12 };
+    for (unsigned threads = 0; threads <= 4; threads = threads ? threads * 2 : 1) {
+        twin t;
+        t.n = N;
+        t.e = malloc(sizeof *t.e * N);
+        assert_non_null(t.e);
+        fixture_init(&t.ser, NULL);
+        fixture_init(&t.par, NULL);
+        for (int i = 0; i < N; i++)
+            twin_spawn(&t, i);
+        soa_pool *pool = threads ? soa_pool_create(threads) : NULL;
+        assert_true(!threads || pool);
+        Integrate_snap a, b;
+        Integrate_snap_init(&a, NULL);
+        Integrate_snap_init(&b, NULL);
+        size_t direct = 0;
+        for (int fr = 0; fr < FRAMES; fr++) {
+            soa_frame frame = {0.5, 0.0, (uint64_t)fr};
+            assert_int_equal(Integrate_build(&a, t.ser.w), 0);
+            assert_int_equal(Integrate_build_on(&b, t.par.w, pool), 0);
+            assert_same_snap(&a, &b);
+            Integrate_run(&a, NULL, integrate_kernel, &frame, NULL);
+            Integrate_run(&b, pool, integrate_kernel, &frame, NULL);
+            /* between build and commit: each path of the commit */
+            twin_change(&t, fr % 4, fr);
+            direct += soa_world_values_stamped(t.par.w, &b.soa_terms[1]) != NULL;
+            size_t na = Integrate_commit(&a, t.ser.w);
+            assert_true(na > 0);
+            assert_int_equal(Integrate_commit_on(&b, t.par.w, pool), na);
+            assert_same_positions(&t);
+            /* after the commit: a value (the next build re-copies) or a
+             * structural change (the next build walks) */
+            twin_change(&t, fr % 3 == 2 ? 1 : 0, fr + 1000);
+        }
+        assert_true(direct > 0 && direct < FRAMES); /* both paths ran */
+        Integrate_snap_release(&a);
+        Integrate_snap_release(&b);
+        soa_pool_destroy(pool);
+        soa_world_destroy(t.ser.w);
+        soa_world_destroy(t.par.w);
+        free(t.e);
+    }
 }
 
 static counting_alloc ca;
@@ -576,6 +748,14 @@ static void the_system_descriptor_describes_the_system(void **state)
     assert_true(n > 0);
     d->run_range(snap, Integrate_kernel_fn(integrate_kernel), &fr, NULL, 0,
                  soa_snap_rows(snap));
+    /* The pool-taking pair, here with no pool: the same rows again. */
+    assert_non_null(d->build_on);
+    assert_non_null(d->commit_on);
+    assert_int_equal(d->build_on(snap, f.w, NULL), 0);
+    assert_int_equal(d->commit_on(snap, f.w, NULL), 0); /* nothing changed */
+    assert_int_equal(d->run(snap, NULL, Integrate_kernel_fn(integrate_kernel),
+                            &fr, NULL), 0);
+    assert_int_equal(d->commit_on(snap, f.w, NULL), n);
     d->snap_release(snap);
     soa_world_destroy(f.w);
 }
@@ -589,6 +769,8 @@ int main(void)
         cmocka_unit_test(rebuild_follows_the_world),
         cmocka_unit_test(two_written_components_and_arrays_round_trip),
         cmocka_unit_test(same_result_on_1_2_and_4_threads),
+        cmocka_unit_test(snap_for_covers_every_row_once),
+        cmocka_unit_test(build_on_and_commit_on_match_serial),
         cmocka_unit_test(storage_is_reused_once_big_enough),
         cmocka_unit_test(out_of_memory_and_bad_arguments),
         cmocka_unit_test(snapshot_lives_in_an_arena),

@@ -110,6 +110,13 @@ typedef struct soa_system_desc {
      * cap;`, so soa_snap_rows() reads the row count of an erased one. */
     void (*run_range)(void *snap, soa_fn kernel, const soa_frame *frame,
                       void *ctx, size_t begin, size_t end);
+    /* Added later still (NULL in older descriptors; use build and commit
+     * then): S_build_on and S_commit_on, build and commit with their
+     * copying spread over a pool (NULL: the caller alone), called by the
+     * thread that drives the pool.  Same rows, values and count as build
+     * and commit, for any pool size. */
+    int (*build_on)(void *snap, soa_world *w, soa_pool *pool);
+    size_t (*commit_on)(const void *snap, soa_world *w, soa_pool *pool);
 } soa_system_desc;
 
 /* Rows of a built snapshot given as void * (see run_range). */

@@ -221,6 +221,25 @@ bool soa_world_same_shape(const soa_world *w, const soa_stamp *st, size_t n);
  * must then look each entity up (soa_world_get).  O(1). */
 void *soa_world_values_stamped(soa_world *w, const soa_stamp *st);
 
+/* Rows per chunk when generated S_build_on / S_commit_on spread a
+ * snapshot over a pool: 4096 rows (a multiple of 64, so chunks never share
+ * a changed-bitset word), enough work to hide the cost of a claim. */
+#define SOA_SNAP_GRAIN 4096u
+
+/* A chunk of snapshot rows [begin, end): returns a count to add up. */
+typedef size_t (*soa_rows_fn)(void *ctx, size_t begin, size_t end);
+
+/*
+ * Calls fn over rows [0, rows) in chunks of SOA_SNAP_GRAIN rows (boundaries
+ * multiples of 64) on `pool`, the caller taking part, and returns the sum
+ * of what the calls returned.  A NULL or one-thread pool, rows <= one chunk
+ * or a call from inside a pool task runs fn(ctx, 0, rows) on the caller.
+ * Every write fn made happens before this returns.  Same threading rule as
+ * soa_pool_for (one driving thread).  No allocation.  This is how generated
+ * S_build_on and S_commit_on split their copying.
+ */
+size_t soa_snap_for(soa_pool *pool, size_t rows, soa_rows_fn fn, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif
