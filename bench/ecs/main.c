@@ -89,6 +89,12 @@ static const bench_frame_fn frame_of[NVARIANTS] = {
     frame_base,    frame_omp,    frame_local,
     frame_offload, frame_reused, frame_blocked};
 
+/* errno's message, or what a failure without one means. */
+static const char *why(void)
+{
+    return errno ? strerror(errno) : "failed without an errno";
+}
+
 static const char *kind_name(bench_kind k)
 {
     return k == BENCH_MOVE ? "move" : k == BENCH_SPARSE ? "sparse" : "heavy";
@@ -128,7 +134,7 @@ static int check_variant(runner *r, int v, const bench_plain *want)
     frame_of[v](r, &ph);
     if (r->failed) {
         fprintf(stderr, "bench: %s %s failed: %s\n", variant_name[v],
-                kind_name(r->kind), strerror(errno));
+                kind_name(r->kind), why());
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
@@ -177,13 +183,13 @@ static int run_scenario(const bench_cfg *cfg, const char *scenario,
     r.expect = changed_rows(kind, n);
     if (bench_plain_init(&r.plain, n) != 0) {
         fprintf(stderr, "bench: %s n=%zu: %s\n", scenario, n,
-                strerror(errno));
+                why());
         return -1;
     }
     r.soac = bench_soac_create(n, cfg->threads);
     if (!r.soac) {
         fprintf(stderr, "bench: %s n=%zu: cannot set up the world: %s\n",
-                scenario, n, strerror(errno));
+                scenario, n, why());
         bench_plain_free(&r.plain);
         return -1;
     }
@@ -204,7 +210,7 @@ static int run_scenario(const bench_cfg *cfg, const char *scenario,
             fprintf(stderr,
                     "bench: %s n=%zu: a soac variant failed or committed "
                     "other than %zu rows: %s\n",
-                    scenario, n, r.expect, strerror(errno));
+                    scenario, n, r.expect, why());
             rc = -1;
         }
     }
@@ -308,13 +314,13 @@ int main(int argc, char **argv)
     mkdir(outdir, 0777); /* may exist; a real failure shows at fopen */
     snprintf(path, sizeof path, "%s/results.json", outdir);
     if (bench_write_json(path, res, nr, bw) != 0) {
-        fprintf(stderr, "bench: cannot write %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "bench: cannot write %s: %s\n", path, why());
         return 1;
     }
     printf("wrote %s\n", path);
     snprintf(path, sizeof path, "%s/results.svg", outdir);
     if (bench_write_svg(path, res, nr) != 0) {
-        fprintf(stderr, "bench: cannot write %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "bench: cannot write %s: %s\n", path, why());
         return 1;
     }
     printf("wrote %s\n", path);
