@@ -5,9 +5,9 @@
  *                 world and updates each entity's Position in place (no
  *                 snapshot; row by row over the world's AoS values);
  *   soac-offload  the generated functions by hand, as a program without the
- *                 scheduler would call them: Move_snap_init, Move_build,
- *                 Move_run on the pool, Move_commit, Move_snap_release, every
- *                 frame (so each frame allocates its snapshot);
+ *                 scheduler would call them: Move_snap_init, Move_build_on,
+ *                 Move_run and Move_commit_on on the pool, Move_snap_release,
+ *                 every frame (so each frame allocates its snapshot);
  *   soac-reused   the same system offloaded through the scheduler, whose
  *                 snapshot storage lives from frame to frame (steady state:
  *                 no allocation);
@@ -281,13 +281,13 @@ int bench_soac_offload(bench_soac *s, bench_kind k, bench_phases *ph)
     if (Move_snap_init(&snap, NULL) != 0)
         return -1;
     uint64_t t0 = bench_now_ns();
-    if (Move_build(&snap, s->w) != 0)
+    if (Move_build_on(&snap, s->w, s->pool) != 0)
         goto out;
     uint64_t t1 = bench_now_ns();
     if (Move_run(&snap, s->pool, move_kernel, &f, s) != 0)
         goto out;
     uint64_t t2 = bench_now_ns();
-    ph->committed = Move_commit(&snap, s->w);
+    ph->committed = Move_commit_on(&snap, s->w, s->pool);
     uint64_t t3 = bench_now_ns();
     ph->build_ns += t1 - t0;
     ph->run_ns += t2 - t1;
