@@ -765,7 +765,7 @@ size_t soa_snap_for(soa_pool *pool, size_t rows, soa_rows_fn fn, void *ctx)
 {
     if (!fn || !rows)
         return 0;
-    if (!pool || soa_pool_size(pool) < 2 || rows <= SOA_SNAP_GRAIN)
+    if (!pool || soa_pool_size(pool) < 2 || rows < SOA_SNAP_PARALLEL_ROWS)
         return fn(ctx, 0, rows);
     snap_for_ctx c;
     c.fn = fn;

@@ -464,7 +464,9 @@ static size_t see_rows(void *p, size_t begin, size_t end)
 static void snap_for_covers_every_row_once(void **state)
 {
     (void)state;
-    static const size_t sizes[] = {1, 64, 4096, 4097, 8192, 8255, 50001};
+    static const size_t sizes[] = {1, 64, 4097, SOA_SNAP_PARALLEL_ROWS - 1,
+                                   SOA_SNAP_PARALLEL_ROWS,
+                                   SOA_SNAP_PARALLEL_ROWS + 65, 50001};
     static unsigned char seen[50001];
     for (unsigned t = 1; t <= 4; t *= 2) {
         soa_pool *pool = soa_pool_create(t);
@@ -562,7 +564,7 @@ static void assert_same_positions(twin *t)
 static void build_on_and_commit_on_match_serial(void **state)
 {
     (void)state;
-    enum { N = 3 * SOA_SNAP_GRAIN + 777, FRAMES = 12 };
+    enum { N = 2 * SOA_SNAP_PARALLEL_ROWS + 777, FRAMES = 12 };
     for (unsigned threads = 0; threads <= 4; threads = threads ? threads * 2 : 1) {
         twin t;
         t.n = N;
@@ -583,6 +585,8 @@ static void build_on_and_commit_on_match_serial(void **state)
             assert_int_equal(Integrate_build(&a, t.ser.w), 0);
             assert_int_equal(Integrate_build_on(&b, t.par.w, pool), 0);
             assert_same_snap(&a, &b);
+            /* enough rows for several chunks on the pool */
+            assert_true(b.rows >= SOA_SNAP_PARALLEL_ROWS + 2 * SOA_SNAP_GRAIN);
             Integrate_run(&a, NULL, integrate_kernel, &frame, NULL);
             Integrate_run(&b, pool, integrate_kernel, &frame, NULL);
             /* between build and commit: each path of the commit */

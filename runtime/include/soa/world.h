@@ -226,14 +226,19 @@ void *soa_world_values_stamped(soa_world *w, const soa_stamp *st);
  * a changed-bitset word), enough work to hide the cost of a claim. */
 #define SOA_SNAP_GRAIN 4096u
 
+/* Fewer rows than this run on the caller alone: waking sleeping workers
+ * costs tens of microseconds, about what copying this many rows takes. */
+#define SOA_SNAP_PARALLEL_ROWS 32768u
+
 /* A chunk of snapshot rows [begin, end): returns a count to add up. */
 typedef size_t (*soa_rows_fn)(void *ctx, size_t begin, size_t end);
 
 /*
  * Calls fn over rows [0, rows) in chunks of SOA_SNAP_GRAIN rows (boundaries
  * multiples of 64) on `pool`, the caller taking part, and returns the sum
- * of what the calls returned.  A NULL or one-thread pool, rows <= one chunk
- * or a call from inside a pool task runs fn(ctx, 0, rows) on the caller.
+ * of what the calls returned.  A NULL or one-thread pool, fewer than
+ * SOA_SNAP_PARALLEL_ROWS rows or a call from inside a pool task runs
+ * fn(ctx, 0, rows) on the caller.
  * Every write fn made happens before this returns.  Same threading rule as
  * soa_pool_for (one driving thread).  No allocation.  This is how generated
  * S_build_on and S_commit_on split their copying.
