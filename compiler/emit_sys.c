@@ -342,11 +342,19 @@ static void regather_cols(const sys_ctx *x, const soac_component *c, bool w)
     (void)w;
     soac_out_printf(x->o,
         "        if (s->soa_base_%s[row / 64u] != SOA_ROW_NONE)\n"
-        "            %s_cols_gather(&s->%s, row, a->v%zu + s->soa_base_%s[row / 64u], n);\n"
+        "            %s_cols_gather(&s->%s, row, v%zu + s->soa_base_%s[row / 64u], n);\n"
         "        else\n"
         "            for (j = 0; j < n; j++)\n"
-        "                %s_cols_store(&s->%s, row + j, a->v%zu + s->soa_rows_%s[row + j]);\n",
+        "                %s_cols_store(&s->%s, row + j, v%zu + s->soa_rows_%s[row + j]);\n",
         N, T, N, k, N, T, N, k, N);
+}
+
+/* The chunk's local copy of v<k> (kept in a register through the loop). */
+static void local_values(const sys_ctx *x, const soac_component *c, bool w)
+{
+    size_t k = all_index(x->sys, c);
+    (void)w;
+    soac_out_printf(x->o, "    const %s *v%zu = a->v%zu;\n", c->cname, k, k);
 }
 
 static void clear_cols(const sys_ctx *x, const soac_component *c, bool w)
@@ -390,11 +398,12 @@ static void emit_build_rows(const sys_ctx *x)
         "static inline size_t soa_%s_build_rows(void *p, size_t begin, size_t end)\n"
         "{\n"
         "    const soa_%s_build_args *a = (const soa_%s_build_args *)p;\n"
-        "    %s_snap *s = a->s;\n"
+        "    %s_snap *s = a->s;\n", S, S, S, S, S);
+    each_cols(x, local_values);
+    soac_out_puts(o,
         "    size_t row, n, j;\n"
         "    for (row = begin; row < end; row += n) {\n"
-        "        n = end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH;\n",
-        S, S, S, S, S);
+        "        n = end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH;\n");
     each_cols(x, regather_cols);
     soac_out_puts(o, "    }\n");
     each_cols(x, clear_cols);

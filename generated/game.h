@@ -1324,19 +1324,21 @@ static inline size_t soa_game_Move_build_rows(void *p, size_t begin, size_t end)
 {
     const soa_game_Move_build_args *a = (const soa_game_Move_build_args *)p;
     game_Move_snap *s = a->s;
+    const game_Motion *v0 = a->v0;
+    const common_Transform *v1 = a->v1;
     size_t row, n, j;
     for (row = begin; row < end; row += n) {
         n = end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH;
         if (s->soa_base_Motion[row / 64u] != SOA_ROW_NONE)
-            game_Motion_cols_gather(&s->Motion, row, a->v0 + s->soa_base_Motion[row / 64u], n);
+            game_Motion_cols_gather(&s->Motion, row, v0 + s->soa_base_Motion[row / 64u], n);
         else
             for (j = 0; j < n; j++)
-                game_Motion_cols_store(&s->Motion, row + j, a->v0 + s->soa_rows_Motion[row + j]);
+                game_Motion_cols_store(&s->Motion, row + j, v0 + s->soa_rows_Motion[row + j]);
         if (s->soa_base_Transform[row / 64u] != SOA_ROW_NONE)
-            common_Transform_cols_gather(&s->Transform, row, a->v1 + s->soa_base_Transform[row / 64u], n);
+            common_Transform_cols_gather(&s->Transform, row, v1 + s->soa_base_Transform[row / 64u], n);
         else
             for (j = 0; j < n; j++)
-                common_Transform_cols_store(&s->Transform, row + j, a->v1 + s->soa_rows_Transform[row + j]);
+                common_Transform_cols_store(&s->Transform, row + j, v1 + s->soa_rows_Transform[row + j]);
     }
     soa_bitset_clear_all(s->Motion.changed + begin / 64u, end - begin);
     soa_bitset_clear_all(s->Transform.changed + begin / 64u, end - begin);
@@ -1911,19 +1913,21 @@ static inline size_t soa_game_Regenerate_build_rows(void *p, size_t begin, size_
 {
     const soa_game_Regenerate_build_args *a = (const soa_game_Regenerate_build_args *)p;
     game_Regenerate_snap *s = a->s;
+    const game_Member *v0 = a->v0;
+    const game_Health *v1 = a->v1;
     size_t row, n, j;
     for (row = begin; row < end; row += n) {
         n = end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH;
         if (s->soa_base_Member[row / 64u] != SOA_ROW_NONE)
-            game_Member_cols_gather(&s->Member, row, a->v0 + s->soa_base_Member[row / 64u], n);
+            game_Member_cols_gather(&s->Member, row, v0 + s->soa_base_Member[row / 64u], n);
         else
             for (j = 0; j < n; j++)
-                game_Member_cols_store(&s->Member, row + j, a->v0 + s->soa_rows_Member[row + j]);
+                game_Member_cols_store(&s->Member, row + j, v0 + s->soa_rows_Member[row + j]);
         if (s->soa_base_Health[row / 64u] != SOA_ROW_NONE)
-            game_Health_cols_gather(&s->Health, row, a->v1 + s->soa_base_Health[row / 64u], n);
+            game_Health_cols_gather(&s->Health, row, v1 + s->soa_base_Health[row / 64u], n);
         else
             for (j = 0; j < n; j++)
-                game_Health_cols_store(&s->Health, row + j, a->v1 + s->soa_rows_Health[row + j]);
+                game_Health_cols_store(&s->Health, row + j, v1 + s->soa_rows_Health[row + j]);
     }
     soa_bitset_clear_all(s->Member.changed + begin / 64u, end - begin);
     soa_bitset_clear_all(s->Health.changed + begin / 64u, end - begin);
@@ -2512,24 +2516,27 @@ static inline size_t soa_game_Loot_build_rows(void *p, size_t begin, size_t end)
 {
     const soa_game_Loot_build_args *a = (const soa_game_Loot_build_args *)p;
     game_Loot_snap *s = a->s;
+    const game_Member *v0 = a->v0;
+    const game_Health *v1 = a->v1;
+    const game_Inventory *v2 = a->v2;
     size_t row, n, j;
     for (row = begin; row < end; row += n) {
         n = end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH;
         if (s->soa_base_Member[row / 64u] != SOA_ROW_NONE)
-            game_Member_cols_gather(&s->Member, row, a->v0 + s->soa_base_Member[row / 64u], n);
+            game_Member_cols_gather(&s->Member, row, v0 + s->soa_base_Member[row / 64u], n);
         else
             for (j = 0; j < n; j++)
-                game_Member_cols_store(&s->Member, row + j, a->v0 + s->soa_rows_Member[row + j]);
+                game_Member_cols_store(&s->Member, row + j, v0 + s->soa_rows_Member[row + j]);
         if (s->soa_base_Health[row / 64u] != SOA_ROW_NONE)
-            game_Health_cols_gather(&s->Health, row, a->v1 + s->soa_base_Health[row / 64u], n);
+            game_Health_cols_gather(&s->Health, row, v1 + s->soa_base_Health[row / 64u], n);
         else
             for (j = 0; j < n; j++)
-                game_Health_cols_store(&s->Health, row + j, a->v1 + s->soa_rows_Health[row + j]);
+                game_Health_cols_store(&s->Health, row + j, v1 + s->soa_rows_Health[row + j]);
         if (s->soa_base_Inventory[row / 64u] != SOA_ROW_NONE)
-            game_Inventory_cols_gather(&s->Inventory, row, a->v2 + s->soa_base_Inventory[row / 64u], n);
+            game_Inventory_cols_gather(&s->Inventory, row, v2 + s->soa_base_Inventory[row / 64u], n);
         else
             for (j = 0; j < n; j++)
-                game_Inventory_cols_store(&s->Inventory, row + j, a->v2 + s->soa_rows_Inventory[row + j]);
+                game_Inventory_cols_store(&s->Inventory, row + j, v2 + s->soa_rows_Inventory[row + j]);
     }
     soa_bitset_clear_all(s->Member.changed + begin / 64u, end - begin);
     soa_bitset_clear_all(s->Health.changed + begin / 64u, end - begin);

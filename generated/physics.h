@@ -502,19 +502,21 @@ static inline size_t soa_Integrate_build_rows(void *p, size_t begin, size_t end)
 {
     const soa_Integrate_build_args *a = (const soa_Integrate_build_args *)p;
     Integrate_snap *s = a->s;
+    const Velocity *v0 = a->v0;
+    const Position *v1 = a->v1;
     size_t row, n, j;
     for (row = begin; row < end; row += n) {
         n = end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH;
         if (s->soa_base_Velocity[row / 64u] != SOA_ROW_NONE)
-            Velocity_cols_gather(&s->Velocity, row, a->v0 + s->soa_base_Velocity[row / 64u], n);
+            Velocity_cols_gather(&s->Velocity, row, v0 + s->soa_base_Velocity[row / 64u], n);
         else
             for (j = 0; j < n; j++)
-                Velocity_cols_store(&s->Velocity, row + j, a->v0 + s->soa_rows_Velocity[row + j]);
+                Velocity_cols_store(&s->Velocity, row + j, v0 + s->soa_rows_Velocity[row + j]);
         if (s->soa_base_Position[row / 64u] != SOA_ROW_NONE)
-            Position_cols_gather(&s->Position, row, a->v1 + s->soa_base_Position[row / 64u], n);
+            Position_cols_gather(&s->Position, row, v1 + s->soa_base_Position[row / 64u], n);
         else
             for (j = 0; j < n; j++)
-                Position_cols_store(&s->Position, row + j, a->v1 + s->soa_rows_Position[row + j]);
+                Position_cols_store(&s->Position, row + j, v1 + s->soa_rows_Position[row + j]);
     }
     soa_bitset_clear_all(s->Velocity.changed + begin / 64u, end - begin);
     soa_bitset_clear_all(s->Position.changed + begin / 64u, end - begin);

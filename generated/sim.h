@@ -1146,19 +1146,21 @@ static inline size_t soa_sim_Age_build_rows(void *p, size_t begin, size_t end)
 {
     const soa_sim_Age_build_args *a = (const soa_sim_Age_build_args *)p;
     sim_Age_snap *s = a->s;
+    const sim_Limits *v0 = a->v0;
+    const sim_Particle *v1 = a->v1;
     size_t row, n, j;
     for (row = begin; row < end; row += n) {
         n = end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH;
         if (s->soa_base_Limits[row / 64u] != SOA_ROW_NONE)
-            sim_Limits_cols_gather(&s->Limits, row, a->v0 + s->soa_base_Limits[row / 64u], n);
+            sim_Limits_cols_gather(&s->Limits, row, v0 + s->soa_base_Limits[row / 64u], n);
         else
             for (j = 0; j < n; j++)
-                sim_Limits_cols_store(&s->Limits, row + j, a->v0 + s->soa_rows_Limits[row + j]);
+                sim_Limits_cols_store(&s->Limits, row + j, v0 + s->soa_rows_Limits[row + j]);
         if (s->soa_base_Particle[row / 64u] != SOA_ROW_NONE)
-            sim_Particle_cols_gather(&s->Particle, row, a->v1 + s->soa_base_Particle[row / 64u], n);
+            sim_Particle_cols_gather(&s->Particle, row, v1 + s->soa_base_Particle[row / 64u], n);
         else
             for (j = 0; j < n; j++)
-                sim_Particle_cols_store(&s->Particle, row + j, a->v1 + s->soa_rows_Particle[row + j]);
+                sim_Particle_cols_store(&s->Particle, row + j, v1 + s->soa_rows_Particle[row + j]);
     }
     soa_bitset_clear_all(s->Limits.changed + begin / 64u, end - begin);
     soa_bitset_clear_all(s->Particle.changed + begin / 64u, end - begin);
