@@ -8,7 +8,9 @@
  *     which components it reads and writes (the seed's `run() {}`), or
  *   - offloaded: a generated S_system plus its kernel: each frame the
  *     scheduler builds the snapshot, runs the kernel over it on the pool,
- *     and commits the changed rows (the seed's `offload.zeroCopy`).
+ *     and commits the changed rows (the seed's `offload.zeroCopy`); build
+ *     and commit copy on the pool too (S_build_on / S_commit_on, when the
+ *     descriptor has them).
  *
  * Within a stage, systems whose accesses do not conflict (neither writes a
  * component the other reads or writes) run at the same time as pool jobs;
