@@ -148,6 +148,7 @@ static void emit_snap(const sys_ctx *x)
         "    soa_alloc *soa_mem; /* private: where the columns live */\n");
     each_cols(x, snap_private);
     soac_out_printf(o,
+        "    size_t soa_gaps; /* private: the last walk skipped candidates */\n"
         "    soa_stamp soa_terms[%zu]; /* private: each term's rows at the build */\n"
         "} %s_snap;\n\n", n_terms(x->sys) ? n_terms(x->sys) : 1, x->S);
 }
@@ -260,6 +261,7 @@ static void emit_storage(const sys_ctx *x)
     soac_out_printf(o,
         "    s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));\n"
         "    memset(s->soa_terms, 0, sizeof s->soa_terms);\n"
+        "    s->soa_gaps = 0;\n"
         "    s->eids = NULL;\n"
         "    s->rows = s->cap = 0;\n"
         "}\n\n");
@@ -382,6 +384,41 @@ static void emit_check_cids(const sys_ctx *x, const char *arr, size_t n)
             "        return -1;\n", arr, i);
 }
 
+/* The private chunk of a parallel walk: lead positions [begin, end)
+ * become snapshot rows [begin, end) when every candidate matches (then the
+ * chunk copies them and returns end - begin); 0 as soon as one does not
+ * (the caller then walks again serially). */
+static void emit_walk_rows(const sys_ctx *x)
+{
+    soac_out *o = x->o;
+    const char *S = x->S;
+    size_t na = n_all(x->sys);
+    soac_out_printf(o,
+        "static inline size_t soa_%s_walk_rows(void *p, size_t begin, size_t end)\n"
+        "{\n"
+        "    const soa_%s_build_args *a = (const soa_%s_build_args *)p;\n"
+        "    %s_snap *s = a->s;\n"
+        "    uint32_t rows[SOA_FETCH_BATCH * %zu];\n"
+        "    soa_query_iter it;\n"
+        "    uint64_t runs;\n"
+        "    size_t row = begin, n;\n"
+        "    soa_query_begin_at(a->w, a->q, &it, begin, end);\n"
+        "    while ((n = soa_query_fetch_rows(&it, s->eids + row, rows,\n"
+        "                SOA_FETCH_BATCH, &runs)) != 0) {\n"
+        "        if (n != (end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH))\n"
+        "            return 0;\n", S, S, S, S, na ? na : 1);
+    each_cols(x, locate_cols);
+    soac_out_printf(o,
+        "        row += n;\n"
+        "    }\n"
+        "    if (row != end)\n"
+        "        return 0;\n"
+        "    soa_%s_build_rows(p, begin, end);\n"
+        "    (void)runs;\n"
+        "    return end - begin;\n"
+        "}\n\n", S);
+}
+
 /* The private chunk of a build: copies rows [begin, end) (multiples of 64
  * but for the last row) from where the walk found them, and clears their
  * changed bits.  Chunks touch disjoint rows and bitset words. */
@@ -391,7 +428,9 @@ static void emit_build_rows(const sys_ctx *x)
     const char *S = x->S;
     soac_out_printf(o,
         "typedef struct soa_%s_build_args {\n"
-        "    %s_snap *s;\n", S, S);
+        "    %s_snap *s;\n"
+        "    soa_world *w;\n"
+        "    const soa_query *q;\n", S, S);
     each_cols(x, args_values);
     soac_out_printf(o,
         "} soa_%s_build_args;\n\n"
@@ -408,6 +447,7 @@ static void emit_build_rows(const sys_ctx *x)
     soac_out_puts(o, "    }\n");
     each_cols(x, clear_cols);
     soac_out_puts(o, "    (void)s;\n    (void)j;\n    return 0;\n}\n\n");
+    emit_walk_rows(x);
 }
 
 static void emit_build(const sys_ctx *x)
@@ -440,6 +480,7 @@ static void emit_build(const sys_ctx *x)
         "    soa_query_iter it;\n"
         "    uint64_t runs;\n"
         "    size_t bound, row = 0, n;\n"
+        "    int walked = 0;\n"
         "    if (!s || !s->soa_mem || !w) {\n"
         "        errno = EINVAL;\n"
         "        return -1;\n"
@@ -465,11 +506,25 @@ static void emit_build(const sys_ctx *x)
         "    if (bound > s->cap && %s_snap_reserve(s, bound) != 0)\n"
         "        return -1;\n",
         nt, S, na, nn ? "none" : "NULL", nn, S);
-    soac_out_puts(o,
-        "    while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,\n"
-        "                         SOA_FETCH_BATCH, &runs)) != 0) {\n");
+    soac_out_printf(o,
+        "    a.w = w;\n"
+        "    a.q = &q;\n"
+        "    if (!s->soa_gaps && bound >= SOA_SNAP_PARALLEL_ROWS &&\n"
+        "        soa_pool_size(pool) > 1 &&\n"
+        "        soa_snap_for(pool, bound, soa_%s_walk_rows, &a) == bound)\n"
+        "        walked = 1;\n"
+        "    while (!walked && bound &&\n"
+        "           (n = soa_query_fetch_rows(&it, s->eids + row, rows,\n"
+        "                SOA_FETCH_BATCH, &runs)) != 0) {\n", S);
     each_cols(x, locate_cols);
-    soac_out_puts(o, "        row += n;\n    }\n    s->rows = row;\n");
+    soac_out_puts(o,
+        "        row += n;\n"
+        "    }\n"
+        "    if (walked)\n"
+        "        row = bound;\n"
+        "    else\n"
+        "        s->soa_gaps = row != bound;\n"
+        "    s->rows = row;\n");
     for (size_t k = 0; k < na; k++)
         soac_out_printf(o, "    soa_world_stamp(w, all[%zu], &s->soa_terms[%zu]);\n",
                         k, k);
@@ -477,7 +532,8 @@ static void emit_build(const sys_ctx *x)
         soac_out_printf(o, "    soa_world_stamp(w, none[%zu], &s->soa_terms[%zu]);\n",
                         k, na + k);
     soac_out_printf(o,
-        "    soa_snap_for(pool, s->rows, soa_%s_build_rows, &a);\n"
+        "    if (!walked)\n"
+        "        soa_snap_for(pool, s->rows, soa_%s_build_rows, &a);\n"
         "    (void)runs;\n"
         "    return 0;\n"
         "}\n\n", S);

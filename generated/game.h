@@ -1187,6 +1187,7 @@ typedef struct game_Move_snap {
     uint32_t *soa_rows_Motion; /* private: of each row, in other blocks */
     uint32_t *soa_base_Transform; /* private: world row of each block */
     uint32_t *soa_rows_Transform; /* private: of each row, in other blocks */
+    size_t soa_gaps; /* private: the last walk skipped candidates */
     soa_stamp soa_terms[3]; /* private: each term's rows at the build */
 } game_Move_snap;
 
@@ -1252,6 +1253,7 @@ static inline void game_Move_snap_release(game_Move_snap *s)
     s->soa_rows_Transform = NULL;
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
     memset(s->soa_terms, 0, sizeof s->soa_terms);
+    s->soa_gaps = 0;
     s->eids = NULL;
     s->rows = s->cap = 0;
 }
@@ -1316,6 +1318,8 @@ static inline int game_Move_snap_reserve(game_Move_snap *s, size_t rows)
 
 typedef struct soa_game_Move_build_args {
     game_Move_snap *s;
+    soa_world *w;
+    const soa_query *q;
     const game_Motion *v0;
     const common_Transform *v1;
 } soa_game_Move_build_args;
@@ -1347,6 +1351,42 @@ static inline size_t soa_game_Move_build_rows(void *p, size_t begin, size_t end)
     return 0;
 }
 
+static inline size_t soa_game_Move_walk_rows(void *p, size_t begin, size_t end)
+{
+    const soa_game_Move_build_args *a = (const soa_game_Move_build_args *)p;
+    game_Move_snap *s = a->s;
+    uint32_t rows[SOA_FETCH_BATCH * 2];
+    soa_query_iter it;
+    uint64_t runs;
+    size_t row = begin, n;
+    soa_query_begin_at(a->w, a->q, &it, begin, end);
+    while ((n = soa_query_fetch_rows(&it, s->eids + row, rows,
+                SOA_FETCH_BATCH, &runs)) != 0) {
+        if (n != (end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH))
+            return 0;
+        if ((runs >> 0) & 1u) {
+            s->soa_base_Motion[row / 64u] = rows[0 * SOA_FETCH_BATCH];
+        } else {
+            memcpy(s->soa_rows_Motion + row, rows + 0 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
+            s->soa_base_Motion[row / 64u] = SOA_ROW_NONE;
+        }
+        if ((runs >> 1) & 1u) {
+            s->soa_base_Transform[row / 64u] = rows[1 * SOA_FETCH_BATCH];
+        } else {
+            memcpy(s->soa_rows_Transform + row, rows + 1 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
+            s->soa_base_Transform[row / 64u] = SOA_ROW_NONE;
+        }
+        row += n;
+    }
+    if (row != end)
+        return 0;
+    soa_game_Move_build_rows(p, begin, end);
+    (void)runs;
+    return end - begin;
+}
+
 /* S_build with the copying spread over `pool` (NULL: this thread
  * alone) in chunks of whole 64-row blocks: the query walk stays on
  * the caller and records where each row lies (a block's first row
@@ -1366,6 +1406,7 @@ static inline int game_Move_build_on(game_Move_snap *s, soa_world *w, soa_pool *
     soa_query_iter it;
     uint64_t runs;
     size_t bound, row = 0, n;
+    int walked = 0;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
         return -1;
@@ -1395,8 +1436,15 @@ static inline int game_Move_build_on(game_Move_snap *s, soa_world *w, soa_pool *
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && game_Move_snap_reserve(s, bound) != 0)
         return -1;
-    while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
-                         SOA_FETCH_BATCH, &runs)) != 0) {
+    a.w = w;
+    a.q = &q;
+    if (!s->soa_gaps && bound >= SOA_SNAP_PARALLEL_ROWS &&
+        soa_pool_size(pool) > 1 &&
+        soa_snap_for(pool, bound, soa_game_Move_walk_rows, &a) == bound)
+        walked = 1;
+    while (!walked && bound &&
+           (n = soa_query_fetch_rows(&it, s->eids + row, rows,
+                SOA_FETCH_BATCH, &runs)) != 0) {
         if ((runs >> 0) & 1u) {
             s->soa_base_Motion[row / 64u] = rows[0 * SOA_FETCH_BATCH];
         } else {
@@ -1413,11 +1461,16 @@ static inline int game_Move_build_on(game_Move_snap *s, soa_world *w, soa_pool *
         }
         row += n;
     }
+    if (walked)
+        row = bound;
+    else
+        s->soa_gaps = row != bound;
     s->rows = row;
     soa_world_stamp(w, all[0], &s->soa_terms[0]);
     soa_world_stamp(w, all[1], &s->soa_terms[1]);
     soa_world_stamp(w, none[0], &s->soa_terms[2]);
-    soa_snap_for(pool, s->rows, soa_game_Move_build_rows, &a);
+    if (!walked)
+        soa_snap_for(pool, s->rows, soa_game_Move_build_rows, &a);
     (void)runs;
     return 0;
 }
@@ -1775,6 +1828,7 @@ typedef struct game_Regenerate_snap {
     uint32_t *soa_rows_Member; /* private: of each row, in other blocks */
     uint32_t *soa_base_Health; /* private: world row of each block */
     uint32_t *soa_rows_Health; /* private: of each row, in other blocks */
+    size_t soa_gaps; /* private: the last walk skipped candidates */
     soa_stamp soa_terms[3]; /* private: each term's rows at the build */
 } game_Regenerate_snap;
 
@@ -1841,6 +1895,7 @@ static inline void game_Regenerate_snap_release(game_Regenerate_snap *s)
     s->soa_rows_Health = NULL;
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
     memset(s->soa_terms, 0, sizeof s->soa_terms);
+    s->soa_gaps = 0;
     s->eids = NULL;
     s->rows = s->cap = 0;
 }
@@ -1905,6 +1960,8 @@ static inline int game_Regenerate_snap_reserve(game_Regenerate_snap *s, size_t r
 
 typedef struct soa_game_Regenerate_build_args {
     game_Regenerate_snap *s;
+    soa_world *w;
+    const soa_query *q;
     const game_Member *v0;
     const game_Health *v1;
 } soa_game_Regenerate_build_args;
@@ -1936,6 +1993,42 @@ static inline size_t soa_game_Regenerate_build_rows(void *p, size_t begin, size_
     return 0;
 }
 
+static inline size_t soa_game_Regenerate_walk_rows(void *p, size_t begin, size_t end)
+{
+    const soa_game_Regenerate_build_args *a = (const soa_game_Regenerate_build_args *)p;
+    game_Regenerate_snap *s = a->s;
+    uint32_t rows[SOA_FETCH_BATCH * 2];
+    soa_query_iter it;
+    uint64_t runs;
+    size_t row = begin, n;
+    soa_query_begin_at(a->w, a->q, &it, begin, end);
+    while ((n = soa_query_fetch_rows(&it, s->eids + row, rows,
+                SOA_FETCH_BATCH, &runs)) != 0) {
+        if (n != (end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH))
+            return 0;
+        if ((runs >> 0) & 1u) {
+            s->soa_base_Member[row / 64u] = rows[0 * SOA_FETCH_BATCH];
+        } else {
+            memcpy(s->soa_rows_Member + row, rows + 0 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
+            s->soa_base_Member[row / 64u] = SOA_ROW_NONE;
+        }
+        if ((runs >> 1) & 1u) {
+            s->soa_base_Health[row / 64u] = rows[1 * SOA_FETCH_BATCH];
+        } else {
+            memcpy(s->soa_rows_Health + row, rows + 1 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
+            s->soa_base_Health[row / 64u] = SOA_ROW_NONE;
+        }
+        row += n;
+    }
+    if (row != end)
+        return 0;
+    soa_game_Regenerate_build_rows(p, begin, end);
+    (void)runs;
+    return end - begin;
+}
+
 /* S_build with the copying spread over `pool` (NULL: this thread
  * alone) in chunks of whole 64-row blocks: the query walk stays on
  * the caller and records where each row lies (a block's first row
@@ -1955,6 +2048,7 @@ static inline int game_Regenerate_build_on(game_Regenerate_snap *s, soa_world *w
     soa_query_iter it;
     uint64_t runs;
     size_t bound, row = 0, n;
+    int walked = 0;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
         return -1;
@@ -1984,8 +2078,15 @@ static inline int game_Regenerate_build_on(game_Regenerate_snap *s, soa_world *w
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && game_Regenerate_snap_reserve(s, bound) != 0)
         return -1;
-    while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
-                         SOA_FETCH_BATCH, &runs)) != 0) {
+    a.w = w;
+    a.q = &q;
+    if (!s->soa_gaps && bound >= SOA_SNAP_PARALLEL_ROWS &&
+        soa_pool_size(pool) > 1 &&
+        soa_snap_for(pool, bound, soa_game_Regenerate_walk_rows, &a) == bound)
+        walked = 1;
+    while (!walked && bound &&
+           (n = soa_query_fetch_rows(&it, s->eids + row, rows,
+                SOA_FETCH_BATCH, &runs)) != 0) {
         if ((runs >> 0) & 1u) {
             s->soa_base_Member[row / 64u] = rows[0 * SOA_FETCH_BATCH];
         } else {
@@ -2002,11 +2103,16 @@ static inline int game_Regenerate_build_on(game_Regenerate_snap *s, soa_world *w
         }
         row += n;
     }
+    if (walked)
+        row = bound;
+    else
+        s->soa_gaps = row != bound;
     s->rows = row;
     soa_world_stamp(w, all[0], &s->soa_terms[0]);
     soa_world_stamp(w, all[1], &s->soa_terms[1]);
     soa_world_stamp(w, none[0], &s->soa_terms[2]);
-    soa_snap_for(pool, s->rows, soa_game_Regenerate_build_rows, &a);
+    if (!walked)
+        soa_snap_for(pool, s->rows, soa_game_Regenerate_build_rows, &a);
     (void)runs;
     return 0;
 }
@@ -2352,6 +2458,7 @@ typedef struct game_Loot_snap {
     uint32_t *soa_rows_Health; /* private: of each row, in other blocks */
     uint32_t *soa_base_Inventory; /* private: world row of each block */
     uint32_t *soa_rows_Inventory; /* private: of each row, in other blocks */
+    size_t soa_gaps; /* private: the last walk skipped candidates */
     soa_stamp soa_terms[3]; /* private: each term's rows at the build */
 } game_Loot_snap;
 
@@ -2429,6 +2536,7 @@ static inline void game_Loot_snap_release(game_Loot_snap *s)
     s->soa_rows_Inventory = NULL;
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
     memset(s->soa_terms, 0, sizeof s->soa_terms);
+    s->soa_gaps = 0;
     s->eids = NULL;
     s->rows = s->cap = 0;
 }
@@ -2507,6 +2615,8 @@ static inline int game_Loot_snap_reserve(game_Loot_snap *s, size_t rows)
 
 typedef struct soa_game_Loot_build_args {
     game_Loot_snap *s;
+    soa_world *w;
+    const soa_query *q;
     const game_Member *v0;
     const game_Health *v1;
     const game_Inventory *v2;
@@ -2546,6 +2656,49 @@ static inline size_t soa_game_Loot_build_rows(void *p, size_t begin, size_t end)
     return 0;
 }
 
+static inline size_t soa_game_Loot_walk_rows(void *p, size_t begin, size_t end)
+{
+    const soa_game_Loot_build_args *a = (const soa_game_Loot_build_args *)p;
+    game_Loot_snap *s = a->s;
+    uint32_t rows[SOA_FETCH_BATCH * 3];
+    soa_query_iter it;
+    uint64_t runs;
+    size_t row = begin, n;
+    soa_query_begin_at(a->w, a->q, &it, begin, end);
+    while ((n = soa_query_fetch_rows(&it, s->eids + row, rows,
+                SOA_FETCH_BATCH, &runs)) != 0) {
+        if (n != (end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH))
+            return 0;
+        if ((runs >> 0) & 1u) {
+            s->soa_base_Member[row / 64u] = rows[0 * SOA_FETCH_BATCH];
+        } else {
+            memcpy(s->soa_rows_Member + row, rows + 0 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
+            s->soa_base_Member[row / 64u] = SOA_ROW_NONE;
+        }
+        if ((runs >> 1) & 1u) {
+            s->soa_base_Health[row / 64u] = rows[1 * SOA_FETCH_BATCH];
+        } else {
+            memcpy(s->soa_rows_Health + row, rows + 1 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
+            s->soa_base_Health[row / 64u] = SOA_ROW_NONE;
+        }
+        if ((runs >> 2) & 1u) {
+            s->soa_base_Inventory[row / 64u] = rows[2 * SOA_FETCH_BATCH];
+        } else {
+            memcpy(s->soa_rows_Inventory + row, rows + 2 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
+            s->soa_base_Inventory[row / 64u] = SOA_ROW_NONE;
+        }
+        row += n;
+    }
+    if (row != end)
+        return 0;
+    soa_game_Loot_build_rows(p, begin, end);
+    (void)runs;
+    return end - begin;
+}
+
 /* S_build with the copying spread over `pool` (NULL: this thread
  * alone) in chunks of whole 64-row blocks: the query walk stays on
  * the caller and records where each row lies (a block's first row
@@ -2564,6 +2717,7 @@ static inline int game_Loot_build_on(game_Loot_snap *s, soa_world *w, soa_pool *
     soa_query_iter it;
     uint64_t runs;
     size_t bound, row = 0, n;
+    int walked = 0;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
         return -1;
@@ -2594,8 +2748,15 @@ static inline int game_Loot_build_on(game_Loot_snap *s, soa_world *w, soa_pool *
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && game_Loot_snap_reserve(s, bound) != 0)
         return -1;
-    while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
-                         SOA_FETCH_BATCH, &runs)) != 0) {
+    a.w = w;
+    a.q = &q;
+    if (!s->soa_gaps && bound >= SOA_SNAP_PARALLEL_ROWS &&
+        soa_pool_size(pool) > 1 &&
+        soa_snap_for(pool, bound, soa_game_Loot_walk_rows, &a) == bound)
+        walked = 1;
+    while (!walked && bound &&
+           (n = soa_query_fetch_rows(&it, s->eids + row, rows,
+                SOA_FETCH_BATCH, &runs)) != 0) {
         if ((runs >> 0) & 1u) {
             s->soa_base_Member[row / 64u] = rows[0 * SOA_FETCH_BATCH];
         } else {
@@ -2619,11 +2780,16 @@ static inline int game_Loot_build_on(game_Loot_snap *s, soa_world *w, soa_pool *
         }
         row += n;
     }
+    if (walked)
+        row = bound;
+    else
+        s->soa_gaps = row != bound;
     s->rows = row;
     soa_world_stamp(w, all[0], &s->soa_terms[0]);
     soa_world_stamp(w, all[1], &s->soa_terms[1]);
     soa_world_stamp(w, all[2], &s->soa_terms[2]);
-    soa_snap_for(pool, s->rows, soa_game_Loot_build_rows, &a);
+    if (!walked)
+        soa_snap_for(pool, s->rows, soa_game_Loot_build_rows, &a);
     (void)runs;
     return 0;
 }

@@ -366,6 +366,7 @@ typedef struct Integrate_snap {
     uint32_t *soa_rows_Velocity; /* private: of each row, in other blocks */
     uint32_t *soa_base_Position; /* private: world row of each block */
     uint32_t *soa_rows_Position; /* private: of each row, in other blocks */
+    size_t soa_gaps; /* private: the last walk skipped candidates */
     soa_stamp soa_terms[2]; /* private: each term's rows at the build */
 } Integrate_snap;
 
@@ -430,6 +431,7 @@ static inline void Integrate_snap_release(Integrate_snap *s)
     s->soa_rows_Position = NULL;
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
     memset(s->soa_terms, 0, sizeof s->soa_terms);
+    s->soa_gaps = 0;
     s->eids = NULL;
     s->rows = s->cap = 0;
 }
@@ -494,6 +496,8 @@ static inline int Integrate_snap_reserve(Integrate_snap *s, size_t rows)
 
 typedef struct soa_Integrate_build_args {
     Integrate_snap *s;
+    soa_world *w;
+    const soa_query *q;
     const Velocity *v0;
     const Position *v1;
 } soa_Integrate_build_args;
@@ -525,6 +529,42 @@ static inline size_t soa_Integrate_build_rows(void *p, size_t begin, size_t end)
     return 0;
 }
 
+static inline size_t soa_Integrate_walk_rows(void *p, size_t begin, size_t end)
+{
+    const soa_Integrate_build_args *a = (const soa_Integrate_build_args *)p;
+    Integrate_snap *s = a->s;
+    uint32_t rows[SOA_FETCH_BATCH * 2];
+    soa_query_iter it;
+    uint64_t runs;
+    size_t row = begin, n;
+    soa_query_begin_at(a->w, a->q, &it, begin, end);
+    while ((n = soa_query_fetch_rows(&it, s->eids + row, rows,
+                SOA_FETCH_BATCH, &runs)) != 0) {
+        if (n != (end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH))
+            return 0;
+        if ((runs >> 0) & 1u) {
+            s->soa_base_Velocity[row / 64u] = rows[0 * SOA_FETCH_BATCH];
+        } else {
+            memcpy(s->soa_rows_Velocity + row, rows + 0 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
+            s->soa_base_Velocity[row / 64u] = SOA_ROW_NONE;
+        }
+        if ((runs >> 1) & 1u) {
+            s->soa_base_Position[row / 64u] = rows[1 * SOA_FETCH_BATCH];
+        } else {
+            memcpy(s->soa_rows_Position + row, rows + 1 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
+            s->soa_base_Position[row / 64u] = SOA_ROW_NONE;
+        }
+        row += n;
+    }
+    if (row != end)
+        return 0;
+    soa_Integrate_build_rows(p, begin, end);
+    (void)runs;
+    return end - begin;
+}
+
 /* S_build with the copying spread over `pool` (NULL: this thread
  * alone) in chunks of whole 64-row blocks: the query walk stays on
  * the caller and records where each row lies (a block's first row
@@ -543,6 +583,7 @@ static inline int Integrate_build_on(Integrate_snap *s, soa_world *w, soa_pool *
     soa_query_iter it;
     uint64_t runs;
     size_t bound, row = 0, n;
+    int walked = 0;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
         return -1;
@@ -569,8 +610,15 @@ static inline int Integrate_build_on(Integrate_snap *s, soa_world *w, soa_pool *
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && Integrate_snap_reserve(s, bound) != 0)
         return -1;
-    while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
-                         SOA_FETCH_BATCH, &runs)) != 0) {
+    a.w = w;
+    a.q = &q;
+    if (!s->soa_gaps && bound >= SOA_SNAP_PARALLEL_ROWS &&
+        soa_pool_size(pool) > 1 &&
+        soa_snap_for(pool, bound, soa_Integrate_walk_rows, &a) == bound)
+        walked = 1;
+    while (!walked && bound &&
+           (n = soa_query_fetch_rows(&it, s->eids + row, rows,
+                SOA_FETCH_BATCH, &runs)) != 0) {
         if ((runs >> 0) & 1u) {
             s->soa_base_Velocity[row / 64u] = rows[0 * SOA_FETCH_BATCH];
         } else {
@@ -587,10 +635,15 @@ static inline int Integrate_build_on(Integrate_snap *s, soa_world *w, soa_pool *
         }
         row += n;
     }
+    if (walked)
+        row = bound;
+    else
+        s->soa_gaps = row != bound;
     s->rows = row;
     soa_world_stamp(w, all[0], &s->soa_terms[0]);
     soa_world_stamp(w, all[1], &s->soa_terms[1]);
-    soa_snap_for(pool, s->rows, soa_Integrate_build_rows, &a);
+    if (!walked)
+        soa_snap_for(pool, s->rows, soa_Integrate_build_rows, &a);
     (void)runs;
     return 0;
 }

@@ -996,6 +996,7 @@ typedef struct sim_Age_snap {
     uint32_t *soa_rows_Limits; /* private: of each row, in other blocks */
     uint32_t *soa_base_Particle; /* private: world row of each block */
     uint32_t *soa_rows_Particle; /* private: of each row, in other blocks */
+    size_t soa_gaps; /* private: the last walk skipped candidates */
     soa_stamp soa_terms[2]; /* private: each term's rows at the build */
 } sim_Age_snap;
 
@@ -1074,6 +1075,7 @@ static inline void sim_Age_snap_release(sim_Age_snap *s)
     s->soa_rows_Particle = NULL;
     s->soa_mem->free(s->soa_mem, s->eids, s->cap * sizeof(soa_entity));
     memset(s->soa_terms, 0, sizeof s->soa_terms);
+    s->soa_gaps = 0;
     s->eids = NULL;
     s->rows = s->cap = 0;
 }
@@ -1138,6 +1140,8 @@ static inline int sim_Age_snap_reserve(sim_Age_snap *s, size_t rows)
 
 typedef struct soa_sim_Age_build_args {
     sim_Age_snap *s;
+    soa_world *w;
+    const soa_query *q;
     const sim_Limits *v0;
     const sim_Particle *v1;
 } soa_sim_Age_build_args;
@@ -1169,6 +1173,42 @@ static inline size_t soa_sim_Age_build_rows(void *p, size_t begin, size_t end)
     return 0;
 }
 
+static inline size_t soa_sim_Age_walk_rows(void *p, size_t begin, size_t end)
+{
+    const soa_sim_Age_build_args *a = (const soa_sim_Age_build_args *)p;
+    sim_Age_snap *s = a->s;
+    uint32_t rows[SOA_FETCH_BATCH * 2];
+    soa_query_iter it;
+    uint64_t runs;
+    size_t row = begin, n;
+    soa_query_begin_at(a->w, a->q, &it, begin, end);
+    while ((n = soa_query_fetch_rows(&it, s->eids + row, rows,
+                SOA_FETCH_BATCH, &runs)) != 0) {
+        if (n != (end - row < SOA_FETCH_BATCH ? end - row : SOA_FETCH_BATCH))
+            return 0;
+        if ((runs >> 0) & 1u) {
+            s->soa_base_Limits[row / 64u] = rows[0 * SOA_FETCH_BATCH];
+        } else {
+            memcpy(s->soa_rows_Limits + row, rows + 0 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
+            s->soa_base_Limits[row / 64u] = SOA_ROW_NONE;
+        }
+        if ((runs >> 1) & 1u) {
+            s->soa_base_Particle[row / 64u] = rows[1 * SOA_FETCH_BATCH];
+        } else {
+            memcpy(s->soa_rows_Particle + row, rows + 1 * SOA_FETCH_BATCH,
+                n * sizeof(uint32_t));
+            s->soa_base_Particle[row / 64u] = SOA_ROW_NONE;
+        }
+        row += n;
+    }
+    if (row != end)
+        return 0;
+    soa_sim_Age_build_rows(p, begin, end);
+    (void)runs;
+    return end - begin;
+}
+
 /* S_build with the copying spread over `pool` (NULL: this thread
  * alone) in chunks of whole 64-row blocks: the query walk stays on
  * the caller and records where each row lies (a block's first row
@@ -1187,6 +1227,7 @@ static inline int sim_Age_build_on(sim_Age_snap *s, soa_world *w, soa_pool *pool
     soa_query_iter it;
     uint64_t runs;
     size_t bound, row = 0, n;
+    int walked = 0;
     if (!s || !s->soa_mem || !w) {
         errno = EINVAL;
         return -1;
@@ -1213,8 +1254,15 @@ static inline int sim_Age_build_on(sim_Age_snap *s, soa_world *w, soa_pool *pool
     bound = soa_query_begin(w, &q, &it);
     if (bound > s->cap && sim_Age_snap_reserve(s, bound) != 0)
         return -1;
-    while (bound && (n = soa_query_fetch_rows(&it, s->eids + row, rows,
-                         SOA_FETCH_BATCH, &runs)) != 0) {
+    a.w = w;
+    a.q = &q;
+    if (!s->soa_gaps && bound >= SOA_SNAP_PARALLEL_ROWS &&
+        soa_pool_size(pool) > 1 &&
+        soa_snap_for(pool, bound, soa_sim_Age_walk_rows, &a) == bound)
+        walked = 1;
+    while (!walked && bound &&
+           (n = soa_query_fetch_rows(&it, s->eids + row, rows,
+                SOA_FETCH_BATCH, &runs)) != 0) {
         if ((runs >> 0) & 1u) {
             s->soa_base_Limits[row / 64u] = rows[0 * SOA_FETCH_BATCH];
         } else {
@@ -1231,10 +1279,15 @@ static inline int sim_Age_build_on(sim_Age_snap *s, soa_world *w, soa_pool *pool
         }
         row += n;
     }
+    if (walked)
+        row = bound;
+    else
+        s->soa_gaps = row != bound;
     s->rows = row;
     soa_world_stamp(w, all[0], &s->soa_terms[0]);
     soa_world_stamp(w, all[1], &s->soa_terms[1]);
-    soa_snap_for(pool, s->rows, soa_sim_Age_build_rows, &a);
+    if (!walked)
+        soa_snap_for(pool, s->rows, soa_sim_Age_build_rows, &a);
     (void)runs;
     return 0;
 }

@@ -739,6 +739,24 @@ size_t soa_query_fetch_rows(soa_query_iter *it, soa_entity *ents,
     return n;
 }
 
+size_t soa_query_begin_at(const soa_world *w, const soa_query *q,
+                          soa_query_iter *it, size_t begin, size_t end)
+{
+    if (!soa_query_begin(w, q, it))
+        return 0;
+    if (it->lead == SOA_CID_INVALID) {
+        it->pos = it->end; /* the slot walk has no positions to split */
+        return 0;
+    }
+    if (end > it->end)
+        end = it->end;
+    if (begin > end)
+        begin = end;
+    it->pos = begin;
+    it->end = end;
+    return end - begin;
+}
+
 bool soa_query_next(soa_query_iter *it, soa_entity *e)
 {
     return soa_query_next_values(it, e, NULL);

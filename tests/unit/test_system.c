@@ -610,6 +610,126 @@ static void build_on_and_commit_on_match_serial(void **state)
     }
 }
 
+/* Entity i with Position (i, -i) and Velocity (1, i), not Frozen: in a
+ * world of only these every candidate of Integrate's walk matches. */
+static soa_entity spawn_full(fixture *f, int i)
+{
+    soa_entity e = soa_world_spawn(f->w);
+    Position p = {(float)i, (float)-i};
+    Velocity v = {1.0f, (float)i};
+    assert_int_equal(soa_world_set(f->w, e, f->pos, &p), 0);
+    assert_int_equal(soa_world_set(f->w, e, f->vel, &v), 0);
+    return e;
+}
+
+/* The parallel walk (every candidate matches: lead positions are rows)
+ * gives the serial walk's snapshot, and a walk that meets a gap (a Frozen
+ * entity) falls back to the serial walk, until a walk finds none again. */
+static void parallel_walk_matches_serial(void **state)
+{
+    (void)state;
+    enum { N = 2 * SOA_SNAP_PARALLEL_ROWS + 333, FRAMES = 11 };
+    static soa_entity e[N];
+    for (unsigned threads = 2; threads <= 4; threads *= 2) {
+        fixture ser, par;
+        fixture_init(&ser, NULL);
+        fixture_init(&par, NULL);
+        for (int i = 0; i < N; i++) {
+            e[i] = spawn_full(&ser, i);
+            assert_int_equal(spawn_full(&par, i), e[i]);
+        }
+        soa_pool *pool = soa_pool_create(threads);
+        assert_non_null(pool);
+        Integrate_snap a, b;
+        Integrate_snap_init(&a, NULL);
+        Integrate_snap_init(&b, NULL);
+        int gaps = 0;
+        for (int fr = 0; fr < FRAMES; fr++) {
+            fixture *w[2] = {&ser, &par};
+            int i = (fr * 7919 + 5) % N;
+            for (int k = 0; k < 2; k++) {
+                switch (fr % 5) {
+                case 0: /* swap-remove: the lead's order changes */
+                    soa_world_despawn(w[k]->w, e[i]);
+                    break;
+                case 1: /* a gap: this walk and the next are serial */
+                    assert_non_null(soa_world_add(w[k]->w, e[i], w[k]->frozen));
+                    break;
+                case 2: /* no gap any more */
+                    soa_world_remove(w[k]->w, e[(((fr - 1) * 7919) + 5) % N],
+                                     w[k]->frozen);
+                    break;
+                case 3: /* Velocity leaves and comes back: rows move */
+                    soa_world_remove(w[k]->w, e[i], w[k]->vel);
+                    soa_world_add(w[k]->w, e[i], w[k]->vel);
+                    break;
+                default:
+                    break;
+                }
+            }
+            if (fr % 5 == 0) {
+                e[i] = spawn_full(&ser, i);
+                assert_int_equal(spawn_full(&par, i), e[i]);
+            }
+            soa_frame frame = {0.5, 0.0, (uint64_t)fr};
+            assert_int_equal(Integrate_build(&a, ser.w), 0);
+            assert_int_equal(Integrate_build_on(&b, par.w, pool), 0);
+            assert_same_snap(&a, &b);
+            assert_int_equal(b.soa_gaps, a.soa_gaps);
+            gaps += b.soa_gaps != 0;
+            for (size_t r = 0; r < b.rows / 64u; r++)
+                assert_int_equal(a.soa_base_Position[r], b.soa_base_Position[r]);
+            Integrate_run(&a, NULL, integrate_all_kernel, &frame, NULL);
+            Integrate_run(&b, pool, integrate_all_kernel, &frame, NULL);
+            assert_int_equal(Integrate_commit_on(&b, par.w, pool),
+                             Integrate_commit(&a, ser.w));
+            for (int k = 0; k < N; k++) {
+                const Position *pa = soa_world_get_const(ser.w, e[k], ser.pos);
+                const Position *pb = soa_world_get_const(par.w, e[k], par.pos);
+                assert_non_null(pa);
+                assert_non_null(pb);
+                assert_memory_equal(pa, pb, sizeof *pa);
+            }
+        }
+        assert_true(gaps > 0 && gaps < FRAMES); /* both walks ran */
+        Integrate_snap_release(&a);
+        Integrate_snap_release(&b);
+        soa_pool_destroy(pool);
+        soa_world_destroy(ser.w);
+        soa_world_destroy(par.w);
+    }
+}
+
+/* soa_query_begin_at walks a part of the lead's positions. */
+static void query_begin_at_walks_a_range(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f, NULL);
+    soa_entity e[300];
+    for (int i = 0; i < 300; i++)
+        e[i] = spawn_full(&f, i);
+    soa_cid all[2] = {f.vel, f.pos};
+    soa_query q = {all, 2, NULL, 0};
+    soa_query_iter it;
+    soa_entity got[300];
+    uint32_t rows[2 * 300];
+    assert_int_equal(soa_query_begin_at(f.w, &q, &it, 64, 200), 136);
+    assert_int_equal(soa_query_fetch_rows(&it, got, rows, 300, NULL), 136);
+    assert_int_equal(got[0], e[64]);
+    assert_int_equal(got[135], e[199]);
+    assert_int_equal(soa_query_begin_at(f.w, &q, &it, 250, 1000), 50);
+    assert_int_equal(soa_query_fetch_rows(&it, got, rows, 300, NULL), 50);
+    assert_int_equal(got[49], e[299]);
+    assert_int_equal(soa_query_begin_at(f.w, &q, &it, 400, 500), 0);
+    assert_int_equal(soa_query_fetch_rows(&it, got, rows, 300, NULL), 0);
+    soa_query none = {NULL, 0, NULL, 0}; /* no lead: nothing to split */
+    assert_int_equal(soa_query_begin_at(f.w, &none, &it, 0, 10), 0);
+    assert_int_equal(soa_query_fetch_rows(&it, got, rows, 300, NULL), 0);
+    assert_int_equal(soa_query_begin_at(NULL, &q, &it, 0, 10), 0);
+    soa_world_destroy(f.w);
+}
+
 static counting_alloc ca;
 
 static void storage_is_reused_once_big_enough(void **state)
@@ -775,6 +895,8 @@ int main(void)
         cmocka_unit_test(same_result_on_1_2_and_4_threads),
         cmocka_unit_test(snap_for_covers_every_row_once),
         cmocka_unit_test(build_on_and_commit_on_match_serial),
+        cmocka_unit_test(parallel_walk_matches_serial),
+        cmocka_unit_test(query_begin_at_walks_a_range),
         cmocka_unit_test(storage_is_reused_once_big_enough),
         cmocka_unit_test(out_of_memory_and_bad_arguments),
         cmocka_unit_test(snapshot_lives_in_an_arena),

@@ -139,6 +139,15 @@ typedef struct soa_query_iter {
 size_t soa_query_begin(const soa_world *w, const soa_query *q,
                        soa_query_iter *it);
 
+/* Like soa_query_begin, but the walk covers only positions [begin, end)
+ * of the lead term's dense list (the smallest `all` set), so threads can
+ * walk parts of one query at once, each with its own iterator.  Returns
+ * how many positions that is (end clamped to the lead's size): the walk
+ * yields exactly that many entities when every one of them matches.  A
+ * query with no `all` term yields nothing here.  O(nall). */
+size_t soa_query_begin_at(const soa_world *w, const soa_query *q,
+                          soa_query_iter *it, size_t begin, size_t end);
+
 /* The next matching entity into *e: true, or false at the end. */
 bool soa_query_next(soa_query_iter *it, soa_entity *e);
 
