@@ -459,11 +459,13 @@ static void emit_build(const sys_ctx *x)
     emit_build_rows(x);
     soac_out_printf(o,
         "/* S_build with the copying spread over `pool` (NULL: this thread\n"
-        " * alone) in chunks of whole 64-row blocks: the query walk stays on\n"
-        " * the caller and records where each row lies (a block's first row\n"
-        " * when its rows run on, else each row), then the chunks copy the\n"
-        " * values.  When no term's rows were added or removed since the last\n"
-        " * build, the walk is skipped and the same rows are copied again.\n"
+        " * alone) in chunks of whole 64-row blocks: the query walk records\n"
+        " * where each row lies (a block's first row when its rows run on,\n"
+        " * else each row), then the chunks copy the values.  The walk runs on\n"
+        " * the pool as well while every candidate matches (the lead term's\n"
+        " * positions are the rows), else on the caller.  When no term's rows\n"
+        " * were added or removed since the last build, the walk is skipped\n"
+        " * and the same rows are copied again.\n"
         " * The same rows and values as %s_build, for any pool size.  Call\n"
         " * it from the thread that drives `pool`, not from a pool task (it\n"
         " * would run inline).  0, or -1 with errno as for %s_build. */\n"

@@ -566,11 +566,13 @@ static inline size_t soa_Integrate_walk_rows(void *p, size_t begin, size_t end)
 }
 
 /* S_build with the copying spread over `pool` (NULL: this thread
- * alone) in chunks of whole 64-row blocks: the query walk stays on
- * the caller and records where each row lies (a block's first row
- * when its rows run on, else each row), then the chunks copy the
- * values.  When no term's rows were added or removed since the last
- * build, the walk is skipped and the same rows are copied again.
+ * alone) in chunks of whole 64-row blocks: the query walk records
+ * where each row lies (a block's first row when its rows run on,
+ * else each row), then the chunks copy the values.  The walk runs on
+ * the pool as well while every candidate matches (the lead term's
+ * positions are the rows), else on the caller.  When no term's rows
+ * were added or removed since the last build, the walk is skipped
+ * and the same rows are copied again.
  * The same rows and values as Integrate_build, for any pool size.  Call
  * it from the thread that drives `pool`, not from a pool task (it
  * would run inline).  0, or -1 with errno as for Integrate_build. */
