@@ -715,7 +715,8 @@ static const char *const comp_suffixes[] = {
 };
 static const char *const sys_suffixes[] = {
     "_LAYOUT_HASH", "_snap", "_view", "_snap_init", "_snap_release", "_snap_reserve",
-    "_build", "_kernel", "_kernel_fn", "_run", "_run_range", "_run_args",
+    "_build", "_build_on", "_commit_on", "_kernel", "_kernel_fn", "_run",
+    "_run_range", "_run_args",
     "_run_chunk", "_commit", "_system", "_reads", "_writes", "_without",
     "_erased_snap_init", "_erased_snap_release", "_erased_build",
     "_erased_run", "_erased_run_range", "_erased_commit",

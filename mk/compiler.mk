@@ -61,7 +61,7 @@ regen: $(SOAC)
 
 TEST_DEPS     += $(SOAC) $(SOAC_asan) $(LIBSOA)
 TEST_PROGRAMS += tests/compiler/regen.sh tests/compiler/golden.sh \
-                 tests/compiler/compile.sh
+                 tests/compiler/compile.sh tests/compiler/reserved.sh
 
 # Headers generated from test schemas for the generated-API tests.
 $(BUILD)/gen/%.h: tests/compiler/schemas/%.soa $(SOAC)
