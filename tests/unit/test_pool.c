@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -649,6 +650,58 @@ static void test_destroy_finishes_pending(void **state)
     cover_check(&c);
 }
 
+/* ---- pinning ---- */
+
+/* Worker 1 records how many CPUs it may run on.  The caller's chunk waits
+ * until worker 1 arrived, so worker 1 provably runs the other chunk. */
+static _Atomic int pin_arrived;
+static _Atomic int pin_worker_cpus;
+
+static void pin_probe(void *ctx, size_t b, size_t e, unsigned worker)
+{
+    (void)ctx;
+    (void)b;
+    (void)e;
+    if (worker != 0) {
+        cpu_set_t set;
+        int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : -1;
+        atomic_store(&pin_worker_cpus, n);
+    }
+    atomic_fetch_add(&pin_arrived, 1);
+    while (atomic_load(&pin_arrived) < 2)
+        sched_yield();
+}
+
+static int worker_cpu_count(unsigned threads)
+{
+    soa_pool *p = soa_pool_create(threads);
+    assert_non_null(p);
+    atomic_store(&pin_arrived, 0);
+    atomic_store(&pin_worker_cpus, 0);
+    /* Two chunks: each of the two threads that meet takes one. */
+    soa_pool_for(p, 128, 64, pin_probe, NULL);
+    soa_pool_destroy(p);
+    return atomic_load(&pin_worker_cpus);
+}
+
+/* A worker woken after an idle gap must not share the caller's CPU: with
+ * no more threads than CPUs each worker is pinned to one CPU, unless
+ * SOA_POOL_PIN=0; an oversubscribed pool is left to the kernel. */
+static void test_workers_pinned_when_cpus_suffice(void **state)
+{
+    (void)state;
+    cpu_set_t allowed;
+    assert_int_equal(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+    int ncpu = CPU_COUNT(&allowed);
+    if (ncpu < 2)
+        skip();
+    assert_int_equal(worker_cpu_count(2), 1);
+    setenv("SOA_POOL_PIN", "0", 1);
+    assert_int_equal(worker_cpu_count(2), ncpu);
+    unsetenv("SOA_POOL_PIN");
+    assert_int_equal(worker_cpu_count((unsigned)ncpu + 1u), ncpu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -671,6 +724,7 @@ int main(void)
         cmocka_unit_test(test_two_threads_drive_one_pool),
         cmocka_unit_test(test_nested_calls_run_inline),
         cmocka_unit_test(test_destroy_finishes_pending),
+        cmocka_unit_test(test_workers_pinned_when_cpus_suffice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

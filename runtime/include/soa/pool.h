@@ -48,7 +48,11 @@ typedef void (*soa_range_fn)(void *ctx, size_t begin, size_t end,
  * SOA_POOL_MAX_THREADS, ENOMEM, or pthread_create's error when a thread
  * cannot be started (the others are joined first).  Workers block every
  * signal.  Idle workers spin about 0.1 ms (less when there are more threads
- * than CPUs), then sleep on a futex until the next dispatch.
+ * than CPUs), then sleep on a futex until the next dispatch.  When the
+ * pool has no more threads than the process may use CPUs, worker i is
+ * pinned to the i-th of them (best effort), so a worker woken after an idle
+ * gap is not queued behind the caller on the caller's CPU; set the
+ * environment variable SOA_POOL_PIN=0 to leave placement to the kernel.
  */
 soa_pool *soa_pool_create(unsigned threads);
 
