@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "soa/alloc.h"
+#include "internal.h"
 
 #define ARENA_MAGIC "SOAARENA"
 #define ARENA_VERSION 1u
@@ -428,4 +429,37 @@ void *soa_arena_ptr(const soa_arena *a, size_t offset)
     if (!a || offset > a->capacity)
         return NULL;
     return a->start + offset;
+}
+
+/* ---- growing arrays (shared by world.c and sched.c) ----------------- */
+
+/* Contracts in internal.h. */
+void *soa__copy_grown(soa_alloc *a, const void *old, size_t elem,
+                      size_t align, size_t old_n, size_t new_n)
+{
+    size_t old_bytes = old_n * elem, new_bytes;
+    if (!soa_mul_ok(new_n, elem, &new_bytes) || new_bytes == 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    unsigned char *q = a->alloc(a, new_bytes, align);
+    if (!q) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (old_bytes)
+        memcpy(q, old, old_bytes);
+    memset(q + old_bytes, 0, new_bytes - old_bytes);
+    return q;
+}
+
+int soa__grow_array(soa_alloc *a, void **p, size_t elem, size_t align,
+                    size_t old_n, size_t new_n)
+{
+    void *q = soa__copy_grown(a, *p, elem, align, old_n, new_n);
+    if (!q)
+        return -1;
+    a->free(a, *p, old_n * elem);
+    *p = q;
+    return 0;
 }

@@ -38,6 +38,7 @@
 #include <time.h>
 
 #include "soa/sched.h"
+#include "internal.h"
 
 #define DEFAULT_STAGE "update"
 
@@ -96,16 +97,8 @@ static int grow(soa_alloc *a, void **p, uint32_t *cap, uint32_t len,
     if (*cap > UINT32_MAX / 2)
         return -1;
     uint32_t ncap = *cap ? *cap * 2 : 8;
-    size_t bytes;
-    if (!soa_mul_ok(ncap, elem, &bytes))
+    if (soa__grow_array(a, p, elem, sizeof(void *), *cap, ncap) != 0)
         return -1;
-    void *q = a->alloc(a, bytes, sizeof(void *));
-    if (!q)
-        return -1;
-    if (len)
-        memcpy(q, *p, (size_t)len * elem);
-    a->free(a, *p, (size_t)*cap * elem);
-    *p = q;
     *cap = ncap;
     return 0;
 }

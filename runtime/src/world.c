@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "soa/world.h"
+#include "internal.h"
 
 /* A slot's `next`: the free-list link, or one of three marks.  Slot indices
  * stay below all of them. */
@@ -66,41 +67,6 @@ static unsigned char tag_value;
 static _Atomic uint64_t last_serial;
 
 /* ---- memory -------------------------------------------------------- */
-
-/* A new block of new_n elements of `elem` bytes holding the first old_n of
- * `old`, the rest zeroed; `old` is left alone.  NULL (errno ENOMEM) on
- * overflow or exhaustion. */
-static void *copy_grown(soa_alloc *a, const void *old, size_t elem,
-                        size_t align, size_t old_n, size_t new_n)
-{
-    size_t old_bytes = old_n * elem, new_bytes;
-    if (!soa_mul_ok(new_n, elem, &new_bytes) || new_bytes == 0) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    unsigned char *q = a->alloc(a, new_bytes, align);
-    if (!q) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    if (old_bytes)
-        memcpy(q, old, old_bytes);
-    memset(q + old_bytes, 0, new_bytes - old_bytes);
-    return q;
-}
-
-/* Grows *p from old_n to new_n elements in place of the old block.
- * 0, or -1 (errno ENOMEM) with *p untouched. */
-static int grow_array(soa_alloc *a, void **p, size_t elem, size_t align,
-                      size_t old_n, size_t new_n)
-{
-    void *q = copy_grown(a, *p, elem, align, old_n, new_n);
-    if (!q)
-        return -1;
-    a->free(a, *p, old_n * elem);
-    *p = q;
-    return 0;
-}
 
 /* A capacity of at least `need`, doubling from `cur` (minimum 16), capped at
  * `max`; 0 when `need` exceeds `max`. */
@@ -233,8 +199,8 @@ soa_cid soa_world_register(soa_world *w, const soa_component_desc *desc)
     }
     if (w->ncomps == w->comps_cap) {
         size_t cap = next_cap(w->comps_cap, w->ncomps + 1, SOA_CID_INVALID);
-        if (!cap || grow_array(w->alloc, (void **)&w->comps, sizeof(comp),
-                               _Alignof(comp), w->comps_cap, cap) != 0) {
+        if (!cap || soa__grow_array(w->alloc, (void **)&w->comps, sizeof(comp),
+                                    _Alignof(comp), w->comps_cap, cap) != 0) {
             errno = ENOMEM;
             return SOA_CID_INVALID;
         }
@@ -269,8 +235,8 @@ soa_entity soa_world_spawn(soa_world *w)
     } else {
         if (w->nslots == w->slots_cap) {
             size_t cap = next_cap(w->slots_cap, w->nslots + 1, MAX_SLOTS);
-            if (!cap || grow_array(w->alloc, (void **)&w->slots, sizeof(slot),
-                                   _Alignof(slot), w->slots_cap, cap) != 0) {
+            if (!cap || soa__grow_array(w->alloc, (void **)&w->slots, sizeof(slot),
+                                        _Alignof(slot), w->slots_cap, cap) != 0) {
                 errno = ENOMEM;
                 return SOA_ENTITY_NULL;
             }
@@ -344,8 +310,8 @@ static int comp_reserve(soa_alloc *a, comp *c, uint32_t i)
     if (i >= c->sparse_cap) {
         size_t cap = next_cap(c->sparse_cap, (size_t)i + 1, MAX_SLOTS);
         size_t old = c->sparse_cap;
-        if (!cap || grow_array(a, (void **)&c->sparse, sizeof *c->sparse,
-                               _Alignof(uint32_t), old, cap) != 0)
+        if (!cap || soa__grow_array(a, (void **)&c->sparse, sizeof *c->sparse,
+                                    _Alignof(uint32_t), old, cap) != 0)
             return -1;
         for (size_t k = old; k < cap; k++)
             c->sparse[k] = NO_ROW;
@@ -359,12 +325,12 @@ static int comp_reserve(soa_alloc *a, comp *c, uint32_t i)
             return -1;
         void *vals = NULL, *ents;
         if (c->size) {
-            vals = copy_grown(a, c->values, c->size, c->align, c->cap, cap);
+            vals = soa__copy_grown(a, c->values, c->size, c->align, c->cap, cap);
             if (!vals)
                 return -1;
         }
-        ents = copy_grown(a, c->ents, sizeof *c->ents, _Alignof(soa_entity),
-                          c->cap, cap);
+        ents = soa__copy_grown(a, c->ents, sizeof *c->ents,
+                               _Alignof(soa_entity), c->cap, cap);
         if (!ents) {
             a->free(a, vals, cap * c->size);
             return -1;
