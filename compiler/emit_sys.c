@@ -63,6 +63,19 @@ static void each_cols(const sys_ctx *x, comp_fn fn)
             fn(x, comp_at(&x->sys->w, i), true);
 }
 
+/* Whether any component of the system has columns (not only tags): the
+ * generated loops over columns then use every local they declare. */
+static bool has_cols(const soac_system *s)
+{
+    for (size_t i = 0; i < s->r.len; i++)
+        if (!is_tag(comp_at(&s->r, i)))
+            return true;
+    for (size_t i = 0; i < s->w.len; i++)
+        if (!is_tag(comp_at(&s->w, i)))
+            return true;
+    return false;
+}
+
 static size_t n_all(const soac_system *s)
 {
     return s->r.len + s->w.len;
@@ -293,7 +306,8 @@ static void emit_storage(const sys_ctx *x)
         "    }\n"
         "    s->cap = cap;\n", S, S, S);
     each_cols(x, init_cols);
-    soac_out_puts(o, "    (void)err;\n    return 0;\n}\n\n");
+    soac_out_puts(o, has_cols(x->sys) ? "    return 0;\n}\n\n"
+                                      : "    (void)err;\n    return 0;\n}\n\n");
 }
 
 /* ---- build ---------------------------------------------------------- */
@@ -446,7 +460,8 @@ static void emit_build_rows(const sys_ctx *x)
     each_cols(x, regather_cols);
     soac_out_puts(o, "    }\n");
     each_cols(x, clear_cols);
-    soac_out_puts(o, "    (void)s;\n    (void)j;\n    return 0;\n}\n\n");
+    soac_out_puts(o, has_cols(x->sys) ? "    return 0;\n}\n\n"
+                                      : "    (void)s;\n    (void)j;\n    return 0;\n}\n\n");
     emit_walk_rows(x);
 }
 

@@ -1312,7 +1312,6 @@ static inline int game_Move_snap_reserve(game_Move_snap *s, size_t rows)
         errno = ENOMEM;
         return -1;
     }
-    (void)err;
     return 0;
 }
 
@@ -1346,8 +1345,6 @@ static inline size_t soa_game_Move_build_rows(void *p, size_t begin, size_t end)
     }
     soa_bitset_clear_all(s->Motion.changed + begin / 64u, end - begin);
     soa_bitset_clear_all(s->Transform.changed + begin / 64u, end - begin);
-    (void)s;
-    (void)j;
     return 0;
 }
 
@@ -1956,7 +1953,6 @@ static inline int game_Regenerate_snap_reserve(game_Regenerate_snap *s, size_t r
         errno = ENOMEM;
         return -1;
     }
-    (void)err;
     return 0;
 }
 
@@ -1990,8 +1986,6 @@ static inline size_t soa_game_Regenerate_build_rows(void *p, size_t begin, size_
     }
     soa_bitset_clear_all(s->Member.changed + begin / 64u, end - begin);
     soa_bitset_clear_all(s->Health.changed + begin / 64u, end - begin);
-    (void)s;
-    (void)j;
     return 0;
 }
 
@@ -2613,7 +2607,6 @@ static inline int game_Loot_snap_reserve(game_Loot_snap *s, size_t rows)
         errno = ENOMEM;
         return -1;
     }
-    (void)err;
     return 0;
 }
 
@@ -2655,8 +2648,6 @@ static inline size_t soa_game_Loot_build_rows(void *p, size_t begin, size_t end)
     soa_bitset_clear_all(s->Member.changed + begin / 64u, end - begin);
     soa_bitset_clear_all(s->Health.changed + begin / 64u, end - begin);
     soa_bitset_clear_all(s->Inventory.changed + begin / 64u, end - begin);
-    (void)s;
-    (void)j;
     return 0;
 }
 

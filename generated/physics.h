@@ -490,7 +490,6 @@ static inline int Integrate_snap_reserve(Integrate_snap *s, size_t rows)
         errno = ENOMEM;
         return -1;
     }
-    (void)err;
     return 0;
 }
 
@@ -524,8 +523,6 @@ static inline size_t soa_Integrate_build_rows(void *p, size_t begin, size_t end)
     }
     soa_bitset_clear_all(s->Velocity.changed + begin / 64u, end - begin);
     soa_bitset_clear_all(s->Position.changed + begin / 64u, end - begin);
-    (void)s;
-    (void)j;
     return 0;
 }
 

@@ -1134,7 +1134,6 @@ static inline int sim_Age_snap_reserve(sim_Age_snap *s, size_t rows)
         errno = ENOMEM;
         return -1;
     }
-    (void)err;
     return 0;
 }
 
@@ -1168,8 +1167,6 @@ static inline size_t soa_sim_Age_build_rows(void *p, size_t begin, size_t end)
     }
     soa_bitset_clear_all(s->Limits.changed + begin / 64u, end - begin);
     soa_bitset_clear_all(s->Particle.changed + begin / 64u, end - begin);
-    (void)s;
-    (void)j;
     return 0;
 }
 
