@@ -3,8 +3,10 @@
  *
  * The parser only builds these nodes (names, types as written, defaults as
  * written); check.c resolves names, computes values and layout hashes, and
- * fills the fields marked "resolved".  The emitters read a checked tree and
- * never fail on one.
+ * fills the fields marked "resolved".  When a schema checks without errors,
+ * model.c adds "the model": each component's columns and each system's
+ * terms with their columns.  The emitters and --explain read that model
+ * (never rebuilding it) and never fail on a checked tree.
  *
  * Every node lives in the compilation's arena (soac_arena) and is freed with
  * it in one shot.  Lists are arrays of pointers grown in the arena.
@@ -15,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "scalar.h"
 
 /* ---- arena ---------------------------------------------------------- */
 
@@ -47,14 +51,6 @@ typedef struct soac_loc {
 } soac_loc;
 
 /* ---- types ---------------------------------------------------------- */
-
-typedef enum soac_scalar {
-    SOAC_NONE = 0,
-    SOAC_F32, SOAC_F64,
-    SOAC_I8, SOAC_I16, SOAC_I32, SOAC_I64,
-    SOAC_U8, SOAC_U16, SOAC_U32, SOAC_U64,
-    SOAC_BOOL
-} soac_scalar; /* same order as the runtime's soa_scalar */
 
 typedef struct soac_enum soac_enum;
 
@@ -116,13 +112,31 @@ struct soac_enum {
     const struct soac_file *file;
 };
 
-typedef struct soac_field {
+typedef struct soac_field soac_field;
+
+/*
+ * One column of a component (model.c): a scalar field, or one element of
+ * an array field.  Element k of `pos: f32[3]` is the column "pos[k]".
+ */
+typedef struct soac_col {
+    const soac_field *field;
+    bool in_array;           /* an element of an array field */
+    uint32_t elem;           /* its index (0 for a scalar field) */
+    const char *name;        /* as a C member: "x", "pos[1]" */
+    const char *ctype;       /* "float", or the enum's C name */
+    const soac_scalar_info *scalar; /* the scalar, or the enum's base */
+} soac_col;
+
+struct soac_field {
     const char *name;
     soac_loc loc;
     const char *doc;
     soac_type type;
     const soac_value *def;   /* `= v`, or NULL (zero) */
-} soac_field;
+    /* the model: this field's columns, in the component's `cols` */
+    const soac_col *cols;
+    uint32_t ncols;          /* the array length; 1 for a scalar */
+};
 
 typedef struct soac_component {
     const char *name;
@@ -133,6 +147,10 @@ typedef struct soac_component {
     const char *cname;       /* ns_Name */
     uint64_t layout_hash;
     const struct soac_file *file;
+    /* the model: every column, fields in schema order, arrays element by
+     * element (none for a tag) */
+    soac_col *cols;
+    size_t ncols;
 } soac_component;
 
 /* A name in a system's read/write/without list. */
@@ -143,14 +161,34 @@ typedef struct soac_ref {
     const soac_component *comp;
 } soac_ref;
 
+/* How a system uses a component (the order of the runtime's soa_access). */
+typedef enum soac_access {
+    SOAC_READ = 1,           /* read-only columns */
+    SOAC_WRITE,              /* written (and readable) columns */
+    SOAC_WITHOUT             /* only entities without it match */
+} soac_access;
+
+/* One term of a system: a component and how the system uses it. */
+typedef struct soac_term {
+    const soac_component *comp;
+    soac_access access;
+    /* the model: the term's columns are the system's columns
+     * [col0, col0 + ncols): the component's, or none for a tag or a
+     * `without` term */
+    size_t col0, ncols;
+} soac_term;
+
 typedef struct soac_system {
     const char *name;
     soac_loc loc;
     const char *doc;
     soac_list reads, writes, without; /* soac_ref *, as written */
-    /* resolved: duplicates removed, a component both read and written is
-     * only in `writes`; order is first appearance */
-    soac_list r, w, wo;      /* const soac_component * */
+    /* resolved: every read, then every written, then every `without`
+     * component, each group in order of first appearance, duplicates
+     * removed; a component both read and written is only written */
+    soac_term *terms;
+    size_t nterms, nreads, nwrites, nwithout;
+    size_t ncols;            /* the model: columns of every term */
     const char *cname;
     uint64_t layout_hash;
     const struct soac_file *file;
@@ -207,6 +245,7 @@ typedef struct soac_schema {
     soac_list components;    /* soac_component * */
     soac_list systems;       /* soac_system * */
     soac_list sources;       /* soac_source *, every file read (owned) */
+    bool modelled;           /* checked without errors: the model is built */
 } soac_schema;
 
 #endif /* SOAC_AST_H */

@@ -3,65 +3,20 @@
  *
  * In order: namespaces, C names, the one global scope of schema names,
  * enums (base, values), components (fields, types, defaults, layout hash),
- * systems (references), and last the generated C identifiers, which must
- * not collide.  Every error is reported; checking goes on after one.
+ * systems (references and terms), and last the generated C identifiers
+ * (names.h), which must not collide.  Every error is reported; checking
+ * goes on after one.  A schema with no error gets its model (model.c).
  */
-#include <float.h>
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compile.h"
-#include "emit.h"
+#include "names.h"
 
-/* ---- scalars ------------------------------------------------------- */
-
-static const struct {
-    const char *name;
-    soac_scalar t;
-    size_t size;
-} scalars[] = {
-    { "f32", SOAC_F32, 4 }, { "f64", SOAC_F64, 8 }, { "i8", SOAC_I8, 1 },
-    { "i16", SOAC_I16, 2 }, { "i32", SOAC_I32, 4 }, { "i64", SOAC_I64, 8 },
-    { "u8", SOAC_U8, 1 },   { "u16", SOAC_U16, 2 }, { "u32", SOAC_U32, 4 },
-    { "u64", SOAC_U64, 8 }, { "bool", SOAC_BOOL, 1 },
-};
-#define NSCALARS (sizeof scalars / sizeof scalars[0])
-
-static soac_scalar scalar_by_name(const char *name)
-{
-    for (size_t i = 0; i < NSCALARS; i++)
-        if (strcmp(scalars[i].name, name) == 0)
-            return scalars[i].t;
-    return SOAC_NONE;
-}
-
-const char *soac_scalar_name(soac_scalar t)
-{
-    for (size_t i = 0; i < NSCALARS; i++)
-        if (scalars[i].t == t)
-            return scalars[i].name;
-    return "?";
-}
-
-size_t soac_scalar_size(soac_scalar t)
-{
-    for (size_t i = 0; i < NSCALARS; i++)
-        if (scalars[i].t == t)
-            return scalars[i].size;
-    return 0;
-}
-
-bool soac_scalar_is_int(soac_scalar t)
-{
-    return t >= SOAC_I8 && t <= SOAC_U64;
-}
-
-bool soac_scalar_is_signed(soac_scalar t)
-{
-    return t >= SOAC_I8 && t <= SOAC_I64;
-}
+/* ---- lookups ------------------------------------------------------- */
 
 const soac_enum_item *soac_enum_find(const soac_enum *e, const char *name)
 {
@@ -334,7 +289,7 @@ static void declare_all(checker *ck)
 /* Resolves a written type; false (reported) when it is not a field type. */
 static bool resolve_type(checker *ck, soac_type *t, bool want_int)
 {
-    t->scalar = scalar_by_name(t->name);
+    t->scalar = soac_scalar_lookup(t->name);
     if (!t->scalar) {
         const map_entry *e = map_get(&ck->names, t->name);
         if (e && strcmp(e->what, "enum") == 0) {
@@ -354,7 +309,7 @@ static bool resolve_type(checker *ck, soac_type *t, bool want_int)
             soac_error(ck->d, t->loc, "unknown type '%s'", t->name);
         return false;
     }
-    if (want_int && !soac_scalar_is_int(t->scalar)) {
+    if (want_int && !soac_scalar_is_int(soac_scalar_get(t->scalar))) {
         soac_error(ck->d, t->loc, "enum base type must be an integer type (i8 ... u64), not '%s'",
                    t->name);
         return false;
@@ -362,39 +317,23 @@ static bool resolve_type(checker *ck, soac_type *t, bool want_int)
     return true;
 }
 
-/* The range of an integer scalar as (negative bound magnitude, max). */
-static void int_range(soac_scalar t, uint64_t *neg_max, uint64_t *pos_max)
-{
-    switch (t) {
-    case SOAC_I8: *neg_max = 128; *pos_max = 127; break;
-    case SOAC_I16: *neg_max = 32768; *pos_max = 32767; break;
-    case SOAC_I32: *neg_max = 2147483648u; *pos_max = 2147483647; break;
-    case SOAC_I64: *neg_max = (uint64_t)1 << 63; *pos_max = ((uint64_t)1 << 63) - 1; break;
-    case SOAC_U8: *neg_max = 0; *pos_max = 255; break;
-    case SOAC_U16: *neg_max = 0; *pos_max = 65535; break;
-    case SOAC_U32: *neg_max = 0; *pos_max = 4294967295u; break;
-    default: *neg_max = 0; *pos_max = UINT64_MAX; break;
-    }
-}
-
 static bool int_fits(soac_scalar t, bool negative, uint64_t mag)
 {
-    uint64_t nmax, pmax;
-    int_range(t, &nmax, &pmax);
-    return negative ? mag <= nmax : mag <= pmax;
+    const soac_scalar_info *sc = soac_scalar_get(t);
+    assert(soac_scalar_is_int(sc));
+    return negative ? mag <= sc->neg_max : mag <= sc->pos_max;
 }
 
 static void range_text(soac_scalar t, char *buf, size_t n)
 {
-    uint64_t nmax, pmax;
-    int_range(t, &nmax, &pmax);
-    snprintf(buf, n, "%s%llu..%llu", nmax ? "-" : "",
-             (unsigned long long)nmax, (unsigned long long)pmax);
+    const soac_scalar_info *sc = soac_scalar_get(t);
+    snprintf(buf, n, "%s%llu..%llu", sc->neg_max ? "-" : "",
+             (unsigned long long)sc->neg_max, (unsigned long long)sc->pos_max);
 }
 
 static const char *type_text(const soac_type *t)
 {
-    return t->enm ? t->enm->name : soac_scalar_name(t->scalar);
+    return t->enm ? t->enm->name : soac_scalar_get(t->scalar)->name;
 }
 
 /* Checks one scalar default against the element type of `t`. */
@@ -415,13 +354,13 @@ static void check_scalar_default(checker *ck, const soac_type *t,
                        v->name, t->enm->name);
         return;
     }
-    switch (t->scalar) {
-    case SOAC_BOOL:
+    const soac_scalar_info *sc = soac_scalar_get(t->scalar);
+    switch (sc->kind) {
+    case SOAC_KIND_BOOL:
         if (v->kind != SOAC_VAL_BOOL)
             soac_error(ck->d, v->loc, "bad default: '%s' is not a bool (use true or false)", v->text);
         return;
-    case SOAC_F32:
-    case SOAC_F64: {
+    case SOAC_KIND_FLOAT: {
         if (v->kind == SOAC_VAL_INT && v->too_big) {
             soac_error(ck->d, v->loc, "bad default: %s does not fit %s", v->text, type_text(t));
             return;
@@ -431,13 +370,13 @@ static void check_scalar_default(checker *ck, const soac_type *t,
             return;
         }
         double x = v->kind == SOAC_VAL_FLOAT ? v->fval : (double)v->magnitude;
-        double max = t->scalar == SOAC_F32 ? (double)FLT_MAX : DBL_MAX;
-        if (!isfinite(x) || fabs(x) > max)
+        if (!isfinite(x) || fabs(x) > sc->max)
             soac_error(ck->d, v->loc, "bad default: %s does not fit %s (largest magnitude %g)",
-                       v->text, type_text(t), max);
+                       v->text, type_text(t), sc->max);
         return;
     }
-    default:
+    case SOAC_KIND_SIGNED:
+    case SOAC_KIND_UNSIGNED:
         if (v->kind == SOAC_VAL_FLOAT) {
             soac_error(ck->d, v->loc, "bad default: %s is not an integer (the field is %s)",
                        v->text, type_text(t));
@@ -536,7 +475,7 @@ static void check_enum(checker *ck, soac_enum *e)
             range_text(e->base.scalar, range, sizeof range);
             soac_error(ck->d, it->value ? it->value->loc : it->loc,
                        "enum value '%s' is out of range for %s (%s)", it->name,
-                       soac_scalar_name(e->base.scalar), range);
+                       soac_scalar_get(e->base.scalar)->name, range);
             have = false;
             continue;
         }
@@ -557,7 +496,8 @@ static void check_enum(checker *ck, soac_enum *e)
 /* ---- components ---------------------------------------------------- */
 
 /* FNV-1a over the canonical layout: what the world compares to decide
- * whether two builds agree on a component's bytes. */
+ * whether two builds agree on a component's bytes.  0 while a field's type
+ * is unresolved (an error was reported; no header is written). */
 static uint64_t layout_hash(const soac_component *c)
 {
     char num[32];
@@ -566,7 +506,9 @@ static uint64_t layout_hash(const soac_component *c)
     h = fnv1a(h, c->cname, strlen(c->cname) + 1);
     for (size_t i = 0; i < c->fields.len; i++) {
         const soac_field *f = c->fields.items[i];
-        const char *ty = soac_scalar_name(f->type.scalar);
+        if (f->type.scalar == SOAC_NONE)
+            return 0;
+        const char *ty = soac_scalar_get(f->type.scalar)->name;
         h = fnv1a(h, f->name, strlen(f->name) + 1);
         if (f->type.enm) {
             h = fnv1a(h, "enum", 4);
@@ -601,7 +543,7 @@ static void check_component(checker *ck, soac_component *c)
             }
         }
         if (f->type.is_array &&
-            (f->type.array_len < 1 || f->type.array_len > 4096)) {
+            (f->type.array_len < 1 || f->type.array_len > SOAC_MAX_ARRAY)) {
             char n[32];
             if (f->type.array_len == UINT64_MAX)
                 snprintf(n, sizeof n, "a number that large");
@@ -655,75 +597,87 @@ static void resolve_refs(checker *ck, soac_system *s, soac_list *refs,
     }
 }
 
+/* The hash of the system's name and its terms' layouts, each group of
+ * terms (read, write, without) after its letter. */
 static uint64_t system_hash(const soac_system *s)
 {
     uint64_t h = fnv1a(FNV_OFFSET, "soa-system-1", 13);
     h = fnv1a(h, s->cname, strlen(s->cname) + 1);
-    const soac_list *lists[3] = { &s->r, &s->w, &s->wo };
-    for (int l = 0; l < 3; l++) {
-        h = fnv1a(h, &"rwx"[l], 1);
-        for (size_t i = 0; i < lists[l]->len; i++) {
-            const soac_component *c = lists[l]->items[i];
-            h = fnv1a(h, &c->layout_hash, sizeof c->layout_hash);
-        }
+    for (soac_access use = SOAC_READ; use <= SOAC_WITHOUT; use++) {
+        h = fnv1a(h, &"rwx"[use - SOAC_READ], 1);
+        for (size_t i = 0; i < s->nterms; i++)
+            if (s->terms[i].access == use)
+                h = fnv1a(h, &s->terms[i].comp->layout_hash,
+                          sizeof s->terms[i].comp->layout_hash);
     }
     return h;
 }
 
-static void check_system(checker *ck, soac_system *s)
+/* The resolved components of one kind, in the order ast.h gives. */
+typedef struct term_lists {
+    soac_list r, w, wo;
+} term_lists;
+
+static void resolve_terms(checker *ck, soac_system *s, term_lists *t)
 {
     soac_arena *a = ck->s->arena;
-    resolve_refs(ck, s, &s->reads, "read");
-    resolve_refs(ck, s, &s->writes, "write");
-    resolve_refs(ck, s, &s->without, "without");
     for (size_t i = 0; i < s->writes.len; i++) {
         const soac_ref *r = s->writes.items[i];
-        if (r->comp && !has(&s->w, r->comp))
-            soac_list_push(a, &s->w, (void *)r->comp);
+        if (r->comp && !has(&t->w, r->comp))
+            soac_list_push(a, &t->w, (void *)r->comp);
     }
     for (size_t i = 0; i < s->reads.len; i++) {
         const soac_ref *r = s->reads.items[i];
-        if (r->comp && !has(&s->w, r->comp) && !has(&s->r, r->comp))
-            soac_list_push(a, &s->r, (void *)r->comp);
+        if (r->comp && !has(&t->w, r->comp) && !has(&t->r, r->comp))
+            soac_list_push(a, &t->r, (void *)r->comp);
     }
     for (size_t i = 0; i < s->without.len; i++) {
         const soac_ref *r = s->without.items[i];
         if (!r->comp)
             continue;
-        if (has(&s->w, r->comp))
+        if (has(&t->w, r->comp))
             soac_error(ck->d, r->loc, "'%s' is both in write and in without of system %s: no entity can match",
                        r->name, s->name);
-        else if (has(&s->r, r->comp))
+        else if (has(&t->r, r->comp))
             soac_error(ck->d, r->loc, "'%s' is both in read and in without of system %s: no entity can match",
                        r->name, s->name);
-        else if (!has(&s->wo, r->comp))
-            soac_list_push(a, &s->wo, (void *)r->comp);
+        else if (!has(&t->wo, r->comp))
+            soac_list_push(a, &t->wo, (void *)r->comp);
     }
+}
+
+static void add_terms(soac_system *s, const soac_list *l, soac_access use)
+{
+    for (size_t i = 0; i < l->len; i++) {
+        soac_term *t = &s->terms[s->nterms++];
+        t->comp = l->items[i];
+        t->access = use;
+    }
+}
+
+static void check_system(checker *ck, soac_system *s)
+{
+    term_lists t;
+    memset(&t, 0, sizeof t);
+    resolve_refs(ck, s, &s->reads, "read");
+    resolve_refs(ck, s, &s->writes, "write");
+    resolve_refs(ck, s, &s->without, "without");
+    resolve_terms(ck, s, &t);
     if (s->reads.len == 0 && s->writes.len == 0)
         soac_error(ck->d, s->loc, "system %s reads and writes no component (it needs at least one read or write)",
                    s->name);
+    s->terms = soac_arena_alloc(ck->s->arena,
+                                (t.r.len + t.w.len + t.wo.len + 1) * sizeof *s->terms);
+    s->nreads = t.r.len;
+    s->nwrites = t.w.len;
+    s->nwithout = t.wo.len;
+    add_terms(s, &t.r, SOAC_READ);
+    add_terms(s, &t.w, SOAC_WRITE);
+    add_terms(s, &t.wo, SOAC_WITHOUT);
     s->layout_hash = system_hash(s);
 }
 
 /* ---- generated C identifiers --------------------------------------- */
-
-static const char *const comp_suffixes[] = {
-    "", "_LAYOUT_HASH", "_default", "_default_value", "_desc",
-    "_desc_fields", "_cols", "_cols_init", "_cols_release", "_cols_store",
-    "_cols_load", "_cols_gather", "_cols_scatter", "_mark_changed",
-    "_is_changed", "_clear_changed", "_count_changed", "_commit_changed",
-};
-static const char *const sys_suffixes[] = {
-    "_LAYOUT_HASH", "_snap", "_view", "_snap_init", "_snap_release", "_snap_reserve",
-    "_build", "_build_on", "_commit_on", "_kernel", "_kernel_fn", "_run",
-    "_run_range", "_run_args",
-    "_run_chunk", "_commit", "_system", "_reads", "_writes", "_without",
-    "_erased_snap_init", "_erased_snap_release", "_erased_build",
-    "_erased_run", "_erased_run_range", "_erased_commit",
-    /* emit_shm.c */
-    "_shm", "_shm_hashes", "_shm_sizes", "_shm_layout", "_snap_publish",
-    "_snap_attach", "_erased_snap_publish", "_erased_snap_attach",
-};
 
 /* Claims one generated identifier for a declaration; reports (once per
  * declaration) when another one already generates it. */
@@ -744,13 +698,16 @@ static bool claim(checker *ck, const char *id, const char *what,
     return false;
 }
 
-static void claim_all(checker *ck, const char *cname, const char *const *sfx,
-                      size_t n, const char *what, const char *owner,
-                      soac_loc loc)
+/* Claims every name of list `l` for the declaration `owner` of C name
+ * `cname`; false after the first collision (reported). */
+static bool claim_all(checker *ck, const char *cname, const soac_names *l,
+                      const char *owner, soac_loc loc)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!claim(ck, cat(ck->s->arena, cname, "", sfx[i]), what, owner, loc))
-            return;
+    for (size_t i = 0; i < l->n; i++)
+        if (!claim(ck, cat(ck->s->arena, cname, "", l->suffixes[i]), l->kind,
+                   owner, loc))
+            return false;
+    return true;
 }
 
 static void claim_names(checker *ck, const soac_decl *dc)
@@ -764,18 +721,13 @@ static void claim_names(checker *ck, const soac_decl *dc)
         return;
     if (dc->kind == SOAC_DECL_COMPONENT) {
         const soac_component *c = dc->u.comp;
-        claim_all(ck, c->cname, comp_suffixes,
-                  sizeof comp_suffixes / sizeof *comp_suffixes, "component",
-                  c->name, c->loc);
+        claim_all(ck, c->cname, &soac_component_names, c->name, c->loc);
     } else if (dc->kind == SOAC_DECL_SYSTEM) {
         const soac_system *s = dc->u.sys;
-        claim_all(ck, s->cname, sys_suffixes,
-                  sizeof sys_suffixes / sizeof *sys_suffixes, "system",
-                  s->name, s->loc);
+        claim_all(ck, s->cname, &soac_system_names, s->name, s->loc);
     } else {
         const soac_enum *e = dc->u.enm;
-        if (!claim(ck, e->cname, "enum", e->name, e->loc) ||
-            !claim(ck, cat(ck->s->arena, e->cname, "", "_str"), "enum", e->name, e->loc))
+        if (!claim_all(ck, e->cname, &soac_enum_names, e->name, e->loc))
             return;
         for (size_t i = 0; i < e->items.len; i++) {
             const soac_enum_item *it = e->items.items[i];
@@ -852,4 +804,6 @@ void soac_check(soac_schema *s, soac_diag *d)
         check_field_names(&ck, s->components.items[i]);
     free(ck.names.slots);
     free(ck.cnames.slots);
+    if (d->errors == 0)
+        soac_model_build(s);
 }

@@ -46,15 +46,19 @@ void soac_schema_free(soac_schema *s);
 
 /* check.c: resolves names, types, defaults and layout hashes of a loaded
  * schema (schema->files in emission order) and fills schema->enums,
- * components and systems.  Reports every error to `diag`. */
+ * components and systems.  Reports every error to `diag`; when there is
+ * none (diag->errors is 0), builds the model (soac_model_build). */
 void soac_check(soac_schema *s, soac_diag *diag);
 
-/* Helpers shared with the emitter. */
-/* The schema spelling of a scalar ("f32"). */
-const char *soac_scalar_name(soac_scalar t);
-bool soac_scalar_is_int(soac_scalar t);
-bool soac_scalar_is_signed(soac_scalar t);
-size_t soac_scalar_size(soac_scalar t);
+/* model.c: builds the model (ast.h) of a schema checked without errors;
+ * soac_check calls it.  Sets s->modelled. */
+void soac_model_build(soac_schema *s);
+/* Whether any column of the system is an element of an array field. */
+bool soac_system_has_array(const soac_system *s);
+
+/* The longest array field. */
+#define SOAC_MAX_ARRAY 4096u
+
 /* The enum item named `name`, or NULL. */
 const soac_enum_item *soac_enum_find(const soac_enum *e, const char *name);
 /* Whether a component is a tag (no fields: no value struct, no columns). */

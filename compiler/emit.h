@@ -1,49 +1,46 @@
 /*
- * emit.h: the output buffer and the C emitters.
+ * emit.h: the C emitters.
  *
- * A header is built in memory (soac_out) and written to disk only when it is
- * complete and differs from what is there, so a failed run loses nothing.
- * emit_c.c writes the banner, the guard, enums and components, and calls
- * the system emitter (emit_sys.c) for each system.
+ * emit_c.c writes the whole header: the banner, the guard, enums and
+ * components, and for each system what emit_sys.c and emit_shm.c write.
+ * They read a schema checked without errors and its model (ast.h), and
+ * write with templates (template.h).
  */
 #ifndef SOAC_EMIT_H
 #define SOAC_EMIT_H
 
 #include <stdbool.h>
-#include <stddef.h>
 
 #include "ast.h"
-
-typedef struct soac_out {
-    char *data;
-    size_t len, cap;
-} soac_out;
-
-/* Appends; aborts the compiler on out-of-memory (as the arena does). */
-void soac_out_puts(soac_out *o, const char *s);
-void soac_out_write(soac_out *o, const char *s, size_t n);
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-void soac_out_printf(soac_out *o, const char *fmt, ...);
-void soac_out_free(soac_out *o);
-
-/* The C type of a scalar: "float", "int32_t", "bool", ... */
-const char *soac_scalar_ctype(soac_scalar t);
-/* The runtime's enumerator for it: "SOA_F32", ... */
-const char *soac_scalar_enum(soac_scalar t);
+#include "out.h"
+#include "template.h"
 
 /* emit_c.c: the whole header for a checked schema.  `guard` is the include
  * guard macro; `source_name` the schema's name as shown in the banner. */
 void soac_emit_header(soac_out *o, const soac_schema *s, const char *guard,
                       const char *source_name);
 
-/* emit_sys.c: everything generated for one system (S_snap ... S_system). */
-void soac_emit_system(soac_out *o, const soac_schema *s,
-                      const soac_system *sys);
+/* A doc comment as a C comment, each line after `indent`: nothing in the
+ * text can end or nest it ("*" "/", "/" "*"), form a trigraph ("?" "?")
+ * or put a control character in the header.  Nothing for a NULL doc. */
+void soac_emit_doc(soac_out *o, const char *doc, const char *indent);
+
+/* One member per field of `c`, `T name;` or `T name[N];`, each line
+ * `pre` (an indent, maybe "const ") T, a space, `star` ("" or "*") and the
+ * name; with `docs`, each after its field's doc comment. */
+void soac_emit_members(soac_out *o, const soac_component *c, const char *pre,
+                       const char *star, bool docs);
+
+/* A template writing to `o` for system `s`: $S, $S_build ... (names.h),
+ * $name (the schema name) and $hash (S_LAYOUT_HASH's hex digits). */
+void soac_tpl_system(soac_tpl *t, soac_out *o, const soac_system *s);
+
+/* emit_sys.c: one system's snapshot, view and functions (S_snap ...
+ * S_system), inside the guard soac_emit_header writes. */
+void soac_emit_system(soac_out *o, const soac_system *sys);
 
 /* emit_shm.c: one system's snapshot in shared memory (S_shm_layout,
  * S_snap_publish, S_snap_attach, S_shm), after soac_emit_system. */
-void soac_emit_shm(soac_out *o, const soac_schema *s, const soac_system *sys);
+void soac_emit_shm(soac_out *o, const soac_system *sys);
 
 #endif /* SOAC_EMIT_H */

@@ -9,267 +9,227 @@
  *   S_shm                                     a soa_shm_system
  *
  * Column order, shared by publish, attach and the size table: eids, then
- * each component with columns in S_snap order (reads, then writes): its
- * fields in schema order (an array field element by element), then its
- * changed bitset.
+ * each term with columns in S_snap order (reads, then writes): its
+ * columns (ast.h), then its changed bitset.  So term t's columns are
+ * shared columns 1 + t.col0 + (terms with columns before t) and on.
  */
-#include <string.h>
 
+#include "compile.h"
 #include "emit.h"
+#include "template.h"
 
 typedef struct shm_ctx {
-    soac_out *o;
+    soac_tpl t;
     const soac_system *sys;
-    const char *S;
 } shm_ctx;
 
-static const soac_component *comp_at(const soac_list *l, size_t i)
+static void put(shm_ctx *x, const char *text)
 {
-    return (const soac_component *)l->items[i];
+    soac_tpl_put(&x->t, text);
 }
 
-static const soac_field *field_at(const soac_component *c, size_t i)
+typedef void term_fn(shm_ctx *x, const soac_term *t, size_t col);
+
+/* Calls fn for every term with columns, in S_snap order, with $C and $N
+ * set and `col` the shared column of its first column. */
+static void each_cols(shm_ctx *x, term_fn *fn)
 {
-    return (const soac_field *)c->fields.items[i];
+    size_t col = 1; /* eids */
+    for (size_t k = 0; k < x->sys->nterms; k++) {
+        const soac_term *t = &x->sys->terms[k];
+        if (t->ncols == 0)
+            continue;
+        soac_tpl_names(&x->t, "C", t->comp->cname, &soac_component_names);
+        soac_tpl_set(&x->t, "N", t->comp->name);
+        fn(x, t, col);
+        col += t->ncols + 1; /* and changed */
+    }
 }
 
-static const char *field_ctype(const soac_field *f)
+static size_t ncomps(const soac_system *s)
 {
-    return f->type.enm ? f->type.enm->cname : soac_scalar_ctype(f->type.scalar);
+    size_t n = 0;
+    for (size_t k = 0; k < s->nterms; k++)
+        n += s->terms[k].ncols != 0;
+    return n;
 }
 
-static size_t field_cols(const soac_field *f)
+/* Per field of term t: `line` for a scalar, `loop` for an array, with $f
+ * the field, $n its length and $col its first shared column; then
+ * `changed` with $col the bitset's. */
+static void each_field(shm_ctx *x, const soac_term *t, size_t col,
+                       const char *line, const char *loop,
+                       const char *changed)
 {
-    return f->type.is_array ? (size_t)f->type.array_len : 1;
-}
-
-/* Calls fn for every component with columns, in S_snap order. */
-typedef void (*comp_fn)(const shm_ctx *x, const soac_component *c,
-                        size_t *col);
-
-static void each_cols(const shm_ctx *x, comp_fn fn, size_t *col)
-{
-    const soac_list *lists[2] = {&x->sys->r, &x->sys->w};
-    for (size_t k = 0; k < 2; k++)
-        for (size_t i = 0; i < lists[k]->len; i++)
-            if (comp_at(lists[k], i)->fields.len)
-                fn(x, comp_at(lists[k], i), col);
-}
-
-static void count_comp(const shm_ctx *x, const soac_component *c, size_t *n)
-{
-    (void)x;
-    (void)c;
-    (*n)++;
-}
-
-static void count_cols(const shm_ctx *x, const soac_component *c, size_t *n)
-{
-    (void)x;
-    for (size_t i = 0; i < c->fields.len; i++)
-        *n += field_cols(field_at(c, i));
-    (*n)++; /* changed */
-}
-
-static bool has_array(const shm_ctx *x)
-{
-    const soac_list *lists[2] = {&x->sys->r, &x->sys->w};
-    for (size_t k = 0; k < 2; k++)
-        for (size_t i = 0; i < lists[k]->len; i++)
-            for (size_t f = 0; f < comp_at(lists[k], i)->fields.len; f++)
-                if (field_at(comp_at(lists[k], i), f)->type.is_array)
-                    return true;
-    return false;
+    for (size_t i = 0; i < t->comp->fields.len; i++) {
+        const soac_field *f = t->comp->fields.items[i];
+        soac_tpl_set(&x->t, "f", f->name);
+        soac_tpl_set(&x->t, "T", f->cols[0].ctype);
+        soac_tpl_setu(&x->t, "n", f->ncols);
+        soac_tpl_setu(&x->t, "col", col);
+        put(x, f->type.is_array ? loop : line);
+        col += f->ncols;
+    }
+    soac_tpl_setu(&x->t, "col", col);
+    put(x, changed);
 }
 
 /* ---- the layout tables ------------------------------------------------ */
 
-static void hash_item(const shm_ctx *x, const soac_component *c, size_t *n)
+static void hash_item(shm_ctx *x, const soac_term *t, size_t col)
 {
-    soac_out_printf(x->o, "%s%s_LAYOUT_HASH", *n ? ", " : "", c->cname);
-    (*n)++;
+    (void)t;
+    put(x, col == 1 ? "$C_LAYOUT_HASH" : ", $C_LAYOUT_HASH");
 }
 
-static void size_items(const shm_ctx *x, const soac_component *c, size_t *n)
+static void size_items(shm_ctx *x, const soac_term *t, size_t col)
 {
-    (void)n;
-    for (size_t i = 0; i < c->fields.len; i++) {
-        const soac_field *f = field_at(c, i);
-        for (size_t k = 0; k < field_cols(f); k++)
-            soac_out_printf(x->o, ",\n    (uint32_t)sizeof(%s)", field_ctype(f));
+    (void)col;
+    for (size_t i = 0; i < t->ncols; i++) {
+        soac_tpl_set(&x->t, "T", t->comp->cols[i].ctype);
+        put(x, ",\n    (uint32_t)sizeof($T)");
     }
-    soac_out_printf(x->o, ",\n    0 /* %s.changed */", c->name);
+    put(x, ",\n    0 /* $N.changed */");
 }
 
-static void emit_layout(const shm_ctx *x, size_t ncomps, size_t ncols)
+static void emit_layout(shm_ctx *x)
 {
-    soac_out *o = x->o;
-    size_t n = 0;
     /* C has no empty arrays: a system of tags only gets one unused 0. */
-    soac_out_printf(o, "static const uint64_t %s_shm_hashes[] = {", x->S);
-    each_cols(x, hash_item, &n);
-    soac_out_printf(o, "%s};\n", ncomps ? "" : "0");
-    soac_out_printf(o, "static const uint32_t %s_shm_sizes[] = {\n"
-                       "    (uint32_t)sizeof(soa_entity)", x->S);
-    each_cols(x, size_items, &n);
-    soac_out_printf(o, "\n};\n"
-        "static const soa_shm_layout %s_shm_layout = {\n"
-        "    \"%s\", UINT64_C(0x%016llx),\n"
-        "    %zu, %s_shm_hashes,\n"
-        "    %zu, %s_shm_sizes\n"
-        "};\n\n", x->S, x->S, (unsigned long long)x->sys->layout_hash,
-        ncomps, x->S, ncols, x->S);
+    put(x, "static const uint64_t $S_shm_hashes[] = {");
+    each_cols(x, hash_item);
+    put(x, ncomps(x->sys) ? "};\n" : "0};\n");
+    put(x,
+        "static const uint32_t $S_shm_sizes[] = {\n"
+        "    (uint32_t)sizeof(soa_entity)");
+    each_cols(x, size_items);
+    put(x,
+        "\n};\n"
+        "static const soa_shm_layout $S_shm_layout = {\n"
+        "    \"$S\", UINT64_C(0x$hash),\n"
+        "    $ncomps, $S_shm_hashes,\n"
+        "    $ncols, $S_shm_sizes\n"
+        "};\n\n");
 }
 
 /* ---- publish ---------------------------------------------------------- */
 
-static void publish_cols(const shm_ctx *x, const soac_component *c,
-                         size_t *col)
+static void publish_cols(shm_ctx *x, const soac_term *t, size_t col)
 {
-    for (size_t i = 0; i < c->fields.len; i++) {
-        const soac_field *f = field_at(c, i);
-        if (f->type.is_array) {
-            soac_out_printf(x->o,
-                "    for (i = 0; i < %zu; i++)\n"
-                "        cols[%zu + i] = s->%s.%s[i];\n",
-                field_cols(f), *col, c->name, f->name);
-        } else {
-            soac_out_printf(x->o, "    cols[%zu] = s->%s.%s;\n", *col,
-                            c->name, f->name);
-        }
-        *col += field_cols(f);
-    }
-    soac_out_printf(x->o, "    cols[%zu] = s->%s.changed;\n", *col, c->name);
-    (*col)++;
+    each_field(x, t, col,
+        "    cols[$col] = s->$N.$f;\n",
+        "    for (i = 0; i < $n; i++)\n"
+        "        cols[$col + i] = s->$N.$f[i];\n",
+        "    cols[$col] = s->$N.changed;\n");
 }
 
-static void emit_publish(const shm_ctx *x, size_t ncols)
+static void emit_publish(shm_ctx *x)
 {
-    soac_out *o = x->o;
-    size_t col = 1;
-    soac_out_printf(o,
+    put(x,
         "/* Describes snapshot `s`, whose columns must come from arena `a`\n"
-        " * (%s_snap_init with soa_arena_allocator(a)), in a header at\n"
-        " * `offset` in `a` (soa_shm_snap_bytes(&%s_shm_layout) bytes,\n"
+        " * ($S_snap_init with soa_arena_allocator(a)), in a header at\n"
+        " * `offset` in `a` (soa_shm_snap_bytes(&$S_shm_layout) bytes,\n"
         " * 8-byte aligned), for a worker process to attach to.  Publish\n"
         " * again after every build: a build may move the columns.\n"
         " * SOA_SHM_OK, or a negative SOA_SHM_* code with errno set. */\n"
-        "static inline int %s_snap_publish(const %s_snap *s, soa_arena *a,\n"
+        "static inline int $S_snap_publish(const $S_snap *s, soa_arena *a,\n"
         "    size_t offset)\n"
         "{\n"
-        "    const void *cols[%zu];\n", x->S, x->S, x->S, x->S, ncols);
-    if (has_array(x))
-        soac_out_puts(o, "    size_t i;\n");
-    soac_out_puts(o,
+        "    const void *cols[$ncols];\n");
+    if (soac_system_has_array(x->sys))
+        put(x, "    size_t i;\n");
+    put(x,
         "    if (!s) {\n"
         "        errno = EINVAL;\n"
         "        return SOA_SHM_EINVAL;\n"
         "    }\n"
         "    cols[0] = s->eids;\n");
-    each_cols(x, publish_cols, &col);
-    soac_out_printf(o,
-        "    return soa_shm_snap_write(a, offset, &%s_shm_layout, cols,\n"
+    each_cols(x, publish_cols);
+    put(x,
+        "    return soa_shm_snap_write(a, offset, &$S_shm_layout, cols,\n"
         "        s->rows, s->cap);\n"
-        "}\n\n", x->S);
+        "}\n\n");
 }
 
 /* ---- attach ----------------------------------------------------------- */
 
-static void attach_cols(const shm_ctx *x, const soac_component *c,
-                        size_t *col)
+static void attach_cols(shm_ctx *x, const soac_term *t, size_t col)
 {
-    for (size_t i = 0; i < c->fields.len; i++) {
-        const soac_field *f = field_at(c, i);
-        const char *t = field_ctype(f);
-        if (f->type.is_array) {
-            soac_out_printf(x->o,
-                "    for (i = 0; i < %zu; i++)\n"
-                "        s->%s.%s[i] = (%s *)soa_arena_ptr(a, off[%zu + i]);\n",
-                field_cols(f), c->name, f->name, t, *col);
-        } else {
-            soac_out_printf(x->o,
-                "    s->%s.%s = (%s *)soa_arena_ptr(a, off[%zu]);\n",
-                c->name, f->name, t, *col);
-        }
-        *col += field_cols(f);
-    }
-    soac_out_printf(x->o,
-        "    s->%s.changed = (uint64_t *)soa_arena_ptr(a, off[%zu]);\n"
-        "    s->%s.cap = cap;\n", c->name, *col, c->name);
-    (*col)++;
+    each_field(x, t, col,
+        "    s->$N.$f = ($T *)soa_arena_ptr(a, off[$col]);\n",
+        "    for (i = 0; i < $n; i++)\n"
+        "        s->$N.$f[i] = ($T *)soa_arena_ptr(a, off[$col + i]);\n",
+        "    s->$N.changed = (uint64_t *)soa_arena_ptr(a, off[$col]);\n"
+        "    s->$N.cap = cap;\n");
 }
 
-static void emit_attach(const shm_ctx *x, size_t ncols)
+static void emit_attach(shm_ctx *x)
 {
-    soac_out *o = x->o;
-    size_t col = 1;
-    soac_out_printf(o,
-        "/* Points `s` at the snapshot whose header %s_snap_publish wrote at\n"
+    put(x,
+        "/* Points `s` at the snapshot whose header $S_snap_publish wrote at\n"
         " * `offset` in `a` (typically in another process).  Refuses, with\n"
         " * `s` untouched, a header from another format version or another\n"
         " * schema (any layout hash differs) and any offset or size that\n"
-        " * reaches outside `a`.  The result can be run (%s_run) but not\n"
+        " * reaches outside `a`.  The result can be run ($S_run) but not\n"
         " * built or released: its memory belongs to the arena.\n"
         " * SOA_SHM_OK, or a negative SOA_SHM_* code with errno set. */\n"
-        "static inline int %s_snap_attach(%s_snap *s, const soa_arena *a,\n"
+        "static inline int $S_snap_attach($S_snap *s, const soa_arena *a,\n"
         "    size_t offset)\n"
         "{\n"
-        "    size_t off[%zu], rows, cap;\n", x->S, x->S, x->S, x->S, ncols);
-    if (has_array(x))
-        soac_out_puts(o, "    size_t i;\n");
-    soac_out_printf(o,
+        "    size_t off[$ncols], rows, cap;\n");
+    if (soac_system_has_array(x->sys))
+        put(x, "    size_t i;\n");
+    put(x,
         "    int rc;\n"
         "    if (!s) {\n"
         "        errno = EINVAL;\n"
         "        return SOA_SHM_EINVAL;\n"
         "    }\n"
-        "    rc = soa_shm_snap_read(a, offset, &%s_shm_layout, off, &rows, &cap);\n"
+        "    rc = soa_shm_snap_read(a, offset, &$S_shm_layout, off, &rows, &cap);\n"
         "    if (rc != SOA_SHM_OK)\n"
         "        return rc;\n"
         "    memset(s, 0, sizeof *s);\n"
         "    s->rows = rows;\n"
         "    s->cap = cap;\n"
-        "    s->eids = (soa_entity *)soa_arena_ptr(a, off[0]);\n", x->S);
-    each_cols(x, attach_cols, &col);
-    soac_out_puts(o, "    return SOA_SHM_OK;\n}\n\n");
+        "    s->eids = (soa_entity *)soa_arena_ptr(a, off[0]);\n");
+    each_cols(x, attach_cols);
+    put(x, "    return SOA_SHM_OK;\n}\n\n");
 }
 
 /* ---- the descriptor --------------------------------------------------- */
 
-static void emit_desc(const shm_ctx *x)
+static void emit_desc(shm_ctx *x)
 {
-    const char *S = x->S;
-    soac_out_printf(x->o,
-        "static inline int %s_erased_snap_publish(const void *s, soa_arena *a,\n"
+    put(x,
+        "static inline int $S_erased_snap_publish(const void *s, soa_arena *a,\n"
         "    size_t offset)\n"
         "{\n"
-        "    return %s_snap_publish((const %s_snap *)s, a, offset);\n"
+        "    return $S_snap_publish((const $S_snap *)s, a, offset);\n"
         "}\n\n"
-        "static inline int %s_erased_snap_attach(void *s, const soa_arena *a,\n"
+        "static inline int $S_erased_snap_attach(void *s, const soa_arena *a,\n"
         "    size_t offset)\n"
         "{\n"
-        "    return %s_snap_attach((%s_snap *)s, a, offset);\n"
+        "    return $S_snap_attach(($S_snap *)s, a, offset);\n"
         "}\n\n"
-        "/* System %s for a worker process (soa/worker.h). */\n"
-        "static const soa_shm_system %s_shm = {\n"
-        "    &%s_system,\n"
-        "    &%s_shm_layout,\n"
-        "    %s_erased_snap_publish,\n"
-        "    %s_erased_snap_attach\n"
-        "};\n\n", S, S, S, S, S, S, S, S, S, S, S, S);
+        "/* System $S for a worker process (soa/worker.h). */\n"
+        "static const soa_shm_system $S_shm = {\n"
+        "    &$S_system,\n"
+        "    &$S_shm_layout,\n"
+        "    $S_erased_snap_publish,\n"
+        "    $S_erased_snap_attach\n"
+        "};\n\n");
 }
 
-void soac_emit_shm(soac_out *o, const soac_schema *s, const soac_system *sys)
+void soac_emit_shm(soac_out *o, const soac_system *sys)
 {
-    (void)s;
-    shm_ctx x = {o, sys, sys->cname ? sys->cname : sys->name};
-    size_t ncomps = 0, ncols = 1;
-    each_cols(&x, count_comp, &ncomps);
-    each_cols(&x, count_cols, &ncols);
-    soac_out_printf(o, "/* ---- system %s in shared memory ---- */\n\n",
-                    sys->name);
-    emit_layout(&x, ncomps, ncols);
-    emit_publish(&x, ncols);
-    emit_attach(&x, ncols);
+    shm_ctx x;
+    soac_tpl_system(&x.t, o, sys);
+    x.sys = sys;
+    soac_tpl_setu(&x.t, "ncomps", ncomps(sys));
+    /* eids, every column, a changed bitset per term with columns */
+    soac_tpl_setu(&x.t, "ncols", 1 + sys->ncols + ncomps(sys));
+    put(&x, "/* ---- system $name in shared memory ---- */\n\n");
+    emit_layout(&x);
+    emit_publish(&x);
+    emit_attach(&x);
     emit_desc(&x);
 }

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "compile.h"
-#include "emit.h"
+#include "out.h"
 #include "parse.h"
 
 static int fs_load(void *ctx, const char *path, soac_source **out)

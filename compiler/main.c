@@ -6,6 +6,7 @@
  * renamed over the target, and only when their content changes.
  */
 #define _DEFAULT_SOURCE 1 /* mkstemp, fchmod */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -271,8 +272,11 @@ static void make_depfile(soac_out *o, const soac_schema *s, const char *out)
     }
 }
 
+/* Per component, one line per field (an array field on one line) and the
+ * changed bitset, from the model. */
 static void explain(const soac_schema *s)
 {
+    assert(s->modelled);
     for (size_t i = 0; i < s->components.len; i++) {
         const soac_component *c = s->components.items[i];
         printf("%scomponent %s  (C name %s, layout hash 0x%016llx)\n", i ? "\n" : "",
@@ -282,10 +286,9 @@ static void explain(const soac_schema *s)
         double total = 0;
         for (size_t k = 0; k < c->fields.len; k++) {
             const soac_field *f = c->fields.items[k];
-            const char *ct = f->type.enm ? f->type.enm->cname
-                                         : soac_scalar_ctype(f->type.scalar);
-            uint64_t n = f->type.is_array ? f->type.array_len : 1;
-            double bytes = (double)(n * soac_scalar_size(f->type.scalar));
+            const char *ct = f->cols[0].ctype;
+            uint64_t n = f->ncols;
+            double bytes = (double)(n * f->cols[0].scalar->size);
             soac_out name = { NULL, 0, 0 }, type = { NULL, 0, 0 };
             if (f->type.is_array) {
                 soac_out_printf(&name, "%s[%llu]", f->name, (unsigned long long)n);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emit.h"
+#include "out.h"
 
 static void reserve(soac_out *o, size_t extra)
 {
@@ -62,42 +62,4 @@ void soac_out_free(soac_out *o)
     free(o->data);
     o->data = NULL;
     o->len = o->cap = 0;
-}
-
-const char *soac_scalar_ctype(soac_scalar t)
-{
-    switch (t) {
-    case SOAC_F32: return "float";
-    case SOAC_F64: return "double";
-    case SOAC_I8: return "int8_t";
-    case SOAC_I16: return "int16_t";
-    case SOAC_I32: return "int32_t";
-    case SOAC_I64: return "int64_t";
-    case SOAC_U8: return "uint8_t";
-    case SOAC_U16: return "uint16_t";
-    case SOAC_U32: return "uint32_t";
-    case SOAC_U64: return "uint64_t";
-    case SOAC_BOOL: return "bool";
-    case SOAC_NONE: break;
-    }
-    return "void";
-}
-
-const char *soac_scalar_enum(soac_scalar t)
-{
-    switch (t) {
-    case SOAC_F32: return "SOA_F32";
-    case SOAC_F64: return "SOA_F64";
-    case SOAC_I8: return "SOA_I8";
-    case SOAC_I16: return "SOA_I16";
-    case SOAC_I32: return "SOA_I32";
-    case SOAC_I64: return "SOA_I64";
-    case SOAC_U8: return "SOA_U8";
-    case SOAC_U16: return "SOA_U16";
-    case SOAC_U32: return "SOA_U32";
-    case SOAC_U64: return "SOA_U64";
-    case SOAC_BOOL: return "SOA_BOOL";
-    case SOAC_NONE: break;
-    }
-    return "0";
 }

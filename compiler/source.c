@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emit.h"
+#include "out.h"
 #include "source.h"
 
 static char *xstrdup(const char *s)

@@ -37,8 +37,8 @@ $(BIN_$(1))/soac: $(call objs,$(1),$(COMPILER_SRCS) $(COMPILER_GEN_SRCS))
 endef
 $(foreach v,rel asan,$(eval $(call compiler_objs,$(v))))
 
-# `make run`: until the physics example exists, show what soac makes of the
-# physics schema.  The example's owner replaces RUN_CMD (and RUN_DEPS).
+# `make run`: what RUN_CMD says (mk/examples.mk sets the physics example);
+# soac --explain of the physics schema when no fragment sets it.
 RUN_DEPS ?= $(SOAC)
 RUN_CMD  ?= $(SOAC) --explain schemas/physics.soa
 run: all $(RUN_DEPS)

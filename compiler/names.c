@@ -1,0 +1,37 @@
+/* names.c: the generated names of each kind of declaration (see names.h). */
+#include <string.h>
+
+#include "names.h"
+
+static const char *const component_suffixes[] = {
+    "", "_LAYOUT_HASH", "_default", "_default_value", "_desc",
+    "_desc_fields", "_cols", "_cols_init", "_cols_release", "_cols_store",
+    "_cols_load", "_cols_gather", "_cols_scatter", "_mark_changed",
+    "_is_changed", "_clear_changed", "_count_changed", "_commit_changed",
+};
+
+static const char *const system_suffixes[] = {
+    "_LAYOUT_HASH", "_snap", "_view", "_snap_init", "_snap_release", "_snap_reserve",
+    "_build", "_build_on", "_commit_on", "_kernel", "_kernel_fn", "_run",
+    "_run_range", "_run_args",
+    "_run_chunk", "_commit", "_system", "_reads", "_writes", "_without",
+    "_erased_snap_init", "_erased_snap_release", "_erased_build",
+    "_erased_run", "_erased_run_range", "_erased_commit",
+    "_shm", "_shm_hashes", "_shm_sizes", "_shm_layout", "_snap_publish",
+    "_snap_attach", "_erased_snap_publish", "_erased_snap_attach",
+};
+
+static const char *const enum_suffixes[] = { "", "_str" };
+
+#define LIST(kind, a) { kind, a, sizeof a / sizeof a[0] }
+const soac_names soac_component_names = LIST("component", component_suffixes);
+const soac_names soac_system_names = LIST("system", system_suffixes);
+const soac_names soac_enum_names = LIST("enum", enum_suffixes);
+
+bool soac_names_has(const soac_names *l, const char *suffix)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->suffixes[i], suffix) == 0)
+            return true;
+    return false;
+}

@@ -1,0 +1,96 @@
+/* scalar.c: the table of scalar types (see scalar.h). */
+#include <assert.h>
+#include <float.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ast.h"
+#include "scalar.h"
+
+void soac_int_literal(soac_out *o, const soac_scalar_info *t, bool negative,
+                      uint64_t mag)
+{
+    assert(soac_scalar_is_int(t));
+    if (negative && mag != 0) {
+        if (mag == (uint64_t)1 << 63)
+            soac_out_puts(o, "(-9223372036854775807LL - 1)");
+        else if (mag <= 2147483647u)
+            soac_out_printf(o, "-%" PRIu64, mag);
+        else
+            soac_out_printf(o, "-%" PRIu64 "LL", mag);
+    } else if (t->kind == SOAC_KIND_SIGNED) {
+        soac_out_printf(o, "%" PRIu64 "%s", mag, mag > 2147483647u ? "LL" : "");
+    } else {
+        soac_out_printf(o, "%" PRIu64 "%s", mag, mag > 4294967295u ? "ULL" : "u");
+    }
+}
+
+static void int_literal(soac_out *o, const soac_scalar_info *t,
+                        const soac_value *v)
+{
+    assert(!v || v->kind == SOAC_VAL_INT);
+    soac_int_literal(o, t, v && v->negative, v ? v->magnitude : 0);
+}
+
+/* The shortest decimal that reads back as the same float/double. */
+static void float_literal(soac_out *o, const soac_scalar_info *t,
+                          const soac_value *v)
+{
+    assert(!v || v->kind == SOAC_VAL_INT || v->kind == SOAC_VAL_FLOAT);
+    double x = !v ? 0.0 : v->kind == SOAC_VAL_FLOAT ? v->fval
+             : v->negative ? -(double)v->magnitude : (double)v->magnitude;
+    bool f32 = t->id == SOAC_F32;
+    char buf[64];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, x);
+        if (f32 ? strtof(buf, NULL) == (float)x : strtod(buf, NULL) == x)
+            break;
+    }
+    if (!strpbrk(buf, ".en"))
+        strcat(buf, ".0");
+    soac_out_printf(o, "%s%s", buf, f32 ? "f" : "");
+}
+
+static void bool_literal(soac_out *o, const soac_scalar_info *t,
+                         const soac_value *v)
+{
+    (void)t;
+    assert(!v || v->kind == SOAC_VAL_BOOL);
+    soac_out_puts(o, v && v->bval ? "true" : "false");
+}
+
+#define I64_MAX (((uint64_t)1 << 63) - 1)
+
+/* Indexed by soac_scalar; row 0 stands for SOAC_NONE and is never used. */
+static const soac_scalar_info scalars[SOAC_NSCALARS] = {
+/*    id         name    ctype       rt_enum     size kind               neg_max        pos_max      max      literal */
+    { SOAC_NONE, "?",    "void",     "0",        0, SOAC_KIND_BOOL,     0,             0,           0,       NULL },
+    { SOAC_F32,  "f32",  "float",    "SOA_F32",  4, SOAC_KIND_FLOAT,    0,             0,           FLT_MAX, float_literal },
+    { SOAC_F64,  "f64",  "double",   "SOA_F64",  8, SOAC_KIND_FLOAT,    0,             0,           DBL_MAX, float_literal },
+    { SOAC_I8,   "i8",   "int8_t",   "SOA_I8",   1, SOAC_KIND_SIGNED,   128,           127,         0,       int_literal },
+    { SOAC_I16,  "i16",  "int16_t",  "SOA_I16",  2, SOAC_KIND_SIGNED,   32768,         32767,       0,       int_literal },
+    { SOAC_I32,  "i32",  "int32_t",  "SOA_I32",  4, SOAC_KIND_SIGNED,   2147483648u,   2147483647,  0,       int_literal },
+    { SOAC_I64,  "i64",  "int64_t",  "SOA_I64",  8, SOAC_KIND_SIGNED,   I64_MAX + 1,   I64_MAX,     0,       int_literal },
+    { SOAC_U8,   "u8",   "uint8_t",  "SOA_U8",   1, SOAC_KIND_UNSIGNED, 0,             255,         0,       int_literal },
+    { SOAC_U16,  "u16",  "uint16_t", "SOA_U16",  2, SOAC_KIND_UNSIGNED, 0,             65535,       0,       int_literal },
+    { SOAC_U32,  "u32",  "uint32_t", "SOA_U32",  4, SOAC_KIND_UNSIGNED, 0,             4294967295u, 0,       int_literal },
+    { SOAC_U64,  "u64",  "uint64_t", "SOA_U64",  8, SOAC_KIND_UNSIGNED, 0,             UINT64_MAX,  0,       int_literal },
+    { SOAC_BOOL, "bool", "bool",     "SOA_BOOL", 1, SOAC_KIND_BOOL,     0,             0,           0,       bool_literal },
+};
+
+const soac_scalar_info *soac_scalar_get(soac_scalar t)
+{
+    assert(t > SOAC_NONE && t < SOAC_NSCALARS);
+    assert(scalars[t].id == t);
+    return &scalars[t];
+}
+
+soac_scalar soac_scalar_lookup(const char *name)
+{
+    for (int t = SOAC_NONE + 1; t < SOAC_NSCALARS; t++)
+        if (strcmp(scalars[t].name, name) == 0)
+            return (soac_scalar)t;
+    return SOAC_NONE;
+}
