@@ -84,7 +84,7 @@ static int make_setup(setup *s, soa_worker *w, size_t rows)
         soa_world_set(s->world, e, vel, &v);
     }
     soa_alloc *a = soa_worker_allocator(w);
-    void *h = a->alloc(a, soa_shm_snap_bytes(&Integrate_shm_layout), 64);
+    void *h = a->alloc(a, soa_snap_shm_bytes(&Integrate_layout), 64);
     if (!h || Integrate_snap_init(&s->snap, a) != 0 ||
         Integrate_build(&s->snap, s->world) != 0)
         return -1;
@@ -190,7 +190,7 @@ static int ring_round_trips(int64_t *ns, size_t n)
     if (pid == 0) {
         soa_msg m;
         while (soa_ring_recv(&mb.req, &m, SOA_WAIT_FOREVER) == 0 &&
-               m.kind != SOA_MSG_QUIT)
+               m.kind != 3)
             soa_ring_send(&mb.rep, &m, SOA_WAIT_FOREVER);
         _exit(0);
     }
@@ -198,12 +198,12 @@ static int ring_round_trips(int64_t *ns, size_t n)
     memset(&m, 0, sizeof m);
     for (size_t i = 0; i < n; i++) {
         int64_t t0 = now_ns();
-        m.kind = SOA_MSG_PING;
+        m.kind = 4;
         soa_ring_send(&mb.req, &m, SOA_WAIT_FOREVER);
         soa_ring_recv(&mb.rep, &m, SOA_WAIT_FOREVER);
         ns[i] = now_ns() - t0;
     }
-    m.kind = SOA_MSG_QUIT;
+    m.kind = 3;
     soa_ring_send(&mb.req, &m, SOA_WAIT_FOREVER);
     waitpid(pid, NULL, 0);
     soa_arena_destroy(a);

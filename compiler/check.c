@@ -61,14 +61,20 @@ static const char *const library_names[] = {
 /* Parameter and local names of the generated functions: a component or
  * enum with no namespace may not be called this (-Wshadow). */
 static const char *const local_names[] = {
-    "a", "c", "e", "f", "i", "k", "n", "p", "q", "s", "v", "w", "it", "row",
-    "row0", "rows", "src", "dst", "apply", "ctx", "alloc", "bytes", "words",
-    "all", "none", "err", "bound", "zero", "checks", "frame", "pool",
-    "worker", "cid",
+    "a", "c", "e", "i", "k", "n", "s", "v", "w", "row", "row0", "rows",
+    "src", "dst", "apply", "ctx", "alloc", "bytes", "cap", "frame", "pool",
+    "begin", "end", "offset",
 };
 
-/* Component names a system snapshot/view already uses as members. */
-static const char *const snap_members[] = { "rows", "cap", "eids", "begin", "end" };
+/* Members every generated S_snap and S_view has (soa/system.h's
+ * soa_snap_head and soa_view_head): a component, whose columns are the
+ * member named after it, may not be called this. */
+static const char *const snap_members[] = { "rows", "cap", "eids", "soa", "begin", "end" };
+
+/* Members of the generated C_cols and S_view structs that come after
+ * members whose type may be an enum: in C++ an enum (with no namespace)
+ * of one of these names would change meaning inside the struct. */
+static const char *const struct_members[] = { "changed", "eids" };
 
 static bool in(const char *const *list, size_t n, const char *name)
 {
@@ -247,6 +253,21 @@ static const char *kind_name(soac_decl_kind k)
          : k == SOAC_DECL_COMPONENT ? "component" : "system";
 }
 
+/* Names an enum or component whose C name is its bare name may not have. */
+static void check_bare_name(checker *ck, soac_decl_kind kind, const char *name,
+                            soac_loc loc, const char *what)
+{
+    if (kind == SOAC_DECL_SYSTEM)
+        return;
+    if (IN(local_names, name) &&
+        !(kind == SOAC_DECL_COMPONENT && IN(snap_members, name)))
+        soac_error(ck->d, loc, "%s name '%s' is reserved: the generated functions use it for a parameter or local variable (or add a namespace)",
+                   what, name);
+    else if (kind == SOAC_DECL_ENUM && IN(struct_members, name))
+        soac_error(ck->d, loc, "enum name '%s' is reserved: the generated column structs have a member of that name, which C++ refuses beside a type of that name (or add a namespace)",
+                   name);
+}
+
 /* Every declaration's name, C name and place in the global scope. */
 static void declare_all(checker *ck)
 {
@@ -274,11 +295,8 @@ static void declare_all(checker *ck)
             }
             *file = f;
             *cname = prefixed(ck, f, *name);
-            if (check_name(ck->d, *name, loc, what) && !f->ns &&
-                dc->kind != SOAC_DECL_SYSTEM && IN(local_names, *name) &&
-                !(dc->kind == SOAC_DECL_COMPONENT && IN(snap_members, *name)))
-                soac_error(ck->d, loc, "%s name '%s' is reserved: the generated functions use it for a parameter or local variable (or add a namespace)",
-                           what, *name);
+            if (check_name(ck->d, *name, loc, what) && !f->ns)
+                check_bare_name(ck, dc->kind, *name, loc, what);
             declare(ck, *name, loc, what, (void *)dc->u.enm);
         }
     }
@@ -526,7 +544,7 @@ static uint64_t layout_hash(const soac_component *c)
 static void check_component(checker *ck, soac_component *c)
 {
     if (IN(snap_members, c->name))
-        soac_error(ck->d, c->loc, "component name '%s' collides with a member of the generated system snapshot and view (rows, cap, eids, begin, end)",
+        soac_error(ck->d, c->loc, "component name '%s' collides with a member of the generated system snapshot and view (rows, cap, eids, soa, begin, end)",
                    c->name);
     for (size_t i = 0; i < c->fields.len; i++) {
         soac_field *f = c->fields.items[i];
@@ -655,6 +673,24 @@ static void add_terms(soac_system *s, const soac_list *l, soac_access use)
     }
 }
 
+/* The columns of the read and written components, as far as their
+ * fields' lengths are valid (the others were reported). */
+static size_t system_width(const term_lists *t)
+{
+    size_t n = 0;
+    const soac_list *l[2] = { &t->r, &t->w };
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < l[k]->len; i++) {
+            const soac_component *c = l[k]->items[i];
+            for (size_t j = 0; j < c->fields.len; j++) {
+                const soac_field *f = c->fields.items[j];
+                if (!f->type.is_array || f->type.array_len <= SOAC_MAX_ARRAY)
+                    n += soac_field_width(f);
+            }
+        }
+    return n;
+}
+
 static void check_system(checker *ck, soac_system *s)
 {
     term_lists t;
@@ -666,6 +702,10 @@ static void check_system(checker *ck, soac_system *s)
     if (s->reads.len == 0 && s->writes.len == 0)
         soac_error(ck->d, s->loc, "system %s reads and writes no component (it needs at least one read or write)",
                    s->name);
+    size_t width = system_width(&t);
+    if (width > SOAC_MAX_SYSTEM_COLS)
+        soac_error(ck->d, s->loc, "system %s has %zu columns (a column per scalar field and per array element); libsoa runs at most %u",
+                   s->name, width, SOAC_MAX_SYSTEM_COLS);
     s->terms = soac_arena_alloc(ck->s->arena,
                                 (t.r.len + t.w.len + t.wo.len + 1) * sizeof *s->terms);
     s->nreads = t.r.len;

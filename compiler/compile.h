@@ -15,6 +15,8 @@
 #include "source.h"
 
 #define SOAC_VERSION "0.1.0"
+/* The generated-code ABI the headers need: the runtime's SOA_ABI_VERSION. */
+#define SOAC_ABI_VERSION 2
 
 typedef struct soac_loader {
     /*
@@ -53,11 +55,18 @@ void soac_check(soac_schema *s, soac_diag *diag);
 /* model.c: builds the model (ast.h) of a schema checked without errors;
  * soac_check calls it.  Sets s->modelled. */
 void soac_model_build(soac_schema *s);
-/* Whether any column of the system is an element of an array field. */
-bool soac_system_has_array(const soac_system *s);
 
 /* The longest array field. */
 #define SOAC_MAX_ARRAY 4096u
+/* The most columns a system may have: the runtime's SOA_SYS_MAX_COLS
+ * (soa/system.h), which refuses a larger layout. */
+#define SOAC_MAX_SYSTEM_COLS 8192u
+
+/* The columns of a field whose type was checked: its array length, or 1. */
+static inline size_t soac_field_width(const soac_field *f)
+{
+    return f->type.is_array ? (size_t)f->type.array_len : 1;
+}
 
 /* The enum item named `name`, or NULL. */
 const soac_enum_item *soac_enum_find(const soac_enum *e, const char *name);

@@ -2,7 +2,7 @@
  * emit.h: the C emitters.
  *
  * emit_c.c writes the whole header: the banner, the guard, enums and
- * components, and for each system what emit_sys.c and emit_shm.c write.
+ * components, and for each system what emit_sys.c writes.
  * They read a schema checked without errors and its model (ast.h), and
  * write with templates (template.h).
  */
@@ -35,12 +35,8 @@ void soac_emit_members(soac_out *o, const soac_component *c, const char *pre,
  * $name (the schema name) and $hash (S_LAYOUT_HASH's hex digits). */
 void soac_tpl_system(soac_tpl *t, soac_out *o, const soac_system *s);
 
-/* emit_sys.c: one system's snapshot, view and functions (S_snap ...
- * S_system), inside the guard soac_emit_header writes. */
+/* emit_sys.c: one system's types, layout table and wrappers (S_snap ...
+ * S_shm), inside the guard soac_emit_header writes. */
 void soac_emit_system(soac_out *o, const soac_system *sys);
-
-/* emit_shm.c: one system's snapshot in shared memory (S_shm_layout,
- * S_snap_publish, S_snap_attach, S_shm), after soac_emit_system. */
-void soac_emit_shm(soac_out *o, const soac_system *sys);
 
 #endif /* SOAC_EMIT_H */

@@ -93,7 +93,7 @@ static int parse_args(int argc, char **argv, cli *c)
             fputs(help_text, stdout);
             return -1;
         } else if (strcmp(a, "--version") == 0) {
-            printf("soac %s (generated-code ABI 1)\n", SOAC_VERSION);
+            printf("soac %s (generated-code ABI %d)\n", SOAC_VERSION, SOAC_ABI_VERSION);
             return -1;
         } else if (strcmp(a, "--explain") == 0) {
             c->explain = true;

@@ -41,10 +41,8 @@ static void field_columns(soac_arena *a, soac_field *f, soac_col *cols)
 static void component_columns(soac_arena *a, soac_component *c)
 {
     size_t n = 0;
-    for (size_t i = 0; i < c->fields.len; i++) {
-        const soac_field *f = c->fields.items[i];
-        n += f->type.is_array ? (size_t)f->type.array_len : 1;
-    }
+    for (size_t i = 0; i < c->fields.len; i++)
+        n += soac_field_width(c->fields.items[i]);
     c->ncols = n;
     c->cols = n ? soac_arena_alloc(a, n * sizeof *c->cols) : NULL;
     n = 0;
@@ -82,13 +80,4 @@ void soac_model_build(soac_schema *s)
     for (size_t i = 0; i < s->systems.len; i++)
         system_columns(s->systems.items[i]);
     s->modelled = true;
-}
-
-bool soac_system_has_array(const soac_system *s)
-{
-    for (size_t k = 0; k < s->nterms; k++)
-        for (size_t i = 0; i < s->terms[k].ncols; i++)
-            if (s->terms[k].comp->cols[i].in_array)
-                return true;
-    return false;
 }

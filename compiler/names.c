@@ -11,14 +11,11 @@ static const char *const component_suffixes[] = {
 };
 
 static const char *const system_suffixes[] = {
-    "_LAYOUT_HASH", "_snap", "_view", "_snap_init", "_snap_release", "_snap_reserve",
-    "_build", "_build_on", "_commit_on", "_kernel", "_kernel_fn", "_run",
-    "_run_range", "_run_args",
-    "_run_chunk", "_commit", "_system", "_reads", "_writes", "_without",
-    "_erased_snap_init", "_erased_snap_release", "_erased_build",
-    "_erased_run", "_erased_run_range", "_erased_commit",
-    "_shm", "_shm_hashes", "_shm_sizes", "_shm_layout", "_snap_publish",
-    "_snap_attach", "_erased_snap_publish", "_erased_snap_attach",
+    "_LAYOUT_HASH", "_snap", "_view", "_kernel", "_kernel_fn", "_call",
+    "_layout_cols", "_layout_terms", "_layout", "_snap_init",
+    "_snap_release", "_build", "_build_on", "_run", "_run_range", "_commit",
+    "_commit_on", "_snap_publish", "_snap_attach", "_erased_snap_init",
+    "_reads", "_writes", "_without", "_system", "_shm",
 };
 
 static const char *const enum_suffixes[] = { "", "_str" };

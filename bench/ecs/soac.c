@@ -31,11 +31,6 @@ struct bench_soac {
     soa_sched *local, *offload;
     bench_kind kind; /* what the kernels do this frame */
     int blocked;     /* the kernel runs blocks of rows, not row by row */
-    /* The local system's last walk: entity k at row k of both components
-     * (local_aligned) over local_rows rows, while the stamps hold. */
-    soa_stamp local_stamp[2];
-    int local_aligned;
-    size_t local_rows;
     uint64_t frames;
 };
 
@@ -123,45 +118,28 @@ static void local_row(bench_kind kind, size_t k, Position *p,
 }
 
 /*
- * The local system, as fast as the world's public API allows.  It walks
- * the query 64 matches at a time as dense rows (soa_query_fetch_rows) and
- * updates the world's AoS values in place.  When that walk found entity k
- * at row k of both components, it stamps them (soa_world_stamp); while
- * soa_world_same_shape then holds, later frames skip the walk and loop the
- * dense arrays directly, the baseline's loop.  For sparse it updates every
+ * The local system, as fast as the world's public API allows: it walks the
+ * query SOA_QUERY_BATCH matches at a time (soa_query_fetch, which hands
+ * out each match's value pointers without a lookup) and updates the
+ * world's AoS values in place.  For sparse it updates every
  * BENCH_SPARSE_STRIDE-th entity of the walk.
  */
 static void local_run(soa_world *w, const soa_frame *f, void *ctx)
 {
     bench_soac *s = ctx;
-    enum { B = SOA_FETCH_BATCH };
+    enum { B = SOA_QUERY_BATCH };
     soa_query q = {s->cid, 2, NULL, 0};
     soa_query_iter it;
     soa_entity ents[B];
-    uint32_t rows[2 * B]; /* Position rows, then Velocity rows */
-    uint64_t runs;
+    void *vals[2 * B]; /* per match: Position, Velocity */
     size_t n, k = 0;
-    int aligned = 1;
-    Position *pos = soa_world_values(w, s->cid[0]);
-    Velocity *vel = soa_world_values(w, s->cid[1]);
     (void)f;
-    if (s->local_aligned && soa_world_same_shape(w, s->local_stamp, 2)) {
-        /* The baseline's own loop, over the world's arrays. */
-        bench_plain dense = {s->local_rows, pos, vel};
-        bench_plain_frame(&dense, s->kind);
-        return;
-    }
-    soa_world_stamp(w, s->cid[0], &s->local_stamp[0]);
-    soa_world_stamp(w, s->cid[1], &s->local_stamp[1]);
     soa_query_begin(w, &q, &it);
-    while ((n = soa_query_fetch_rows(&it, ents, rows, B, &runs)) != 0) {
-        aligned &= (runs & 3u) == 3u && rows[0] == k && rows[B] == k;
+    while ((n = soa_query_fetch(&it, ents, vals, B)) != 0) {
         for (size_t j = 0; j < n; j++)
-            local_row(s->kind, k + j, &pos[rows[j]], &vel[rows[B + j]]);
+            local_row(s->kind, k + j, vals[2 * j], vals[2 * j + 1]);
         k += n;
     }
-    s->local_aligned = aligned;
-    s->local_rows = k;
 }
 
 /* ---- setup --------------------------------------------------------- */

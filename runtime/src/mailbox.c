@@ -29,16 +29,13 @@
  */
 #define _GNU_SOURCE
 #include "soa/mailbox.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 #define RING_MAGIC UINT64_C(0x31474e4952414f53) /* "SOARING1" */
 #define RING_VERSION 1u
@@ -81,46 +78,12 @@ struct soa_mailbox_shm {
 
 _Static_assert(sizeof(struct soa_mailbox_shm) == 2 * LINE, "mailbox header");
 
-/* ---- time and futex ---------------------------------------------------- */
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
-/* Sleeps while *word == val, at most rel_ns (< 0: forever).  Not private:
- * the word may be mapped by another process. */
-static void futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t rel_ns)
-{
-    struct timespec ts, *tp = NULL;
-    if (rel_ns >= 0) {
-        ts.tv_sec = (time_t)(rel_ns / 1000000000);
-        ts.tv_nsec = (long)(rel_ns % 1000000000);
-        tp = &ts;
-    }
-    /* EAGAIN (value changed), ETIMEDOUT, EINTR: the caller re-checks. */
-    syscall(SYS_futex, (void *)word, FUTEX_WAIT, val, tp, NULL, 0);
-}
-
-static void futex_wake(_Atomic uint32_t *word)
-{
-    syscall(SYS_futex, (void *)word, FUTEX_WAKE, 1, NULL, NULL, 0);
-}
+/* ---- waiting ------------------------------------------------------------ */
 
 /*
- * Waits until *counter != seen: polls for r's adaptive budget, then sleeps on `wake` (the
- * counter's low 32 bits) with `sleeping` raised.  0 when it changed, -1
+ * Waits until *counter != seen: polls for r's adaptive budget, then sleeps
+ * on `wake` (the counter's low 32 bits) with `sleeping` raised.  The futex
+ * is not private: the word may be mapped by another process.  0 when it changed, -1
  * with errno EAGAIN (timeout 0) or ETIMEDOUT.  Reads the counter with
  * acquire ordering, pairing with the other side's release store.
  */
@@ -133,7 +96,7 @@ static int wait_change(soa_ring *r, _Atomic uint64_t *counter,
         return -1;
     }
     int64_t spin = r->spin_cur;
-    int64_t start = now_ns(), spin_end = start + spin;
+    int64_t start = soa__now_ns(), spin_end = start + spin;
     int64_t deadline = timeout_ns < 0 || timeout_ns > INT64_MAX - start
                            ? INT64_MAX : start + timeout_ns;
     for (unsigned i = 1; spin > 0; i++) {
@@ -141,8 +104,8 @@ static int wait_change(soa_ring *r, _Atomic uint64_t *counter,
             r->spin_cur = spin > r->spin_ns / 2 ? r->spin_ns : spin * 2;
             return 0;
         }
-        cpu_relax();
-        if (i % 16 == 0 && now_ns() >= spin_end)
+        soa__cpu_relax();
+        if (i % 16 == 0 && soa__now_ns() >= spin_end)
             break;
     }
     /* Slept (or will time out): poll less next time, but keep a little
@@ -156,14 +119,14 @@ static int wait_change(soa_ring *r, _Atomic uint64_t *counter,
         atomic_thread_fence(memory_order_seq_cst);
         if (atomic_load_explicit(counter, memory_order_acquire) != seen)
             break;
-        int64_t t = now_ns();
+        int64_t t = soa__now_ns();
         if (t >= deadline) {
             atomic_store_explicit(sleeping, 0, memory_order_relaxed);
             errno = ETIMEDOUT;
             return -1;
         }
-        futex_wait(wake, (uint32_t)seen,
-                   deadline == INT64_MAX ? -1 : deadline - t);
+        soa__futex_wait(wake, (uint32_t)seen,
+                        deadline == INT64_MAX ? -1 : deadline - t, true);
     }
     atomic_store_explicit(sleeping, 0, memory_order_relaxed);
     return 0;
@@ -177,7 +140,7 @@ static void publish(_Atomic uint64_t *counter, _Atomic uint32_t *wake,
     atomic_store_explicit(wake, (uint32_t)value, memory_order_release);
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(sleeping, memory_order_relaxed))
-        futex_wake(wake);
+        soa__futex_wake(wake, 1, true);
 }
 
 /* ---- rings --------------------------------------------------------------- */

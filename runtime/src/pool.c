@@ -55,7 +55,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -65,11 +64,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "soa/pool.h"
+#include "platform.h"
 
 #define SLOTS 64u            /* jobs in flight at once (bits of `active`) */
 #define CACHE_LINE 64u
@@ -129,49 +128,20 @@ static _Thread_local unsigned tl_worker;
 
 /* ---- waiting primitives -------------------------------------------- */
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
-static long now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
-
-/* Sleeps while *word == val (or until a spurious wake: callers re-check). */
-static void futex_wait(_Atomic uint32_t *word, uint32_t val)
-{
-    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, val, NULL,
-            NULL, 0);
-}
-
-static void futex_wake(_Atomic uint32_t *word, int count)
-{
-    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, count, NULL,
-            NULL, 0);
-}
-
 /* Spins up to `budget` ns for *word to differ from `val`; true if it did.
  * The clock is read once per 64 pauses, so a check costs little.  The load
  * acquires (free on x86), pairing with the store that changed the word. */
 static bool spin_until_change(_Atomic uint32_t *word, uint32_t val,
                               long budget)
 {
-    long start = now_ns();
+    int64_t start = soa__now_ns();
     for (;;) {
         for (int i = 0; i < 64; i++) {
             if (atomic_load_explicit(word, memory_order_acquire) != val)
                 return true;
-            cpu_relax();
+            soa__cpu_relax();
         }
-        if (now_ns() - start > budget)
+        if (soa__now_ns() - start > budget)
             return false;
     }
 }
@@ -190,7 +160,7 @@ static void sleep_while(soa_pool *p, _Atomic uint32_t *word, uint32_t val,
     else
         atomic_store_explicit(flag, 1, memory_order_seq_cst);
     while (atomic_load_explicit(word, memory_order_seq_cst) == val)
-        futex_wait(word, val);
+        soa__futex_wait(word, val, -1, false);
     if (counting)
         atomic_fetch_sub_explicit(flag, 1, memory_order_relaxed);
 }
@@ -200,7 +170,7 @@ static void wake_workers(soa_pool *p)
 {
     atomic_fetch_add_explicit(&p->epoch, 1, memory_order_seq_cst);
     if (atomic_load_explicit(&p->sleepers, memory_order_seq_cst))
-        futex_wake(&p->epoch, INT_MAX);
+        soa__futex_wake(&p->epoch, INT_MAX, false);
 }
 
 /* ---- chunks -------------------------------------------------------- */
@@ -267,7 +237,7 @@ static void run_chunks(soa_pool *p, slot *s, size_t first, size_t count,
         return;
     atomic_store_explicit(&s->fin, 1, memory_order_seq_cst);
     if (atomic_load_explicit(&s->waiting, memory_order_seq_cst))
-        futex_wake(&s->fin, 1);
+        soa__futex_wake(&s->fin, 1, false);
 }
 
 /* Claims and runs batches of s until none is left; true if any ran. */

@@ -16,12 +16,12 @@
  *   1. build: every offloaded system's snapshot, one after another, driven
  *      by the caller (reads the world; may register components, a
  *      structural change); the query walk runs on the caller and the
- *      copying on the pool (S_build_on);
+ *      copying on the pool (soa_snap_build_on);
  *   2. run: local systems and offloaded kernels, as pool jobs submitted
  *      together (a kernel's job is chunked over its rows, so one big system
  *      still uses every thread); a wave of one system runs without jobs;
  *   3. commit: every offloaded system's changed rows, one system after
- *      another, each spread over the pool (S_commit_on).
+ *      another, each spread over the pool (soa_snap_commit_on).
  * Local systems in phase 2 touch only their declared components (disjoint
  * from the others' writes), and snapshots are private, so phase 2 is free
  * of races.  In phases 1 and 3 one system at a time touches the world: its
@@ -32,13 +32,16 @@
  * the scheduler, allocated at registration (snapshots grow in build only
  * when the world outgrows them).
  */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include "soa/sched.h"
+
+#include <assert.h>
+
+#include "soa/system.h"
 #include "internal.h"
+#include "platform.h"
 
 #define DEFAULT_STAGE "update"
 
@@ -78,9 +81,7 @@ struct soa_sched {
 
 static uint64_t now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return (uint64_t)soa__now_ns();
 }
 
 static void *alloc_bytes(soa_alloc *a, size_t n, size_t align)
@@ -142,8 +143,8 @@ static void sys_free(soa_alloc *a, sched_sys *y)
     if (!y)
         return;
     if (y->snap) {
-        y->desc->snap_release(y->snap);
-        a->free(a, y->snap, y->desc->snap_size);
+        soa_snap_release(y->snap);
+        a->free(a, y->snap, y->desc->layout->snap_size);
     }
     a->free(a, y->reads, y->nreads * sizeof *y->reads);
     a->free(a, y->writes, y->nwrites * sizeof *y->writes);
@@ -216,9 +217,9 @@ static int resolve(soa_sched *s, bool offloaded,
 
 static bool desc_complete(const soa_system_desc *d)
 {
-    return d->snap_size && d->snap_align &&
-           (d->snap_align & (d->snap_align - 1)) == 0 && d->snap_init &&
-           d->snap_release && d->build && d->run && d->commit;
+    const soa_sys_layout *L = d->layout;
+    return L && L->snap_size && L->snap_align &&
+           (L->snap_align & (L->snap_align - 1)) == 0;
 }
 
 static int check_spec(const soa_sched_spec *spec)
@@ -304,13 +305,13 @@ static void place(soa_sched *s, sched_sys *y, uint32_t idx)
 
 static int sys_snapshot(soa_sched *s, sched_sys *y, soa_alloc *cols)
 {
-    const soa_system_desc *d = y->desc;
-    void *snap = alloc_bytes(s->alloc, d->snap_size, d->snap_align);
+    const soa_sys_layout *L = y->desc->layout;
+    void *snap = alloc_bytes(s->alloc, L->snap_size, L->snap_align);
     if (!snap)
         return SOA_SCHED_ENOMEM;
-    if (d->snap_init(snap, cols ? cols : s->alloc) != 0) {
-        s->alloc->free(s->alloc, snap, d->snap_size);
-        return SOA_SCHED_ENOMEM;
+    if (soa_snap_init(snap, L, cols ? cols : s->alloc) != 0) {
+        s->alloc->free(s->alloc, snap, L->snap_size);
+        return SOA_SCHED_EINVAL;
     }
     y->snap = snap;
     return SOA_SCHED_OK;
@@ -377,7 +378,7 @@ static void kernel_job(void *ctx, size_t begin, size_t end, unsigned worker)
 {
     (void)worker;
     sched_sys *y = ctx;
-    y->desc->run_range(y->snap, y->kernel, &y->owner->frame, y->ctx, begin,
+    soa_snap_run_range(y->snap, y->kernel, &y->owner->frame, y->ctx, begin,
                        end);
 }
 
@@ -385,9 +386,7 @@ static void build(soa_sched *s, sched_sys *y)
 {
     uint64_t t0 = now_ns();
     errno = 0;
-    y->built = (y->desc->build_on
-                    ? y->desc->build_on(y->snap, s->world, s->pool)
-                    : y->desc->build(y->snap, s->world)) == 0;
+    y->built = soa_snap_build_on(y->snap, s->world, s->pool) == 0;
     y->stats.build_ns = now_ns() - t0;
     y->stats.failed = !y->built;
     y->stats.rows = y->built ? soa_snap_rows(y->snap) : 0;
@@ -396,10 +395,8 @@ static void build(soa_sched *s, sched_sys *y)
 static void commit(soa_sched *s, sched_sys *y)
 {
     uint64_t t0 = now_ns();
-    const soa_system_desc *d = y->desc;
-    y->stats.committed = !y->built ? 0
-                         : d->commit_on ? d->commit_on(y->snap, s->world, s->pool)
-                                        : d->commit(y->snap, s->world);
+    y->stats.committed =
+        y->built ? soa_snap_commit_on(y->snap, s->world, s->pool) : 0;
     y->stats.commit_ns = now_ns() - t0;
 }
 
@@ -411,7 +408,7 @@ static void run_alone(soa_sched *s, sched_sys *y, soa_pool *pool)
     if (y->run)
         y->run(s->world, &s->frame, y->ctx);
     else if (y->built)
-        y->desc->run(y->snap, pool, y->kernel, &s->frame, y->ctx);
+        soa_snap_run(y->snap, pool, y->kernel, &s->frame, y->ctx);
     y->stats.run_ns = now_ns() - t0;
 }
 
@@ -426,13 +423,10 @@ static void run_together(soa_sched *s, sched_sys *const *ys, uint32_t n)
         if (y->run)
             y->submitted = soa_pool_submit(s->pool, &y->job, 1, 1, local_job,
                                            y) == 0;
-        else if (rows && y->desc->run_range)
+        else if (rows)
             y->submitted = soa_pool_submit(s->pool, &y->job, rows,
                                            SOA_POOL_GRAIN, kernel_job, y) == 0;
-        /* Not submitted (a descriptor without run_range): on the caller
-         * alone, since the pool is busy with this wave's jobs. */
-        if (!y->submitted && (y->run || rows))
-            run_alone(s, y, NULL);
+        assert(y->submitted || (!y->run && !rows));
     }
     for (uint32_t i = 0; i < n; i++) {
         sched_sys *y = ys[i];

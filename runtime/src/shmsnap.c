@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "soa/bitset.h"
+#include "internal.h"
 
 #define SNAP_MAGIC UINT64_C(0x3150414e53414f53) /* "SOASNAP1" */
 
@@ -49,14 +50,19 @@ static int fail(int code)
     return code;
 }
 
-size_t soa_shm_snap_bytes(const soa_shm_layout *layout)
+size_t soa__shm_snap_bytes(size_t ncomps, size_t ncols)
 {
     size_t h, c, n;
-    if (!layout || !soa_mul_ok(layout->ncomps, sizeof(uint64_t), &h) ||
-        !soa_mul_ok(layout->ncols, sizeof(snap_col), &c) ||
+    if (!soa_mul_ok(ncomps, sizeof(uint64_t), &h) ||
+        !soa_mul_ok(ncols, sizeof(snap_col), &c) ||
         !soa_add_ok(h, c, &n) || !soa_add_ok(n, sizeof(snap_hdr), &n))
         return 0;
     return n;
+}
+
+size_t soa_shm_snap_bytes(const soa_shm_layout *layout)
+{
+    return layout ? soa__shm_snap_bytes(layout->ncomps, layout->ncols) : 0;
 }
 
 /* Bytes a column of `size` bytes per row (0: a bitset) takes for `cap`

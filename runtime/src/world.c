@@ -63,7 +63,7 @@ struct soa_world {
 static unsigned char tag_value;
 
 /* The last world serial handed out; serials start at 1, so a zeroed
- * soa_stamp matches no world. */
+ * soa__stamp matches no world. */
 static _Atomic uint64_t last_serial;
 
 /* ---- memory -------------------------------------------------------- */
@@ -448,13 +448,13 @@ size_t soa_world_count(const soa_world *w, soa_cid cid)
     return c ? c->count : 0;
 }
 
-void *soa_world_values(soa_world *w, soa_cid cid)
+void *soa__world_values(soa_world *w, soa_cid cid)
 {
     comp *c = comp_of(w, cid);
     return c && c->size ? c->values : NULL;
 }
 
-void soa_world_stamp(const soa_world *w, soa_cid cid, soa_stamp *st)
+void soa__world_stamp(const soa_world *w, soa_cid cid, soa__stamp *st)
 {
     const comp *c = comp_of(w, cid);
     if (!st)
@@ -465,7 +465,7 @@ void soa_world_stamp(const soa_world *w, soa_cid cid, soa_stamp *st)
     st->cid = c ? cid : SOA_CID_INVALID;
 }
 
-bool soa_world_same_shape(const soa_world *w, const soa_stamp *st, size_t n)
+bool soa__world_same_shape(const soa_world *w, const soa__stamp *st, size_t n)
 {
     if (!w || !st || !n)
         return false;
@@ -477,7 +477,7 @@ bool soa_world_same_shape(const soa_world *w, const soa_stamp *st, size_t n)
     return true;
 }
 
-void *soa_world_values_stamped(soa_world *w, const soa_stamp *st)
+void *soa__world_values_stamped(soa_world *w, const soa__stamp *st)
 {
     if (!w || !st || st->world != w->serial)
         return NULL;
@@ -531,6 +531,15 @@ size_t soa_query_begin(const soa_world *w, const soa_query *q,
     return it->end;
 }
 
+/* Whether slot i has none of q's `none` components. */
+static bool lacks_none(const soa_world *w, const soa_query *q, uint32_t i)
+{
+    for (uint32_t k = 0; k < q->nnone; k++)
+        if (row_of(&w->comps[q->none[k]], i) != NO_ROW)
+            return false;
+    return true;
+}
+
 /* Whether slot i (live) matches every term; the lead's row is lead_row.
  * When values is not NULL, values[k] gets the value of all[k]. */
 static bool matches(const soa_world *w, const soa_query *q, soa_cid lead,
@@ -544,10 +553,7 @@ static bool matches(const soa_world *w, const soa_query *q, soa_cid lead,
         if (values)
             values[k] = value_at(c, row);
     }
-    for (uint32_t k = 0; k < q->nnone; k++)
-        if (row_of(&w->comps[q->none[k]], i) != NO_ROW)
-            return false;
-    return true;
+    return lacks_none(w, q, i);
 }
 
 bool soa_query_next_values(soa_query_iter *it, soa_entity *e, void **values)
@@ -579,55 +585,25 @@ bool soa_query_next_values(soa_query_iter *it, soa_entity *e, void **values)
 size_t soa_query_fetch(soa_query_iter *it, soa_entity *ents, void **values,
                        size_t max)
 {
-    if (!it || !it->w || !ents)
+    if (!it || !ents)
         return 0;
-    const soa_world *w = it->w;
-    const comp *comps = w->comps;
-    const soa_cid *all = it->q.all, *none = it->q.none;
-    const uint32_t nall = it->q.nall, nnone = it->q.nnone;
-    const soa_cid lead = it->lead;
-    size_t pos = it->pos, end = it->end, n = 0;
-    if (lead == SOA_CID_INVALID) {
-        /* No `all` term: the slot walk of soa_query_next. */
-        while (n < max && soa_query_next(it, &ents[n]))
-            n++;
-        return n;
-    }
-    const soa_entity *lead_ents = comps[lead].ents;
-    while (n < max && pos < end) {
-        size_t p = pos++;
-        soa_entity cand = lead_ents[p];
-        uint32_t i = soa_entity_index(cand);
-        void **v = values ? values + n * nall : NULL;
-        bool ok = true;
-        for (uint32_t k = 0; k < nall && ok; k++) {
-            const comp *c = &comps[all[k]];
-            uint32_t row = all[k] == lead ? (uint32_t)p : row_of(c, i);
-            ok = row != NO_ROW;
-            if (ok && v)
-                v[k] = value_at(c, row);
-        }
-        for (uint32_t k = 0; k < nnone && ok; k++)
-            ok = row_of(&comps[none[k]], i) == NO_ROW;
-        if (ok)
-            ents[n++] = cand;
-    }
-    it->pos = pos;
+    size_t n = 0;
+    while (n < max &&
+           soa_query_next_values(it, &ents[n],
+                                 values ? values + n * it->q.nall : NULL))
+        n++;
     return n;
 }
 
 /* Whether candidate j of a fetch_rows pass matches: every `all` row found
  * and no `none` component present. */
-static bool pass_match(const comp *comps, const soa_query *q,
+static bool pass_match(const soa_world *w, const soa_query *q,
                        const uint32_t *rows, size_t max, soa_entity e)
 {
     for (uint32_t k = 0; k < q->nall; k++)
         if (rows[(size_t)k * max] == NO_ROW)
             return false;
-    for (uint32_t k = 0; k < q->nnone; k++)
-        if (row_of(&comps[q->none[k]], soa_entity_index(e)) != NO_ROW)
-            return false;
-    return true;
+    return lacks_none(w, q, soa_entity_index(e));
 }
 
 /* Whether rows r[0 .. n) run on from r[0]. */
@@ -639,7 +615,7 @@ static bool rows_run(const uint32_t *r, size_t n)
     return bad == 0;
 }
 
-size_t soa_query_fetch_rows(soa_query_iter *it, soa_entity *ents,
+size_t soa__query_fetch_rows(soa_query_iter *it, soa_entity *ents,
                             uint32_t *rows, size_t max, uint64_t *runs)
 {
     if (runs)
@@ -688,7 +664,7 @@ size_t soa_query_fetch_rows(soa_query_iter *it, soa_entity *ents,
         }
         size_t kept = n;
         for (size_t j = n; j < n + m; j++) {
-            if (!pass_match(comps, q, rows + j, max, ents[j]))
+            if (!pass_match(it->w, q, rows + j, max, ents[j]))
                 continue;
             ents[kept] = ents[j];
             for (uint32_t k = 0; k < q->nall; k++)
@@ -726,35 +702,4 @@ size_t soa_query_begin_at(const soa_world *w, const soa_query *q,
 bool soa_query_next(soa_query_iter *it, soa_entity *e)
 {
     return soa_query_next_values(it, e, NULL);
-}
-
-/* ---- snapshot chunks on a pool ------------------------------------- */
-
-typedef struct snap_for_ctx {
-    soa_rows_fn fn;
-    void *ctx;
-    atomic_size_t sum;
-} snap_for_ctx;
-
-static void snap_for_chunk(void *p, size_t begin, size_t end, unsigned worker)
-{
-    snap_for_ctx *c = p;
-    (void)worker;
-    size_t got = c->fn(c->ctx, begin, end);
-    if (got)
-        atomic_fetch_add_explicit(&c->sum, got, memory_order_relaxed);
-}
-
-size_t soa_snap_for(soa_pool *pool, size_t rows, soa_rows_fn fn, void *ctx)
-{
-    if (!fn || !rows)
-        return 0;
-    if (!pool || soa_pool_size(pool) < 2 || rows < SOA_SNAP_PARALLEL_ROWS)
-        return fn(ctx, 0, rows);
-    snap_for_ctx c;
-    c.fn = fn;
-    c.ctx = ctx;
-    atomic_init(&c.sum, 0);
-    soa_pool_for(pool, rows, SOA_SNAP_GRAIN, snap_for_chunk, &c);
-    return atomic_load_explicit(&c.sum, memory_order_relaxed);
 }

@@ -1,18 +1,59 @@
 #!/bin/sh
-# Compile-the-output: every generated header (generated/ and the golden
-# ones) compiles with no warning as C99 and C11 (gcc, clang) and C++17 (g++,
-# clang++) under the flags SPEC promises, included twice in one file; and
-# two translation units (one C, one C++) that include the same headers link
+# Compile-the-output: every generated header (generated/, the golden ones and
+# those of the runtime tests' schemas) compiles with no warning as C99 and
+# C11 (gcc, clang) and C++17 (g++, clang++) under the flags SPEC promises,
+# included twice in one file, beside code that takes every system's
+# S_system, S_shm and S_layout and calls each of its typed wrappers; and two
+# translation units (one C, one C++) that include the same headers link
 # into one program that runs.
 cd "$(dirname "$0")/../.." || exit 2
 strict="-Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror"
-inc="-Iruntime/include -Igenerated -Itests/compiler/golden"
+soac=${SOAC:-build/asan/bin/soac}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+mkdir "$tmp/h"
+inc="-Iruntime/include -Igenerated -Itests/compiler/golden -I$tmp/h"
 fail=0; n=0
-for h in generated/*.h tests/compiler/golden/*.h; do
+for s in tests/schemas/*.soa tests/compiler/schemas/*.soa; do
+    "$soac" -I "$(dirname "$s")" -o "$tmp/h/$(basename "$s" .soa).h" "$s" ||
+        { echo "FAIL: soac $s"; fail=1; }
+done
+
+# Calls every wrapper generated for system $1 (syntax and types only: the
+# code is compiled, never run).
+use_system() {
+    cat <<EOT
+static void soac_t_$1_k(const $1_view *v, const soa_frame *frame, void *ctx)
+{
+    (void)v; (void)frame; (void)ctx;
+}
+int soac_t_$1(soa_world *wo, soa_pool *po, soa_arena *ar, const soa_frame *fr);
+int soac_t_$1(soa_world *wo, soa_pool *po, soa_arena *ar, const soa_frame *fr)
+{
+    $1_snap sn;
+    const soa_system_desc *d = &$1_system;
+    const soa_shm_system *m = &$1_shm;
+    soa_fn fn = $1_kernel_fn(soac_t_$1_k);
+    size_t cnt;
+    int rc = $1_snap_init(&sn, NULL);
+    rc |= $1_build(&sn, wo) | $1_build_on(&sn, wo, po);
+    rc |= $1_run(&sn, po, soac_t_$1_k, fr, NULL);
+    $1_run_range(&sn, soac_t_$1_k, fr, NULL, 0, 64);
+    cnt = $1_commit(&sn, wo) + $1_commit_on(&sn, wo, po);
+    rc |= $1_snap_publish(&sn, ar, 0) | $1_snap_attach(&sn, ar, 0);
+    $1_snap_release(&sn);
+    rc |= $1_erased_snap_init(&sn, NULL);
+    return rc + (int)cnt + (m->system == d) + (d->layout == &$1_layout) + (fn != NULL);
+}
+EOT
+}
+
+for h in generated/*.h tests/compiler/golden/*.h "$tmp"/h/*.h; do
     n=$((n + 1))
-    printf '#include "%s"\n#include "%s"\nint soac_compile_test_dummy;\n' \
-        "$(basename "$h")" "$(basename "$h")" > "$tmp/t.c"
+    { printf '#include "%s"\n#include "%s"\nint soac_compile_test_dummy;\n' \
+          "$(basename "$h")" "$(basename "$h")"
+      for S in $(sed -n 's/^static const soa_system_desc \([A-Za-z0-9_]*\)_system = {$/\1/p' "$h"); do
+          use_system "$S"
+      done; } > "$tmp/t.c"
     cp "$tmp/t.c" "$tmp/t.cpp"
     for cc in "gcc -std=c99" "gcc -std=c11" "clang -std=c99" "clang -std=c11" \
               "g++ -std=c++17" "clang++ -std=c++17"; do
@@ -25,7 +66,6 @@ done
 
 # a system whose components are all tags has no columns: its generated
 # code must not leave unused locals behind
-soac=${SOAC:-build/asan/bin/soac}
 printf 'component Marked {}\ncomponent Parked {}\nsystem Sweep { read Marked; without Parked; }\n' > "$tmp/tagsys.soa"
 if ! "$soac" -o "$tmp/tagsys.h" "$tmp/tagsys.soa"; then
     echo "FAIL: soac rejects a system of tags"; fail=1
@@ -84,7 +124,6 @@ for pair in "gcc g++" "clang clang++"; do
     fi
 done
 # two headers whose schemas include one schema with a system, in one unit
-soac=${SOAC:-build/asan/bin/soac}
 mkdir -p "$tmp/shared"
 printf 'namespace c;\ncomponent P { x: f32; }\ncomponent V { x: f32; }\nsystem M { read V; write P; }\n' > "$tmp/shared/common.soa"
 printf 'namespace a;\ninclude "common.soa";\ncomponent A { x: f32; }\n' > "$tmp/shared/a.soa"

@@ -97,7 +97,7 @@ static void test_send_recv_order_full_empty(void **state)
     for (uint64_t round = 0; round < 3; round++) {
         for (uint64_t i = 0; i < 4; i++) {
             memset(&m, 0, sizeof m);
-            m.kind = SOA_MSG_RUN;
+            m.kind = 1;
             m.u[0] = round * 4 + i;
             m.d[0] = 0.5 * (double)i;
             assert_int_equal(soa_ring_send(&p, &m, 0), 0);
@@ -109,7 +109,7 @@ static void test_send_recv_order_full_empty(void **state)
         for (uint64_t i = 0; i < 4; i++) {
             assert_int_equal(soa_ring_recv(&c, &out, 0), 0);
             assert_int_equal(out.seq, round * 4 + i + 1);
-            assert_int_equal(out.kind, SOA_MSG_RUN);
+            assert_int_equal(out.kind, 1);
             assert_int_equal(out.u[0], round * 4 + i);
             assert_true(out.d[0] == 0.5 * (double)i);
         }
@@ -188,15 +188,15 @@ static void test_mailbox_open_and_progress(void **state)
     assert_int_equal(soa_mailbox_open(&worker, mem, n), 0);
 
     soa_msg m = {0}, out;
-    m.kind = SOA_MSG_PING;
+    m.kind = 4;
     assert_int_equal(soa_ring_send(&main_side.req, &m, 0), 0);
     assert_int_equal(soa_ring_recv(&worker.req, &out, 0), 0);
-    assert_int_equal(out.kind, SOA_MSG_PING);
-    m.kind = SOA_MSG_DONE;
+    assert_int_equal(out.kind, 4);
+    m.kind = 2;
     m.u[0] = out.seq;
     assert_int_equal(soa_ring_send(&worker.rep, &m, 0), 0);
     assert_int_equal(soa_ring_recv(&main_side.rep, &out, 0), 0);
-    assert_int_equal(out.kind, SOA_MSG_DONE);
+    assert_int_equal(out.kind, 2);
     assert_int_equal(out.u[0], 1);
     /* The rings are independent: nothing crossed over. */
     assert_int_equal(soa_ring_pending(&main_side.req), 0);

@@ -217,15 +217,12 @@ static void commit_fast_and_slow_paths_agree(void **state)
         size_t marked = Position_count_changed(&s.Position, s.rows);
         if (mode == 0) {
             /* Storage grows (Position's values move) but no row changes
-             * hands: the direct path, to the new storage. */
-            const void *before = soa_world_values(f.w, f.pos);
+             * hands. */
             spawn_movers(&f, more, 300, false);
-            assert_ptr_not_equal(before, soa_world_values(f.w, f.pos));
         } else if (mode == 1) {
             /* A Frozen entity (not in the snapshot) loses its Position: the
              * last row moves into its hole; rows must be looked up. */
             assert_int_equal(soa_world_remove(f.w, e[6], f.pos), 0);
-            assert_null(soa_world_values_stamped(f.w, &s.soa_terms[1]));
         } else if (mode == 2) {
             /* A despawned snapshot entity whose slot is reused: skipped. */
             soa_world_despawn(f.w, e[1]);
@@ -299,8 +296,6 @@ static void rebuild_follows_the_world(void **state)
         Integrate_snap s;
         Integrate_snap_init(&s, NULL);
         assert_int_equal(Integrate_build(&s, f.w), 0);
-        /* block copies only where the rows run in the world */
-        assert_int_equal(s.soa_base_Position[0] != SOA_ROW_NONE, mode == 0);
         for (int step = 0; step < 7; step++) {
             Integrate_run(&s, NULL, integrate_all_kernel, &fr, NULL);
             Integrate_commit(&s, f.w);
@@ -322,7 +317,6 @@ static void rebuild_follows_the_world(void **state)
             check_snapshot(&f, &s);
         }
         Integrate_snap_release(&s);
-        assert_null(soa_world_values_stamped(f.w, &s.soa_terms[1]));
         soa_world_destroy(f.w);
     }
 }
@@ -444,52 +438,6 @@ static void same_result_on_1_2_and_4_threads(void **state)
 
 /* ---- build and commit spread over a pool ---------------------------- */
 
-/* Chunks of soa_snap_for: each row is seen once, boundaries are multiples
- * of 64 but for the last row, and the counts add up. */
-typedef struct rows_seen {
-    unsigned char *seen;
-    size_t rows;
-} rows_seen;
-
-static size_t see_rows(void *p, size_t begin, size_t end)
-{
-    rows_seen *r = p;
-    if (begin % 64u || (end % 64u && end != r->rows))
-        return 1000000u; /* spoils the sum */
-    for (size_t i = begin; i < end; i++)
-        r->seen[i]++;
-    return (end - begin) * 3u;
-}
-
-static void snap_for_covers_every_row_once(void **state)
-{
-    (void)state;
-    static const size_t sizes[] = {1, 64, 4097, SOA_SNAP_PARALLEL_ROWS - 1,
-                                   SOA_SNAP_PARALLEL_ROWS,
-                                   SOA_SNAP_PARALLEL_ROWS + 65, 50001};
-    static unsigned char seen[50001];
-    for (unsigned t = 1; t <= 4; t *= 2) {
-        soa_pool *pool = soa_pool_create(t);
-        assert_non_null(pool);
-        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
-            rows_seen r = {seen, sizes[k]};
-            memset(seen, 0, sizeof seen);
-            assert_int_equal(soa_snap_for(pool, r.rows, see_rows, &r),
-                             r.rows * 3u);
-            for (size_t i = 0; i < sizeof seen; i++)
-                assert_int_equal(seen[i], i < r.rows);
-        }
-        soa_pool_destroy(pool);
-    }
-    rows_seen r = {seen, 100};
-    memset(seen, 0, sizeof seen);
-    assert_int_equal(soa_snap_for(NULL, 100, see_rows, &r), 300);
-    assert_int_equal(seen[99], 1);
-    assert_int_equal(soa_snap_for(NULL, 0, see_rows, &r), 0);
-    assert_int_equal(soa_snap_for(NULL, 100, NULL, &r), 0);
-    assert_int_equal(seen[99], 1);
-}
-
 /* Two identical worlds: `ser` built and committed serially, `par` with
  * Integrate_build_on / Integrate_commit_on on a pool. */
 typedef struct twin {
@@ -579,7 +527,6 @@ static void build_on_and_commit_on_match_serial(void **state)
         Integrate_snap a, b;
         Integrate_snap_init(&a, NULL);
         Integrate_snap_init(&b, NULL);
-        size_t direct = 0;
         for (int fr = 0; fr < FRAMES; fr++) {
             soa_frame frame = {0.5, 0.0, (uint64_t)fr};
             assert_int_equal(Integrate_build(&a, t.ser.w), 0);
@@ -591,7 +538,6 @@ static void build_on_and_commit_on_match_serial(void **state)
             Integrate_run(&b, pool, integrate_kernel, &frame, NULL);
             /* between build and commit: each path of the commit */
             twin_change(&t, fr % 4, fr);
-            direct += soa_world_values_stamped(t.par.w, &b.soa_terms[1]) != NULL;
             size_t na = Integrate_commit(&a, t.ser.w);
             assert_true(na > 0);
             assert_int_equal(Integrate_commit_on(&b, t.par.w, pool), na);
@@ -600,7 +546,6 @@ static void build_on_and_commit_on_match_serial(void **state)
              * structural change (the next build walks) */
             twin_change(&t, fr % 3 == 2 ? 1 : 0, fr + 1000);
         }
-        assert_true(direct > 0 && direct < FRAMES); /* both paths ran */
         Integrate_snap_release(&a);
         Integrate_snap_release(&b);
         soa_pool_destroy(pool);
@@ -643,7 +588,6 @@ static void parallel_walk_matches_serial(void **state)
         Integrate_snap a, b;
         Integrate_snap_init(&a, NULL);
         Integrate_snap_init(&b, NULL);
-        int gaps = 0;
         for (int fr = 0; fr < FRAMES; fr++) {
             fixture *w[2] = {&ser, &par};
             int i = (fr * 7919 + 5) % N;
@@ -675,10 +619,6 @@ static void parallel_walk_matches_serial(void **state)
             assert_int_equal(Integrate_build(&a, ser.w), 0);
             assert_int_equal(Integrate_build_on(&b, par.w, pool), 0);
             assert_same_snap(&a, &b);
-            assert_int_equal(b.soa_gaps, a.soa_gaps);
-            gaps += b.soa_gaps != 0;
-            for (size_t r = 0; r < b.rows / 64u; r++)
-                assert_int_equal(a.soa_base_Position[r], b.soa_base_Position[r]);
             Integrate_run(&a, NULL, integrate_all_kernel, &frame, NULL);
             Integrate_run(&b, pool, integrate_all_kernel, &frame, NULL);
             assert_int_equal(Integrate_commit_on(&b, par.w, pool),
@@ -691,43 +631,12 @@ static void parallel_walk_matches_serial(void **state)
                 assert_memory_equal(pa, pb, sizeof *pa);
             }
         }
-        assert_true(gaps > 0 && gaps < FRAMES); /* both walks ran */
         Integrate_snap_release(&a);
         Integrate_snap_release(&b);
         soa_pool_destroy(pool);
         soa_world_destroy(ser.w);
         soa_world_destroy(par.w);
     }
-}
-
-/* soa_query_begin_at walks a part of the lead's positions. */
-static void query_begin_at_walks_a_range(void **state)
-{
-    (void)state;
-    fixture f;
-    fixture_init(&f, NULL);
-    soa_entity e[300];
-    for (int i = 0; i < 300; i++)
-        e[i] = spawn_full(&f, i);
-    soa_cid all[2] = {f.vel, f.pos};
-    soa_query q = {all, 2, NULL, 0};
-    soa_query_iter it;
-    soa_entity got[300];
-    uint32_t rows[2 * 300];
-    assert_int_equal(soa_query_begin_at(f.w, &q, &it, 64, 200), 136);
-    assert_int_equal(soa_query_fetch_rows(&it, got, rows, 300, NULL), 136);
-    assert_int_equal(got[0], e[64]);
-    assert_int_equal(got[135], e[199]);
-    assert_int_equal(soa_query_begin_at(f.w, &q, &it, 250, 1000), 50);
-    assert_int_equal(soa_query_fetch_rows(&it, got, rows, 300, NULL), 50);
-    assert_int_equal(got[49], e[299]);
-    assert_int_equal(soa_query_begin_at(f.w, &q, &it, 400, 500), 0);
-    assert_int_equal(soa_query_fetch_rows(&it, got, rows, 300, NULL), 0);
-    soa_query none = {NULL, 0, NULL, 0}; /* no lead: nothing to split */
-    assert_int_equal(soa_query_begin_at(f.w, &none, &it, 0, 10), 0);
-    assert_int_equal(soa_query_fetch_rows(&it, got, rows, 300, NULL), 0);
-    assert_int_equal(soa_query_begin_at(NULL, &q, &it, 0, 10), 0);
-    soa_world_destroy(f.w);
 }
 
 static counting_alloc ca;
@@ -893,10 +802,8 @@ int main(void)
         cmocka_unit_test(rebuild_follows_the_world),
         cmocka_unit_test(two_written_components_and_arrays_round_trip),
         cmocka_unit_test(same_result_on_1_2_and_4_threads),
-        cmocka_unit_test(snap_for_covers_every_row_once),
         cmocka_unit_test(build_on_and_commit_on_match_serial),
         cmocka_unit_test(parallel_walk_matches_serial),
-        cmocka_unit_test(query_begin_at_walks_a_range),
         cmocka_unit_test(storage_is_reused_once_big_enough),
         cmocka_unit_test(out_of_memory_and_bad_arguments),
         cmocka_unit_test(snapshot_lives_in_an_arena),

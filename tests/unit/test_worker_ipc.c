@@ -78,7 +78,7 @@ static void test_million_messages_two_processes(void **state)
     while (got < MESSAGES) {
         while (sent < MESSAGES && sent - got < 512) {
             soa_msg m = {0};
-            m.kind = SOA_MSG_PING;
+            m.kind = 4;
             m.u[0] = sent;
             m.u[1] = payload(sent);
             if (soa_ring_send(&mb.req, &m, TIMEOUT_NS) != 0)

@@ -79,7 +79,7 @@ static int setup(void **state)
             assert_non_null(soa_world_add(f->w, e, f->parked));
     }
     assert_int_equal(Drift_snap_init(&f->snap, soa_arena_allocator(f->a)), 0);
-    void *h = soa_arena_alloc(f->a, soa_shm_snap_bytes(&Drift_shm_layout), 64);
+    void *h = soa_arena_alloc(f->a, soa_snap_shm_bytes(&Drift_layout), 64);
     assert_non_null(h);
     f->hdr = soa_arena_offset(f->a, h);
     assert_int_equal(Drift_build(&f->snap, f->w), 0);
@@ -176,8 +176,10 @@ static void test_refuses_other_schema(void **state)
     /* Same system hash and column sizes, one component hash changed: the
      * per-component check alone must catch it. */
     uint64_t hashes[2] = {Spin_LAYOUT_HASH, Body_LAYOUT_HASH ^ 1u};
-    soa_shm_layout forged = Drift_shm_layout;
-    forged.comp_hashes = hashes;
+    /* eids; Spin: rate, changed; Body: pos[3], mass, kind, changed */
+    static const uint32_t sizes[9] = {sizeof(soa_entity), 4, 0, 4, 4, 4,
+                                      8, 1, 0};
+    soa_shm_layout forged = {"Drift", Drift_LAYOUT_HASH, 2, hashes, 9, sizes};
     size_t off[9], rows, cap;
     assert_int_equal(soa_shm_snap_read(f->a, f->hdr, &forged, off, &rows, &cap),
                      SOA_SHM_ELAYOUT);
@@ -195,7 +197,7 @@ static void test_refuses_corrupt_header(void **state)
     Drift_snap before = s;
     unsigned char *h = hdr_bytes(f);
     unsigned char saved[512];
-    size_t n = soa_shm_snap_bytes(&Drift_shm_layout);
+    size_t n = soa_snap_shm_bytes(&Drift_layout);
     assert_true(n <= sizeof saved);
     memcpy(saved, h, n);
 
@@ -283,7 +285,7 @@ static void test_mutated_headers_never_escape(void **state)
     fixture *f = *state;
     unsigned char *h = hdr_bytes(f);
     unsigned char saved[512];
-    size_t n = soa_shm_snap_bytes(&Drift_shm_layout);
+    size_t n = soa_snap_shm_bytes(&Drift_layout);
     memcpy(saved, h, n);
     uint64_t x = 0x9e3779b97f4a7c15u;
     size_t accepted = 0, refused = 0;

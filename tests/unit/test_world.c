@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "soa/soa.h"
+#include "../../runtime/src/internal.h"
 #include "counting_alloc.h"
 
 /* Hand-written descriptors, as soac would emit them. */
@@ -354,11 +355,11 @@ static void fetch_rows_reports_dense_rows_and_runs(void **state)
             size_t total = 0, k, want = 0;
             for (int i = 0; i < N; i++)
                 want += i % 9 != 8 && ((i % 13 == 0) == (nall == 3));
-            while ((k = soa_query_fetch_rows(&it, got, rows, max, &runs))) {
+            while ((k = soa__query_fetch_rows(&it, got, rows, max, &runs))) {
                 total += k;
                 assert_true(k == max || total == want);
                 for (uint32_t t = 0; t < nall; t++) {
-                    const unsigned char *vals = soa_world_values(w, all[t]);
+                    const unsigned char *vals = soa__world_values(w, all[t]);
                     size_t sz = soa_world_desc(w, all[t])->size;
                     bool run = true;
                     for (size_t j = 0; j < k; j++) {
@@ -389,16 +390,16 @@ static void fetch_rows_reports_dense_rows_and_runs(void **state)
     uint32_t rows[2 * 64];
     uint64_t runs;
     soa_query_begin(w, &q2, &it);
-    assert_int_equal(soa_query_fetch_rows(&it, got, rows, 5, &runs), 5);
+    assert_int_equal(soa__query_fetch_rows(&it, got, rows, 5, &runs), 5);
     assert_int_equal(runs, 3u); /* e[0..4]: both in order */
     for (int b = 0; b < 6; b++)
-        soa_query_fetch_rows(&it, got, rows, 64, &runs);
+        soa__query_fetch_rows(&it, got, rows, 64, &runs);
     assert_int_equal(runs, 2u); /* past 300: Health rows run backwards */
-    assert_int_equal(soa_query_fetch_rows(NULL, got, rows, 64, &runs), 0);
+    assert_int_equal(soa__query_fetch_rows(NULL, got, rows, 64, &runs), 0);
     assert_int_equal(runs, 0u);
     soa_query every = {NULL, 0, NULL, 0};
     soa_query_begin(w, &every, &it);
-    assert_int_equal(soa_query_fetch_rows(&it, got, NULL, 64, &runs), 64);
+    assert_int_equal(soa__query_fetch_rows(&it, got, NULL, 64, &runs), 64);
     end_world(w);
 }
 
@@ -415,40 +416,40 @@ static void stamps_follow_row_ownership(void **state)
         e[i] = soa_world_spawn(w);
         soa_world_add(w, e[i], p);
     }
-    soa_stamp st, zero, other;
+    soa__stamp st, zero, other;
     memset(&zero, 0, sizeof zero);
-    assert_null(soa_world_values_stamped(w, &zero));
-    soa_world_stamp(w, p, &st);
-    assert_ptr_equal(soa_world_values_stamped(w, &st), soa_world_values(w, p));
+    assert_null(soa__world_values_stamped(w, &zero));
+    soa__world_stamp(w, p, &st);
+    assert_ptr_equal(soa__world_values_stamped(w, &st), soa__world_values(w, p));
     Pos v = {7, 8};
     soa_world_set(w, e[3], p, &v); /* a value write */
     for (int i = 20; i < 40; i++) { /* rows appended, storage grows */
         e[i] = soa_world_spawn(w);
         soa_world_add(w, e[i], p);
     }
-    assert_ptr_equal(soa_world_values_stamped(w, &st), soa_world_values(w, p));
+    assert_ptr_equal(soa__world_values_stamped(w, &st), soa__world_values(w, p));
     assert_ptr_equal(soa_world_get(w, e[3], p),
-                     (Pos *)soa_world_values_stamped(w, &st) + 3);
+                     (Pos *)soa__world_values_stamped(w, &st) + 3);
     soa_world_add(w, e[5], h); /* another component's change */
     soa_world_remove(w, e[5], h);
-    assert_non_null(soa_world_values_stamped(w, &st));
+    assert_non_null(soa__world_values_stamped(w, &st));
     soa_world_remove(w, e[39], p); /* the last row: nothing moves, still */
-    assert_null(soa_world_values_stamped(w, &st));
-    soa_world_stamp(w, p, &st);
+    assert_null(soa__world_values_stamped(w, &st));
+    soa__world_stamp(w, p, &st);
     soa_world_despawn(w, e[0]);
-    assert_null(soa_world_values_stamped(w, &st));
-    soa_world_stamp(w, p, &st);
+    assert_null(soa__world_values_stamped(w, &st));
+    soa__world_stamp(w, p, &st);
     soa_world *w2 = soa_world_create(NULL);
     assert_int_equal(soa_world_register(w2, &pos_desc), p);
-    soa_world_stamp(w2, p, &other);
-    assert_null(soa_world_values_stamped(w2, &st)); /* another world */
-    assert_null(soa_world_values_stamped(w, &other));
+    soa__world_stamp(w2, p, &other);
+    assert_null(soa__world_values_stamped(w2, &st)); /* another world */
+    assert_null(soa__world_values_stamped(w, &other));
     soa_world_destroy(w2);
-    soa_world_stamp(w, 99, &other); /* unknown cid */
-    assert_null(soa_world_values_stamped(w, &other));
-    assert_null(soa_world_values(w, 99));
-    assert_null(soa_world_values_stamped(NULL, &st));
-    assert_non_null(soa_world_values_stamped(w, &st));
+    soa__world_stamp(w, 99, &other); /* unknown cid */
+    assert_null(soa__world_values_stamped(w, &other));
+    assert_null(soa__world_values(w, 99));
+    assert_null(soa__world_values_stamped(NULL, &st));
+    assert_non_null(soa__world_values_stamped(w, &st));
     end_world(w);
 }
 

@@ -79,12 +79,80 @@ typedef struct soa_world soa_world;
  * portable way to erase a function type). */
 typedef void (*soa_fn)(void);
 
+/* ---- a system's layout: what soac tells the runtime ------------------ */
+
+/* How a system uses a component. */
+typedef enum soa_access {
+    SOA_ACCESS_READ = 1,    /* read-only columns */
+    SOA_ACCESS_WRITE = 2,   /* written (and readable) columns */
+    SOA_ACCESS_WITHOUT = 3  /* only entities without it match */
+} soa_access;
+
 /*
- * A system as the scheduler sees it (generated as S_system).  `snap_size`
- * bytes of suitably aligned storage hold an S_snap; the functions are the
- * generated S_snap_init/S_snap_release/S_build/S_run/S_commit with their
- * snapshot argument erased to void *.  `run` takes the kernel as a soa_fn
- * and casts it back to S_kernel.
+ * One column of a system: one scalar field of a component, or one element
+ * of an array field.  `offset` and `size` place the element in the
+ * component's AoS value; `snap` and `view` are the byte offsets of the
+ * column's pointer in the generated S_snap and S_view.
+ */
+typedef struct soa_sys_col {
+    size_t offset; /* offsetof(C, f) (+ k * size for element k) */
+    size_t size;   /* bytes per element: 1, 2, 4 or 8 */
+    size_t snap;   /* offsetof(S_snap, C.f) (+ k * sizeof(T *)) */
+    size_t view;   /* offsetof(S_view, C.f) (+ k * sizeof(T *)) */
+} soa_sys_col;
+
+/*
+ * One term of a system: a component and how the system uses it.  A term
+ * with fields owns columns cols[col0 .. col0 + ncols) and, in S_snap, a
+ * C_cols whose `changed` and `cap` members are at snap_changed / snap_cap;
+ * a written one also has `changed` in S_view at view_changed.  Tags and
+ * `without` terms have no columns (ncols 0, offsets 0).
+ */
+typedef struct soa_sys_term {
+    const struct soa_component_desc *comp;
+    soa_access access;
+    uint32_t col0, ncols;
+    size_t snap_changed, snap_cap;
+    size_t view_changed;
+} soa_sys_term;
+
+/* Where a kernel call's view comes from: private to the runtime. */
+typedef struct soa_view_src soa_view_src;
+
+/* The generated S_call: declares an S_view, has soa_view_fill fill it
+ * from `src`, and calls the erased kernel with it. */
+typedef void (*soa_call_fn)(const soa_view_src *src, soa_fn kernel,
+                            const soa_frame *frame, void *ctx);
+
+/*
+ * A system's layout (generated as S_layout): its terms (reads, then
+ * writes, then without, each in schema order), its columns (in S_snap
+ * order: the read components', then the written ones'), the sizes of its
+ * S_snap and S_view, and its kernel trampoline.  Every generated S_snap
+ * starts with the members of soa_snap_head (soa/system.h) and every S_view
+ * with those of soa_view_head; snap_core is offsetof(S_snap, soa), which
+ * the runtime checks against its own.
+ */
+typedef struct soa_sys_layout {
+    const char *name;
+    uint64_t hash;          /* S_LAYOUT_HASH */
+    uint32_t nterms;
+    const soa_sys_term *terms;
+    uint32_t ncols;
+    const soa_sys_col *cols;
+    size_t snap_size, snap_align, snap_core;
+    size_t view_size;
+    soa_call_fn call;
+} soa_sys_layout;
+
+/*
+ * A system as the scheduler sees it (generated as S_system).  `layout` is
+ * what the runtime builds, runs and commits it from; the functions are the
+ * generated S_snap_init/S_snap_release/S_build/S_run/S_commit/
+ * S_run_range/S_build_on/S_commit_on with their snapshot argument erased to
+ * void * (`snap_size` bytes aligned to `snap_align` hold an S_snap), for
+ * programs that drive a system without knowing its type.  `run` and
+ * `run_range` take the kernel as a soa_fn (erased with S_kernel_fn).
  */
 typedef struct soa_system_desc {
     const char *name;
@@ -102,24 +170,15 @@ typedef struct soa_system_desc {
     int (*run)(void *snap, soa_pool *pool, soa_fn kernel,
                const soa_frame *frame, void *ctx);
     size_t (*commit)(const void *snap, soa_world *w);
-    /* Added after ABI 1's first draft (NULL in descriptors that lack it):
-     * runs the kernel over rows [begin, end) of a built snapshot on the
-     * calling thread, so a scheduler can put the chunks of several systems
-     * on one pool at once.  Chunk boundaries other than `rows` must be
-     * multiples of 64.  Every generated S_snap starts with `size_t rows,
-     * cap;`, so soa_snap_rows() reads the row count of an erased one. */
     void (*run_range)(void *snap, soa_fn kernel, const soa_frame *frame,
                       void *ctx, size_t begin, size_t end);
-    /* Added later still (NULL in older descriptors; use build and commit
-     * then): S_build_on and S_commit_on, build and commit with their
-     * copying spread over a pool (NULL: the caller alone), called by the
-     * thread that drives the pool.  Same rows, values and count as build
-     * and commit, for any pool size. */
     int (*build_on)(void *snap, soa_world *w, soa_pool *pool);
     size_t (*commit_on)(const void *snap, soa_world *w, soa_pool *pool);
+    const soa_sys_layout *layout;
 } soa_system_desc;
 
-/* Rows of a built snapshot given as void * (see run_range). */
+/* Rows of a built snapshot given as void *: every S_snap starts with
+ * `size_t rows, cap;`. */
 static inline size_t soa_snap_rows(const void *snap)
 {
     return *(const size_t *)snap;

@@ -38,8 +38,8 @@ extern "C" {
 #endif
 
 /* One message: 64 bytes, one cache line.  `seq` is assigned by the ring on
- * send; the other fields are the sender's.  The meaning of kind, status,
- * u[] and d[] is up to the protocol (see SOA_MSG_* for the worker's). */
+ * send; the other fields are the sender's, their meaning the protocol's
+ * (the worker's protocol packs its messages into them). */
 typedef struct soa_msg {
     uint64_t seq;
     uint32_t kind;
@@ -47,18 +47,6 @@ typedef struct soa_msg {
     uint64_t u[4];
     double d[2];
 } soa_msg;
-
-/* The worker protocol's message kinds (soa/worker.h). */
-enum {
-    SOA_MSG_NONE = 0,
-    SOA_MSG_RUN = 1,   /* main -> worker: u[0] task, u[1] snapshot header
-                          offset, u[2] first tick index, u[3] ticks;
-                          d[0] dt, d[1] time of the first tick */
-    SOA_MSG_DONE = 2,  /* worker -> main: u[0] the RUN's seq, u[1] ticks
-                          run; status 0 or an errno value */
-    SOA_MSG_QUIT = 3,  /* main -> worker: exit the serve loop */
-    SOA_MSG_PING = 4   /* either way: answered with a DONE (u[0] = seq) */
-};
 
 /* "Wait forever" for the timeout arguments below. */
 #define SOA_WAIT_FOREVER ((int64_t)-1)

@@ -9,8 +9,8 @@
  *   - offloaded: a generated S_system plus its kernel: each frame the
  *     scheduler builds the snapshot, runs the kernel over it on the pool,
  *     and commits the changed rows (the seed's `offload.zeroCopy`); build
- *     and commit copy on the pool too (S_build_on / S_commit_on, when the
- *     descriptor has them).
+ *     and commit copy on the pool too (soa_snap_build_on /
+ *     soa_snap_commit_on, soa/system.h).
  *
  * Within a stage, systems whose accesses do not conflict (neither writes a
  * component the other reads or writes) run at the same time as pool jobs;

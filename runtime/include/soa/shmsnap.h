@@ -18,9 +18,10 @@
  * outside the arena: nothing read from shared memory is trusted before it
  * is checked against the arena's capacity.
  *
- * soac generates, per system S: S_shm_layout, S_snap_publish,
- * S_snap_attach, and S_shm (a soa_shm_system for soa/worker.h).  The
- * functions here are what they call; programs rarely call them directly.
+ * soac generates, per system S, S_snap_publish and S_snap_attach (typed
+ * wrappers of soa_snap_publish / soa_snap_attach, soa/system.h) and S_shm
+ * (a soa_shm_system for soa/worker.h).  The functions here read and write
+ * the header from a soa_shm_layout; programs rarely call them directly.
  */
 #ifndef SOA_SHMSNAP_H
 #define SOA_SHMSNAP_H
@@ -94,15 +95,13 @@ int soa_shm_snap_read(const soa_arena *a, size_t offset,
 const char *soa_shm_strerror(int code);
 
 /*
- * A system a worker process can run: the generated S_shm.  publish and
- * attach are S_snap_publish/S_snap_attach with the snapshot erased; the
- * worker host (soa/worker.h) uses them with `system`'s run function.
+ * A system a worker process can run: the generated S_shm.  The worker host
+ * (soa/worker.h) publishes and attaches its snapshots with
+ * soa_snap_publish / soa_snap_attach (soa/system.h) from the system's
+ * layout, and runs it with the layout's kernel trampoline.
  */
 typedef struct soa_shm_system {
     const soa_system_desc *system;
-    const soa_shm_layout *layout;
-    int (*publish)(const void *snap, soa_arena *a, size_t offset);
-    int (*attach)(void *snap, const soa_arena *a, size_t offset);
 } soa_shm_system;
 
 #ifdef __cplusplus

@@ -7,6 +7,7 @@
  *   pool.h     a low-latency worker pool for short, frequent dispatches
  *   desc.h     reflection: component and system descriptors, soa_frame
  *   world.h    a reference ECS world (entities, sparse-set components)
+ *   system.h   builds, runs and commits any system from its layout table
  *   sched.h    a scheduler that runs local and offloaded systems by stage
  *   mailbox.h  sequence-numbered shared-memory rings for worker processes
  *   shmsnap.h  a system snapshot in shared memory that a worker attaches to
@@ -25,13 +26,14 @@
  * longer work with this runtime (a descriptor layout changed, say).  Every
  * generated header checks it at compile time.
  */
-#define SOA_ABI_VERSION 1
+#define SOA_ABI_VERSION 2
 
 #include "bitset.h"
 #include "alloc.h"
 #include "pool.h"
 #include "desc.h"
 #include "world.h"
+#include "system.h"
 #include "sched.h"
 #include "mailbox.h"
 #include "shmsnap.h"

@@ -153,106 +153,17 @@ bool soa_query_next(soa_query_iter *it, soa_entity *e);
 
 /* Like soa_query_next, and also stores into values[k] (nall entries) a
  * pointer to the entity's value of the query's all[k] component, as
- * soa_world_get would return it, without looking each one up again.  This
- * is how generated S_build gathers rows. */
+ * soa_world_get would return it, without looking each one up again. */
 bool soa_query_next_values(soa_query_iter *it, soa_entity *e, void **values);
 
 /* Up to `max` next matches at once: ents[j] and, when values is not NULL,
  * values[j * nall + k] = the value of all[k] for ents[j].  Returns how many
- * (0 at the end).  One call per batch instead of one per entity: generated
- * S_build gathers with it. */
+ * (0 at the end).  One call per batch instead of one per entity. */
 size_t soa_query_fetch(soa_query_iter *it, soa_entity *ents, void **values,
                        size_t max);
 
-/* The batch generated code fetches at a time. */
+/* A good batch for soa_query_fetch. */
 #define SOA_QUERY_BATCH 32u
-
-/* ---- what generated S_build / S_commit use ------------------------- */
-
-/* A row number no component has: "not found" / "no fast path". */
-#define SOA_ROW_NONE UINT32_MAX
-
-/* Rows per soa_query_fetch_rows batch in generated S_build: one word of a
- * changed bitset, so batch b is snapshot rows [64 b, 64 b + 64). */
-#define SOA_FETCH_BATCH 64u
-
-/*
- * Like soa_query_fetch, but reports dense rows instead of pointers: for
- * match j, ents[j] is the entity and rows[k * max + j] its row in the
- * dense values of all[k] (the value is at soa_world_values(w, all[k]) +
- * row * size).  Returns how many, always `max` unless the walk reached the
- * end (0 at the end), so callers can rely on batch boundaries.  *runs
- * (when not NULL) gets bit k (k < 64) set when all[k]'s rows of this
- * batch are consecutive (rows[k * max + j] == rows[k * max] + j), so the
- * batch can be copied as one block.  `ents` needs room for `max` entities
- * or for all the walk can still yield, whichever is less; `rows` for
- * nall * max.  A query with no `all` term walks live entities like
- * soa_query_fetch (rows untouched, *runs 0); a NULL argument yields 0.
- * Cost: O(candidates * (nall + nnone)) in tight loops, one column at a
- * time.
- */
-size_t soa_query_fetch_rows(soa_query_iter *it, soa_entity *ents,
-                            uint32_t *rows, size_t max, uint64_t *runs);
-
-/* The dense values of component `cid`: row r (as soa_query_fetch_rows
- * reports it) is at byte r * size.  NULL for an unknown cid, a tag or a
- * component that never had a row.  Valid until the next structural change
- * of the component.  O(1). */
-void *soa_world_values(soa_world *w, soa_cid cid);
-
-/*
- * A stamp of one component's rows: which world, which component, and a
- * version the world bumps whenever any row of the component loses its
- * entity (remove, despawn).  While a stamp holds, every row still belongs
- * to the entity it had when the stamp was taken, and that entity is alive
- * and still has the component; adding rows, setting values and growing the
- * storage keep it.  A zeroed stamp matches nothing.
- */
-typedef struct soa_stamp {
-    uint64_t world;   /* the world's serial, unique in the process */
-    uint64_t version; /* bumped when a row loses its entity */
-    uint64_t shape;   /* bumped when a row is added or removed */
-    soa_cid cid;
-} soa_stamp;
-
-/* Takes the stamp of `cid` now into *st (an unknown cid: a stamp that
- * matches nothing).  O(1). */
-void soa_world_stamp(const soa_world *w, soa_cid cid, soa_stamp *st);
-
-/* Whether no row was added to or removed from any of the n stamped
- * components since their stamps were taken in `w`: a query over exactly
- * those components then yields the same entities in the same order, at the
- * same rows.  False for n == 0, a NULL argument or another world.  O(n). */
-bool soa_world_same_shape(const soa_world *w, const soa_stamp *st, size_t n);
-
-/* soa_world_values of the stamped component when the stamp still holds in
- * `w` (same world, no row lost its entity since), else NULL: the caller
- * must then look each entity up (soa_world_get).  O(1). */
-void *soa_world_values_stamped(soa_world *w, const soa_stamp *st);
-
-/* Rows per chunk when generated S_build_on / S_commit_on spread a
- * snapshot over a pool: 4096 rows (a multiple of 64, so chunks never share
- * a changed-bitset word), enough work to hide the cost of a claim. */
-#define SOA_SNAP_GRAIN 4096u
-
-/* Fewer rows than this run on the caller alone: waking sleeping workers
- * costs tens of microseconds, about what copying this many rows takes. */
-#define SOA_SNAP_PARALLEL_ROWS 32768u
-
-/* A chunk of snapshot rows [begin, end): returns a count to add up. */
-typedef size_t (*soa_rows_fn)(void *ctx, size_t begin, size_t end);
-
-/*
- * Calls fn over rows [0, rows) in chunks of SOA_SNAP_GRAIN rows (boundaries
- * multiples of 64) on `pool`, the caller taking part, and returns the sum
- * of what the calls returned.  A NULL or one-thread pool, fewer than
- * SOA_SNAP_PARALLEL_ROWS rows or a call from inside a pool task runs
- * fn(ctx, 0, rows) on the caller.
- * Every write fn made happens before this returns.  Same threading rule as
- * soa_pool_for (one driving thread).  No allocation.  This is how generated
- * S_build_on and S_commit_on split their copying.
- */
-size_t soa_snap_for(soa_pool *pool, size_t rows, soa_rows_fn fn, void *ctx);
 
 #ifdef __cplusplus
 }
