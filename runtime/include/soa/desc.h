@@ -29,6 +29,15 @@ extern "C" {
 #define SOA_ALIGNOF(T) __alignof__(T)
 #endif
 
+/* `restrict` in C99 and later, `__restrict` in C++ and C89 (GCC, Clang and
+ * MSVC all know it): generated S_view columns never overlap. */
+#if defined(__cplusplus) || !defined(__STDC_VERSION__) || \
+    __STDC_VERSION__ < 199901L
+#define SOA_RESTRICT __restrict
+#else
+#define SOA_RESTRICT restrict
+#endif
+
 /* Scalar types of the schema language, as stored in a field. */
 typedef enum soa_scalar {
     SOA_F32 = 1,
