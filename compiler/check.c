@@ -63,7 +63,7 @@ static const char *const library_names[] = {
 static const char *const local_names[] = {
     "a", "c", "e", "i", "k", "n", "s", "v", "w", "row", "row0", "rows",
     "src", "dst", "apply", "ctx", "alloc", "bytes", "cap", "frame", "pool",
-    "begin", "end", "offset",
+    "begin", "end", "offset", "out", "term", "fn", "cid",
 };
 
 /* Members every generated S_snap and S_view has (soa/system.h's

@@ -16,7 +16,7 @@
 
 #define SOAC_VERSION "0.1.0"
 /* The generated-code ABI the headers need: the runtime's SOA_ABI_VERSION. */
-#define SOAC_ABI_VERSION 2
+#define SOAC_ABI_VERSION 3
 
 typedef struct soac_loader {
     /*

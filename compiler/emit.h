@@ -26,8 +26,9 @@ void soac_emit_header(soac_out *o, const soac_schema *s, const char *guard,
 void soac_emit_doc(soac_out *o, const char *doc, const char *indent);
 
 /* One member per field of `c`, `T name;` or `T name[N];`, each line
- * `pre` (an indent, maybe "const ") T, a space, `star` ("" or "*") and the
- * name; with `docs`, each after its field's doc comment. */
+ * `pre` (an indent, maybe "const ") T, a space, `star` ("", "*" or
+ * "*SOA_RESTRICT ") and the name; with `docs`, each after its field's doc
+ * comment. */
 void soac_emit_members(soac_out *o, const soac_component *c, const char *pre,
                        const char *star, bool docs);
 

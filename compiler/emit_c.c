@@ -3,7 +3,9 @@
  *
  * Order: banner, include guard, runtime include and ABI check, extern "C",
  * then enums, then per component its value struct, layout hash, defaults,
- * reflection, columns and column functions, then the systems (emit_sys.c).
+ * reflection, columns and column functions and its typed accessors of the
+ * world (C_get ... C_reset_changed, over soa/world.h), then the systems
+ * (emit_sys.c).
  * Each enum, component and system block is guarded by its own macro, so
  * two headers that include the same common schema can meet in one
  * translation unit.
@@ -11,7 +13,8 @@
  * Tags (components without fields) get their layout hash, a descriptor
  * (size 0, defaults NULL) and a column struct holding only the changed
  * bitset, with init/release and the bitset functions; they have no value
- * struct (an empty struct is not valid C), no C_default and no row copies.
+ * struct (an empty struct is not valid C), no C_default, no row copies and
+ * of the world accessors only C_add, C_has and C_remove.
  *
  * Every block is a template (template.h) in which $C is the component's C
  * name and $C_cols_init ... its generated names (names.h).
@@ -214,13 +217,14 @@ static void emit_desc(soac_tpl *t, const soac_component *c)
 
 /* ---- components: the columns --------------------------------------- */
 
-/* Expands `line` once per column, with $col its member ("x", "pos[1]")
- * and $T its C type. */
+/* Expands `line` once per column, with $col its member ("x", "pos[1]"),
+ * $T its C type and $k its place in C_cols (the world's column number). */
 static void each_column(soac_tpl *t, const soac_component *c, const char *line)
 {
     for (size_t i = 0; i < c->ncols; i++) {
         soac_tpl_set(t, "col", c->cols[i].name);
         soac_tpl_set(t, "T", c->cols[i].ctype);
+        soac_tpl_setu(t, "k", i);
         soac_tpl_put(t, line);
     }
 }
@@ -359,6 +363,85 @@ static void emit_commit_changed(soac_tpl *t)
         "    return n;\n}\n\n");
 }
 
+/* ---- components: typed accessors of the world (soa/world.h) -------- */
+
+/* Add, has and remove: what a tag has too. */
+static void emit_world_membership(soac_tpl *t, bool tag)
+{
+    soac_tpl_put(t, tag
+        ? "/* Adds tag $name to e (a no-op when e has it): 0 or -1 with errno. */\n"
+        : "/* Adds $name to e with its defaults (a no-op when e has it): 0 or -1\n"
+          " * with errno. */\n");
+    soac_tpl_put(t,
+        "static inline int $C_add(soa_world *w, soa_entity e)\n{\n"
+        "    soa_cid cid = soa_world_register(w, &$C_desc);\n"
+        "    return cid == SOA_CID_INVALID ? -1 : soa_world_add(w, e, cid);\n}\n\n"
+        "/* Whether e is alive and has $name. */\n"
+        "static inline bool $C_has(const soa_world *w, soa_entity e)\n{\n"
+        "    return soa_world_has(w, e, soa_world_cid(w, &$C_desc));\n}\n\n"
+        "/* Removes $name from e: 0, or -1 with errno (ESRCH: dead entity; ENOENT:\n"
+        " * e has no $name; EINVAL: $name is not registered in w). */\n"
+        "static inline int $C_remove(soa_world *w, soa_entity e)\n{\n"
+        "    return soa_world_remove(w, e, soa_world_cid(w, &$C_desc));\n}\n\n");
+}
+
+static void emit_world_value(soac_tpl *t)
+{
+    soac_tpl_put(t,
+        "/* Copies e's $name into *out: 0, or -1 with errno (ESRCH: dead entity;\n"
+        " * ENOENT: e has no $name; EINVAL: $name is not registered in w). */\n"
+        "static inline int $C_get(const soa_world *w, soa_entity e, $C *out)\n{\n"
+        "    return soa_world_read(w, e, soa_world_cid(w, &$C_desc), out);\n}\n\n"
+        "/* Sets e's $name to *v, adding it (and registering $name) when needed:\n"
+        " * 0 or -1 with errno. */\n"
+        "static inline int $C_set(soa_world *w, soa_entity e, const $C *v)\n{\n"
+        "    soa_cid cid = soa_world_register(w, &$C_desc);\n"
+        "    return cid == SOA_CID_INVALID ? -1 : soa_world_set(w, e, cid, v);\n}\n\n");
+}
+
+static void emit_world_chunk(soac_tpl *t, const soac_component *c)
+{
+    soac_tpl_put(t,
+        "/* $name's columns in chunk c of a query whose all[term] is $name:\n"
+        " * element [i] of each is row i's, c->begin <= i < c->end (= cap). */\n"
+        "static inline $C_cols $C_chunk(const soa_chunk *c, uint32_t term)\n{\n"
+        "    $C_cols v;\n");
+    each_column(t, c, "    v.$col = ($T *)soa_chunk_column(c, term, $k);\n");
+    soac_tpl_put(t,
+        "    v.changed = soa_chunk_changed(c, term);\n"
+        "    v.cap = c->end;\n"
+        "    return v;\n}\n\n");
+}
+
+static void emit_world_changed(soac_tpl *t)
+{
+    soac_tpl_put(t,
+        "/* Calls fn(ctx, e) for each entity whose $name is marked changed in w\n"
+        " * (fn must not change w's structure); returns how many. */\n"
+        "static inline size_t $C_each_changed(const soa_world *w,\n"
+        "    void (*fn)(void *ctx, soa_entity e), void *ctx)\n{\n"
+        "    return soa_world_each_changed(w, soa_world_cid(w, &$C_desc), fn, ctx);\n}\n\n"
+        "/* Clears $name's changed bits in every table of w (nothing when $name is\n"
+        " * not registered). */\n"
+        "static inline void $C_reset_changed(soa_world *w)\n{\n"
+        "    soa_cid cid = soa_world_cid(w, &$C_desc);\n"
+        "    if (cid != SOA_CID_INVALID)\n"
+        "        soa_world_clear_changed(w, cid);\n}\n\n");
+}
+
+/* The typed world API, so user code never casts void * nor holds a cid. */
+static void emit_world(soac_tpl *t, const soac_component *c)
+{
+    bool tag = soac_is_tag(c);
+    if (!tag)
+        emit_world_value(t);
+    emit_world_membership(t, tag);
+    if (tag)
+        return;
+    emit_world_chunk(t, c);
+    emit_world_changed(t);
+}
+
 static void emit_component(soac_out *o, const soac_component *c)
 {
     bool tag = soac_is_tag(c);
@@ -385,6 +468,7 @@ static void emit_component(soac_out *o, const soac_component *c)
     emit_changed(&t);
     if (!tag)
         emit_commit_changed(&t);
+    emit_world(&t, c);
     soac_tpl_put(&t,
         "#elif $C_LAYOUT_HASH != 0x${hash}ULL\n"
         "#error \"two generated headers disagree on the layout of $C: regenerate them from one schema\"\n"

@@ -78,16 +78,18 @@ static void emit_snap(sys_ctx *x)
     put(x, "} $S_snap;\n\n");
 }
 
-/* One component's struct of column pointers in S_view. */
+/* One component's struct of column pointers in S_view.  Every pointer is
+ * SOA_RESTRICT: a view's columns and bitsets never overlap, so a kernel's
+ * stores to one column need not reload another. */
 static void view_member(sys_ctx *x, const soac_term *t)
 {
     bool written = t->access == SOAC_WRITE;
     term_vars(x, t);
     put(x, "    struct {\n");
     soac_emit_members(x->t.o, t->comp, written ? "        " : "        const ",
-                      "*", false);
+                      "*SOA_RESTRICT ", false);
     if (written)
-        put(x, "        uint64_t *changed;\n");
+        put(x, "        uint64_t *SOA_RESTRICT changed;\n");
     put(x, "    } $N;\n");
 }
 

@@ -8,6 +8,9 @@ static const char *const component_suffixes[] = {
     "_desc_fields", "_cols", "_cols_init", "_cols_release", "_cols_store",
     "_cols_load", "_cols_gather", "_cols_scatter", "_mark_changed",
     "_is_changed", "_clear_changed", "_count_changed", "_commit_changed",
+    /* the typed accessors of soa/world.h (a tag has _add, _has, _remove) */
+    "_get", "_set", "_add", "_has", "_remove", "_chunk", "_each_changed",
+    "_reset_changed",
 };
 
 static const char *const system_suffixes[] = {

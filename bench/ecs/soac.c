@@ -105,40 +105,32 @@ static void move_kernel(const Move_view *v, const soa_frame *f, void *ctx)
     mark_rows(v->Position.changed, v->begin, v->end);
 }
 
-/* One local-system row: entity row `k` of the walk, with its values. */
-static void local_row(bench_kind kind, size_t k, Position *p,
-                      const Velocity *v)
-{
-    if (kind == BENCH_SPARSE && k % BENCH_SPARSE_STRIDE)
-        return;
-    if (kind == BENCH_HEAVY)
-        bench_heavy_row(&p->x, &p->y, v->x, v->y);
-    else
-        bench_move_row(&p->x, &p->y, v->x, v->y);
-}
-
 /*
- * The local system, as fast as the world's public API allows: it walks the
- * query SOA_QUERY_BATCH matches at a time (soa_query_fetch, which hands
- * out each match's value pointers without a lookup) and updates the
- * world's AoS values in place.  For sparse it updates every
- * BENCH_SPARSE_STRIDE-th entity of the walk.
+ * The local system: it walks the query chunk by chunk (a block of a table,
+ * soa_query_next_chunk) and updates the world's columns in place, with the
+ * baseline's row math.  For sparse it updates every BENCH_SPARSE_STRIDE-th
+ * row (the same rows as the baseline: a block holds a multiple of the
+ * stride).
  */
 static void local_run(soa_world *w, const soa_frame *f, void *ctx)
 {
     bench_soac *s = ctx;
-    enum { B = SOA_QUERY_BATCH };
-    soa_query q = {s->cid, 2, NULL, 0};
+    soa_query q = {s->cid, 2, NULL, 0}; /* Position, Velocity */
     soa_query_iter it;
-    soa_entity ents[B];
-    void *vals[2 * B]; /* per match: Position, Velocity */
-    size_t n, k = 0;
+    soa_chunk ch;
     (void)f;
     soa_query_begin(w, &q, &it);
-    while ((n = soa_query_fetch(&it, ents, vals, B)) != 0) {
-        for (size_t j = 0; j < n; j++)
-            local_row(s->kind, k + j, vals[2 * j], vals[2 * j + 1]);
-        k += n;
+    while (soa_query_next_chunk(&it, &ch)) {
+        float *px = soa_chunk_column(&ch, 0, 0), *py = soa_chunk_column(&ch, 0, 1);
+        const float *vx = soa_chunk_column(&ch, 1, 0);
+        const float *vy = soa_chunk_column(&ch, 1, 1);
+        size_t step = s->kind == BENCH_SPARSE ? BENCH_SPARSE_STRIDE : 1;
+        for (size_t i = ch.begin; i < ch.end; i += step) {
+            if (s->kind == BENCH_HEAVY)
+                bench_heavy_row(&px[i], &py[i], vx[i], vy[i]);
+            else
+                bench_move_row(&px[i], &py[i], vx[i], vy[i]);
+        }
     }
 }
 
@@ -185,8 +177,8 @@ bench_soac *bench_soac_create(size_t n, unsigned threads)
     for (size_t i = 0; i < n; i++) {
         s->ents[i] = soa_world_spawn(s->w);
         if (s->ents[i] == SOA_ENTITY_NULL ||
-            !soa_world_add(s->w, s->ents[i], s->cid[0]) ||
-            !soa_world_add(s->w, s->ents[i], s->cid[1]))
+            soa_world_add(s->w, s->ents[i], s->cid[0]) != 0 ||
+            soa_world_add(s->w, s->ents[i], s->cid[1]) != 0)
             goto fail;
     }
     bench_soac_reset(s);
@@ -224,9 +216,9 @@ void bench_soac_reset(bench_soac *s)
 
 Position bench_soac_pos(bench_soac *s, size_t i)
 {
-    const Position *p = soa_world_get_const(s->w, s->ents[i], s->cid[0]);
-    Position none = {0};
-    return p ? *p : none;
+    Position p = {0};
+    soa_world_read(s->w, s->ents[i], s->cid[0], &p);
+    return p;
 }
 
 /* ---- one frame of each variant ------------------------------------- */

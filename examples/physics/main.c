@@ -54,14 +54,17 @@ static void integrate_local(soa_world *w, const soa_frame *f, void *ctx)
     soa_cid all[2] = {c->vel, c->pos};
     soa_query q = {all, 2, NULL, 0};
     soa_query_iter it;
-    soa_entity e;
-    void *vals[2]; /* this entity's Velocity and Position */
+    soa_chunk ch;
     soa_query_begin(w, &q, &it);
-    while (soa_query_next_values(&it, &e, vals)) {
-        const Velocity *v = vals[0];
-        Position *p = vals[1];
-        p->x += v->x * dt;
-        p->y += v->y * dt;
+    while (soa_query_next_chunk(&it, &ch)) { /* a block of one table */
+        const float *vx = soa_chunk_column(&ch, 0, 0);
+        const float *vy = soa_chunk_column(&ch, 0, 1);
+        float *px = soa_chunk_column(&ch, 1, 0);
+        float *py = soa_chunk_column(&ch, 1, 1);
+        for (size_t i = ch.begin; i < ch.end; i++) {
+            px[i] += vx[i] * dt;
+            py[i] += vy[i] * dt;
+        }
     }
 }
 
@@ -155,9 +158,11 @@ static uint64_t checksum(soa_world *w, const soa_entity *ents, size_t n,
 {
     uint64_t h = 0xcbf29ce484222325u;
     for (size_t i = 0; i < n; i++) {
-        const Position *p = soa_world_get_const(w, ents[i], pos);
-        unsigned char b[sizeof *p];
-        memcpy(b, p, sizeof b);
+        Position p;
+        unsigned char b[sizeof p];
+        if (soa_world_read(w, ents[i], pos, &p) != 0)
+            memset(&p, 0, sizeof p);
+        memcpy(b, &p, sizeof b);
         for (size_t k = 0; k < sizeof b; k++)
             h = (h ^ b[k]) * 0x100000001b3u;
     }

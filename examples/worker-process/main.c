@@ -125,9 +125,11 @@ static uint64_t checksum(soa_world *w, const soa_entity *ents, size_t n,
 {
     uint64_t h = 0xcbf29ce484222325u;
     for (size_t i = 0; i < n; i++) {
-        const Position *p = soa_world_get_const(w, ents[i], pos);
-        unsigned char b[sizeof *p];
-        memcpy(b, p, sizeof b);
+        Position p;
+        unsigned char b[sizeof p];
+        if (soa_world_read(w, ents[i], pos, &p) != 0)
+            memset(&p, 0, sizeof p);
+        memcpy(b, &p, sizeof b);
         for (size_t k = 0; k < sizeof b; k++)
             h = (h ^ b[k]) * 0x100000001b3u;
     }

@@ -31,72 +31,47 @@ SOA__HIDDEN int soa__grow_array(soa_alloc *a, void **p, size_t elem,
 
 /* ---- what the system machinery reads of the world (world.c) -------- */
 
-/* A row number no component has: "not found" / "no block". */
-#define SOA__ROW_NONE UINT32_MAX
+typedef struct soa_table soa_table;
 
-/* Matches per soa__query_fetch_rows batch in a snapshot build: one word of
- * a changed bitset, so batch b is snapshot rows [64 b, 64 b + 64). */
-#define SOA__FETCH_BATCH 64u
+/* A number that changes whenever any row of the world is added, removed
+ * or moved, or a table is made, and differs between worlds: while it
+ * holds, every entity is at the table and row it was at.  O(1). */
+SOA__HIDDEN uint64_t soa__world_shape(const soa_world *w);
 
-/*
- * Like soa_query_fetch, but reports dense rows instead of pointers: for
- * match j, ents[j] is the entity and rows[k * max + j] its row in the
- * dense values of all[k] (the value is at soa__world_values(w, all[k]) +
- * row * size).  Returns how many, always `max` unless the walk reached the
- * end (0 at the end), so callers can rely on batch boundaries.  *runs
- * (when not NULL) gets bit k (k < 64) set when all[k]'s rows of this
- * batch are consecutive (rows[k * max + j] == rows[k * max] + j), so the
- * batch can be copied as one block.  `ents` needs room for `max` entities
- * or for all the walk can still yield, whichever is less; `rows` for
- * nall * max.  A query with no `all` term walks live entities like
- * soa_query_fetch (rows untouched, *runs 0); a NULL argument yields 0.
- * Cost: O(candidates * (nall + nnone)) in tight loops, one column at a
- * time.
- */
-SOA__HIDDEN size_t soa__query_fetch_rows(soa_query_iter *it, soa_entity *ents,
-                                         uint32_t *rows, size_t max,
-                                         uint64_t *runs);
+/* A number no other world of this process has (worlds may be made at the
+ * address of a destroyed one). */
+SOA__HIDDEN uint64_t soa__world_id(const soa_world *w);
 
-/* The dense values of component `cid`: row r (as soa__query_fetch_rows
- * reports it) is at byte r * size.  NULL for an unknown cid, a tag or a
- * component that never had a row.  Valid until the next structural change
- * of the component.  O(1). */
-SOA__HIDDEN void *soa__world_values(soa_world *w, soa_cid cid);
+/* The world's tables: 0 .. n-1, in creation order (tables are never
+ * destroyed, so a table's index and pointer live as long as the world). */
+SOA__HIDDEN uint32_t soa__world_ntables(const soa_world *w);
+SOA__HIDDEN const soa_table *soa__world_table(const soa_world *w, uint32_t i);
 
-/*
- * A stamp of one component's rows: which world, which component, and a
- * version the world bumps whenever any row of the component loses its
- * entity (remove, despawn).  While a stamp holds, every row still belongs
- * to the entity it had when the stamp was taken, and that entity is alive
- * and still has the component; adding rows, setting values and growing the
- * storage keep it.  A zeroed stamp matches nothing.
- */
-typedef struct soa__stamp {
-    uint64_t world;   /* the world's serial, unique in the process */
-    uint64_t version; /* bumped when a row loses its entity */
-    uint64_t shape;   /* bumped when a row is added or removed */
-    soa_cid cid;
-} soa__stamp;
+/* Whether table t has every `all` and no `none` component of q. */
+SOA__HIDDEN bool soa__table_matches(const soa_table *t, const soa_query *q);
 
-/* Takes the stamp of `cid` now into *st (an unknown cid: a stamp that
- * matches nothing).  O(1). */
-SOA__HIDDEN void soa__world_stamp(const soa_world *w, soa_cid cid,
-                                  soa__stamp *st);
+/* Rows of t now; rows r live in block r / SOA_BLOCK_ROWS at r %
+ * SOA_BLOCK_ROWS, whose base soa__table_block returns (b < blocks). */
+SOA__HIDDEN size_t soa__table_rows(const soa_table *t);
+SOA__HIDDEN unsigned char *soa__table_block(const soa_table *t, size_t b);
 
-/* Whether no row was added to or removed from any of the n stamped
- * components since their stamps were taken in `w`: a query over exactly
- * those components then yields the same entities in the same order, at the
- * same rows.  False for n == 0, a NULL argument or another world.  O(n). */
-SOA__HIDDEN bool soa__world_same_shape(const soa_world *w,
-                                       const soa__stamp *st, size_t n);
+/* Byte offset in each block of t of column `col` of component cid
+ * (columns in C_cols order), or of cid's changed bitset; SIZE_MAX when t
+ * lacks it.  A block's entity column is at offset 0. */
+SOA__HIDDEN size_t soa__table_col_offset(const soa_table *t, soa_cid cid,
+                                         uint32_t col);
+SOA__HIDDEN size_t soa__table_bit_offset(const soa_table *t, soa_cid cid);
 
-/* soa__world_values of the stamped component when the stamp still holds
- * in `w` (same world, no row lost its entity since), else NULL: the caller
- * must then look each entity up (soa_world_get).  O(1). */
-SOA__HIDDEN void *soa__world_values_stamped(soa_world *w,
-                                            const soa__stamp *st);
+/* The table and row of a live entity: true, or false for a dead or stale
+ * handle.  O(1). */
+SOA__HIDDEN bool soa__world_locate(const soa_world *w, soa_entity e,
+                                   const soa_table **t, size_t *row);
 
-/* ---- snapshot chunks on a pool (system.c) -------------------------- */
+/* ---- system layouts and snapshot chunks (system.c) ----------------- */
+
+/* Whether the runtime can use layout L: generated for this ABI, its
+ * columns inside its value, S_snap and S_view.  O(columns). */
+SOA__HIDDEN bool soa__layout_ok(const soa_sys_layout *L);
 
 /* A chunk of snapshot rows [begin, end): returns a count to add up. */
 typedef size_t (*soa__rows_fn)(void *ctx, size_t begin, size_t end);

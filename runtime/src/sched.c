@@ -12,25 +12,24 @@
  * one in registration order: a conflicting pair is always in two waves, in
  * registration order, and non-conflicting systems commute.
  *
- * A wave runs in three phases on the calling thread's watch:
- *   1. build: every offloaded system's snapshot, one after another, driven
- *      by the caller (reads the world; may register components, a
- *      structural change); the query walk runs on the caller and the
- *      copying on the pool (soa_snap_build_on);
+ * Offloaded systems run in place: the world stores components as SoA
+ * tables, and a kernel's view points straight into their columns.  A wave
+ * runs in two phases on the calling thread's watch:
+ *   1. plan: every offloaded system's matching tables (plan.h: the tables
+ *      made since the last frame are looked at, the rows numbered), driven
+ *      by the caller (may register components, a structural change);
  *   2. run: local systems and offloaded kernels, as pool jobs submitted
- *      together (a kernel's job is chunked over its rows, so one big system
- *      still uses every thread); a wave of one system runs without jobs;
- *   3. commit: every offloaded system's changed rows, one system after
- *      another, each spread over the pool (soa_snap_commit_on).
- * Local systems in phase 2 touch only their declared components (disjoint
- * from the others' writes), and snapshots are private, so phase 2 is free
- * of races.  In phases 1 and 3 one system at a time touches the world: its
- * chunks read the world's values (build) or write different entities'
- * values (commit); nothing changes structure meanwhile.
+ *      together (a kernel's job is chunked over its tables' rows, each
+ *      chunk inside one block, so one big system still uses every thread);
+ *      a wave of one system runs without jobs.
+ * Systems of a wave touch only their declared components, disjoint from
+ * the others' writes (a kernel writes its written columns and their
+ * changed bitsets, chunks of one kernel different 64-row words), so phase
+ * 2 is free of races; nothing changes structure meanwhile.
  *
- * Nothing allocates during a frame: jobs, snapshots and wave lists live in
- * the scheduler, allocated at registration (snapshots grow in build only
- * when the world outgrows them).
+ * Nothing allocates during a frame but a plan when the world made a table
+ * since the last one: jobs and wave lists live in the scheduler, allocated
+ * at registration.
  */
 #include <errno.h>
 #include <string.h>
@@ -39,8 +38,8 @@
 
 #include <assert.h>
 
-#include "soa/system.h"
 #include "internal.h"
+#include "plan.h"
 #include "platform.h"
 
 #define DEFAULT_STAGE "update"
@@ -54,12 +53,12 @@ typedef struct sched_sys {
     const soa_system_desc *desc;    /* offloaded */
     soa_fn kernel;
     void *ctx;
-    void *snap;                     /* desc->snap_size bytes, initialised */
+    soa__plan plan;                 /* offloaded: its tables */
     soa_cid *reads, *writes;        /* conflict sets (reads incl. without) */
     uint32_t nreads, nwrites;
     soa_sched *owner;
     soa_job job;
-    bool built;                     /* this frame's build succeeded */
+    bool built;                     /* this frame's plan succeeded */
     bool submitted;                 /* `job` is pending on the pool */
     soa_sched_stats stats;
 } sched_sys;
@@ -142,10 +141,8 @@ static void sys_free(soa_alloc *a, sched_sys *y)
 {
     if (!y)
         return;
-    if (y->snap) {
-        soa_snap_release(y->snap);
-        a->free(a, y->snap, y->desc->layout->snap_size);
-    }
+    if (y->desc)
+        soa__plan_free(&y->plan);
     a->free(a, y->reads, y->nreads * sizeof *y->reads);
     a->free(a, y->writes, y->nwrites * sizeof *y->writes);
     a->free(a, y, sizeof *y);
@@ -217,9 +214,7 @@ static int resolve(soa_sched *s, bool offloaded,
 
 static bool desc_complete(const soa_system_desc *d)
 {
-    const soa_sys_layout *L = d->layout;
-    return L && L->snap_size && L->snap_align &&
-           (L->snap_align & (L->snap_align - 1)) == 0;
+    return soa__layout_ok(d->layout);
 }
 
 static int check_spec(const soa_sched_spec *spec)
@@ -303,20 +298,6 @@ static void place(soa_sched *s, sched_sys *y, uint32_t idx)
     s->order[pos] = idx;
 }
 
-static int sys_snapshot(soa_sched *s, sched_sys *y, soa_alloc *cols)
-{
-    const soa_sys_layout *L = y->desc->layout;
-    void *snap = alloc_bytes(s->alloc, L->snap_size, L->snap_align);
-    if (!snap)
-        return SOA_SCHED_ENOMEM;
-    if (soa_snap_init(snap, L, cols ? cols : s->alloc) != 0) {
-        s->alloc->free(s->alloc, snap, L->snap_size);
-        return SOA_SCHED_EINVAL;
-    }
-    y->snap = snap;
-    return SOA_SCHED_OK;
-}
-
 int soa_sched_add(soa_sched *s, const soa_sched_spec *spec)
 {
     if (!s || !spec)
@@ -348,9 +329,9 @@ int soa_sched_add(soa_sched *s, const soa_sched_spec *spec)
     y->owner = s;
     y->name = spec->name ? spec->name
               : spec->system ? spec->system->name : "(local)";
+    if (y->desc)
+        soa__plan_init(&y->plan, y->desc->layout, s->alloc);
     rc = sys_accesses(s, y, spec);
-    if (rc == SOA_SCHED_OK && y->desc)
-        rc = sys_snapshot(s, y, spec->alloc);
     if (rc != SOA_SCHED_OK) {
         sys_free(s->alloc, y);
         return rc;
@@ -378,26 +359,29 @@ static void kernel_job(void *ctx, size_t begin, size_t end, unsigned worker)
 {
     (void)worker;
     sched_sys *y = ctx;
-    soa_snap_run_range(y->snap, y->kernel, &y->owner->frame, y->ctx, begin,
-                       end);
+    soa__plan_run(&y->plan, y->kernel, &y->owner->frame, y->ctx, begin, end);
 }
 
-static void build(soa_sched *s, sched_sys *y)
+/* Finds an offloaded system's tables and numbers their rows. */
+static void plan(soa_sched *s, sched_sys *y)
 {
     uint64_t t0 = now_ns();
     errno = 0;
-    y->built = soa_snap_build_on(y->snap, s->world, s->pool) == 0;
+    y->built = soa__plan_match(&y->plan, s->world) == 0;
+    y->stats.rows = 0;
+    if (y->built) {
+        soa__plan_layout(&y->plan, SOA_POOL_GRAIN);
+        for (uint32_t i = 0; i < y->plan.nm; i++)
+            y->stats.rows += y->plan.m[i].rows;
+    }
     y->stats.build_ns = now_ns() - t0;
     y->stats.failed = !y->built;
-    y->stats.rows = y->built ? soa_snap_rows(y->snap) : 0;
 }
 
-static void commit(soa_sched *s, sched_sys *y)
+/* Rows of an offloaded system's pool job (padding included). */
+static size_t job_rows(const sched_sys *y)
 {
-    uint64_t t0 = now_ns();
-    y->stats.committed =
-        y->built ? soa_snap_commit_on(y->snap, s->world, s->pool) : 0;
-    y->stats.commit_ns = now_ns() - t0;
+    return y->built && y->stats.rows ? y->plan.total : 0;
 }
 
 /* Runs one system on the caller; an offloaded kernel is spread over
@@ -407,8 +391,8 @@ static void run_alone(soa_sched *s, sched_sys *y, soa_pool *pool)
     uint64_t t0 = now_ns();
     if (y->run)
         y->run(s->world, &s->frame, y->ctx);
-    else if (y->built)
-        soa_snap_run(y->snap, pool, y->kernel, &s->frame, y->ctx);
+    else if (job_rows(y))
+        soa_pool_for(pool, job_rows(y), SOA_POOL_GRAIN, kernel_job, y);
     y->stats.run_ns = now_ns() - t0;
 }
 
@@ -418,7 +402,7 @@ static void run_together(soa_sched *s, sched_sys *const *ys, uint32_t n)
     uint64_t t0 = now_ns();
     for (uint32_t i = 0; i < n; i++) {
         sched_sys *y = ys[i];
-        size_t rows = y->built ? soa_snap_rows(y->snap) : 0;
+        size_t rows = job_rows(y);
         y->submitted = false;
         if (y->run)
             y->submitted = soa_pool_submit(s->pool, &y->job, 1, 1, local_job,
@@ -448,7 +432,7 @@ static int run_wave(soa_sched *s, uint32_t from, uint32_t to)
         sched_sys *y = all[s->order[k]];
         y->stats.run_ns = 0;
         if (y->desc) {
-            build(s, y);
+            plan(s, y);
             if (!y->built && !err)
                 err = errno ? errno : ENOMEM;
         }
@@ -466,11 +450,6 @@ static int run_wave(soa_sched *s, uint32_t from, uint32_t to)
                 batch[n++] = all[s->order[k++]];
             run_together(s, batch, n);
         }
-    }
-    for (uint32_t k = from; k < to; k++) {
-        sched_sys *y = all[s->order[k]];
-        if (y->desc)
-            commit(s, y);
     }
     if (err) {
         errno = err;

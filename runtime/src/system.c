@@ -8,23 +8,19 @@
  * soa_sys_col.snap (a column's pointer type is the field's; copying its
  * representation is how a void * reaches it without a cast of the struct).
  *
- * Build walks the query (every read and written term is an `all` term, in
- * layout order; `without` terms are `none` terms) in batches of 64 matches,
- * so batch b is snapshot rows [64 b, 64 b + 64).  The walk writes each
- * batch's world rows straight into the row map rows[b][k][0..64) of term
- * k, and base[b][k] is the first of them when they run on (the batch is
- * then copied as a block) or SOA__ROW_NONE.  The copying runs afterwards,
- * in chunks of whole blocks, on the pool.  While every term's stamp holds
- * its shape (no row added or removed), a rebuild reuses the maps and skips
- * the walk.
- *
- * Commit reads the changed bitsets of written terms word by word: a full
- * word of a block with a base goes back as a block, other bits row by row,
- * through the row map while the term's stamp holds its version (no row
- * lost its entity), else by looking the entity up.
+ * The world stores components as SoA tables, so a snapshot is a copy of
+ * the matching tables' columns, table after table (plan.h numbers the
+ * rows): build copies each block's piece of each column with one memcpy,
+ * in chunks of whole 64-row words on the pool.  Commit reads the changed
+ * bitsets of written terms word by word; while the world's shape holds
+ * (no row added, removed or moved since the build) each changed row goes
+ * straight back to the table row it came from, a whole word of a block in
+ * one memcpy per column; otherwise each entity is looked up (generation
+ * checked) and skipped when it died or lost the component.  Commits mark
+ * the rows changed in the world too.
  *
  * Nothing here allocates during a frame once the snapshot is big enough:
- * the columns and maps grow in build only.
+ * the columns grow in build only, the plan when tables are made.
  */
 #include "soa/system.h"
 
@@ -36,49 +32,22 @@
 #include "soa/bitset.h"
 #include "soa/shmsnap.h"
 #include "internal.h"
+#include "plan.h"
 
-/* What a snapshot keeps besides its columns: one block made at the first
- * build, plus the row maps, sized by the capacity.  Both come from the
- * heap, never from the snapshot's allocator: the columns may live in an
- * arena a worker process writes, and nothing the main process trusts may
- * live there. */
+#define BLOCK ((size_t)SOA_BLOCK_ROWS)
+
+/* What a snapshot keeps besides its columns, made at the first build from
+ * the heap, never from the snapshot's allocator: the columns may live in
+ * an arena a worker process writes, and nothing the main process trusts
+ * may live there. */
 struct soa_snap_state {
-    size_t bytes;        /* of this block */
-    uint32_t nall;       /* read and written terms: terms[0 .. nall) */
-    uint32_t nterms;     /* ... then the `without` terms */
-    soa_cid *cids;       /* [nterms] */
-    soa__stamp *stamps;  /* [nterms], at the last walk */
-    const unsigned char **values; /* [nall], this build's dense values */
-    unsigned char **dest;         /* [nall], this commit's (NULL: look up) */
-    unsigned char **colp;         /* [ncols], the columns (set by reserve) */
-    size_t *packed;               /* [nterms], packed_size of each term */
-    unsigned char *view;          /* an S_view of every row (begin, end 0),
-                                     made by each build */
-    size_t gaps;         /* the last walk skipped candidates */
-    uint32_t *base;      /* [nblocks][nall]: SOA__ROW_NONE or a block base */
-    uint32_t *rows;      /* [nblocks][nall][64]: world row of each row */
-    size_t maps_bytes;   /* of base and rows together */
-    uint32_t *scratch;   /* [nscratch][nall][64]: a batch per walker */
-    size_t nscratch;
+    size_t bytes;          /* of this block */
+    soa__plan plan;        /* the tables of the last build, packed rows */
+    uint64_t shape;        /* the world's shape at the last build */
+    unsigned char **colp;  /* [ncols], the columns (set by reserve) */
+    unsigned char *view;   /* an S_view of every row (begin, end 0), made
+                              by each build */
 };
-
-/* Where a kernel call's view comes from: rows [begin, end) of a snapshot,
- * and the view its build prepared (NULL: an attached snapshot, whose view
- * is filled from its members). */
-struct soa_view_src {
-    const soa_sys_layout *layout;
-    const void *snap;
-    const unsigned char *tmpl;
-    size_t begin, end;
-};
-
-/* Bytes of `walkers` batches of row scratch (never 0; SOA_SYS_MAX_COLS
- * bounds nall, SOA_POOL_MAX_THREADS the walkers: no overflow). */
-static size_t scratch_bytes(const soa_snap_state *st, size_t walkers)
-{
-    size_t n = walkers * st->nall * 64u * sizeof(uint32_t);
-    return n ? n : 1;
-}
 
 /* ---- reaching into a generated snapshot ----------------------------- */
 
@@ -164,7 +133,7 @@ static bool term_ok(const soa_sys_layout *L, const soa_sys_term *t,
 /* Whether the runtime can use `L`: a layout from a generated header of
  * this ABI.  Checked once, at init and attach, so nothing later needs to
  * doubt it (the rest of this file asserts). */
-static bool layout_ok(const soa_sys_layout *L)
+bool soa__layout_ok(const soa_sys_layout *L)
 {
     if (!L || !L->call || L->snap_core != offsetof(soa_snap_head, soa) ||
         L->snap_size < sizeof(soa_snap_head) ||
@@ -187,47 +156,9 @@ static bool layout_ok(const soa_sys_layout *L)
     return col0 == L->ncols;
 }
 
-static uint32_t n_all(const soa_sys_layout *L)
-{
-    uint32_t n = 0;
-    while (n < L->nterms && L->terms[n].access != SOA_ACCESS_WITHOUT)
-        n++;
-    return n;
-}
-
-/*
- * A term is "packed" when its value is exactly its columns, all of one
- * size, in order (Position {x, y}: two 4-byte columns, stride 8).  Then a
- * batch is copied in one pass over the values with a constant stride,
- * which the compiler turns into shuffles; other terms go column by column.
- * Returns the common column size, or 0 when the term is not packed.
- */
-static size_t packed_size(const soa_sys_layout *L, const soa_sys_term *t)
-{
-    size_t size = L->cols[t->col0].size;
-    if (t->ncols > 4 || (size != 4 && size != 8) ||
-        t->comp->size != t->ncols * size)
-        return 0;
-    for (uint32_t j = 0; j < t->ncols; j++)
-        if (L->cols[t->col0 + j].size != size ||
-            L->cols[t->col0 + j].offset != j * size)
-            return 0;
-    return size;
-}
-
 /* ---- storage -------------------------------------------------------- */
 
-static void free_maps(soa_snap_state *st)
-{
-    if (!st || !st->base)
-        return;
-    soa_alloc *a = soa_alloc_heap();
-    a->free(a, st->base, st->maps_bytes);
-    st->base = st->rows = NULL;
-    st->maps_bytes = 0;
-}
-
-/* Frees the columns, bitsets, eids and maps; rows and cap become 0. */
+/* Frees the columns, bitsets and eids; rows and cap become 0. */
 static void free_columns(void *snap)
 {
     head h = head_of(snap);
@@ -251,7 +182,6 @@ static void free_columns(void *snap)
     }
     a->free(a, *h.eids, cap * sizeof(soa_entity));
     *h.eids = NULL;
-    free_maps(h.core->state);
     *h.rows = *h.cap = 0;
 }
 
@@ -267,26 +197,6 @@ static void *alloc_column(soa_alloc *a, size_t cap, size_t size)
     if (!p && !errno)
         errno = ENOMEM;
     return p;
-}
-
-/* The row maps for `cap` rows (a multiple of 64). */
-static int alloc_maps(soa_snap_state *st, size_t cap)
-{
-    soa_alloc *a = soa_alloc_heap();
-    size_t blocks = cap / 64u, nb, nr, bytes;
-    if (!soa_mul_ok(blocks, st->nall, &nb) || !soa_mul_ok(nb, 65u, &nr) ||
-        !soa_mul_ok(nr, sizeof(uint32_t), &bytes)) {
-        errno = EOVERFLOW;
-        return -1;
-    }
-    st->base = a->alloc(a, bytes ? bytes : 1, SOA_ALIGN);
-    if (!st->base) {
-        errno = errno ? errno : ENOMEM;
-        return -1;
-    }
-    st->rows = st->base + nb;
-    st->maps_bytes = bytes ? bytes : 1;
-    return 0;
 }
 
 static int alloc_term(void *snap, const soa_sys_term *t, size_t cap)
@@ -334,8 +244,6 @@ static int reserve(void *snap, size_t rows)
                  ? 0 : -1;
     for (uint32_t i = 0; rc == 0 && i < L->nterms; i++)
         rc = alloc_term(snap, &L->terms[i], cap);
-    if (rc == 0)
-        rc = alloc_maps(h.core->state, cap);
     if (rc != 0) {
         int err = errno;
         free_columns(snap);
@@ -350,46 +258,30 @@ static int state_ready(soa_snap_core *core)
     if (core->state)
         return 0;
     const soa_sys_layout *L = core->layout;
-    size_t n = L->nterms, bytes = sizeof(soa_snap_state);
-    size_t per = sizeof(soa_cid) + sizeof(soa__stamp) + 2 * sizeof(void *) +
-                 sizeof(size_t);
-    /* nterms and ncols are at most SOA_SYS_MAX_COLS: no overflow. */
-    bytes += n * per + (size_t)L->ncols * sizeof(void *) + L->view_size +
-             7 * 16u;
+    /* ncols is at most SOA_SYS_MAX_COLS: no overflow. */
+    size_t bytes = sizeof(soa_snap_state) + (size_t)L->ncols * sizeof(void *) +
+                   L->view_size + 3 * 16u;
     soa_alloc *heap = soa_alloc_heap();
     unsigned char *p = heap->alloc(heap, bytes, 16);
     if (!p) {
-        errno = errno ? errno : ENOMEM;
+        errno = ENOMEM;
         return -1;
     }
     memset(p, 0, bytes);
     soa_snap_state *st = (soa_snap_state *)(void *)p;
     size_t at = (sizeof *st + 15u) & ~(size_t)15u;
     st->bytes = bytes;
-    st->nterms = L->nterms;
-    st->nall = n_all(L);
-    st->stamps = (soa__stamp *)(void *)(p + at);
-    at = (at + n * sizeof(soa__stamp) + 15u) & ~(size_t)15u;
-    st->values = (const unsigned char **)(void *)(p + at);
-    at = (at + n * sizeof(void *) + 15u) & ~(size_t)15u;
-    st->dest = (unsigned char **)(void *)(p + at);
-    at = (at + n * sizeof(void *) + 15u) & ~(size_t)15u;
-    st->packed = (size_t *)(void *)(p + at);
-    at = (at + n * sizeof(size_t) + 15u) & ~(size_t)15u;
+    soa__plan_init(&st->plan, L, NULL);
     st->colp = (unsigned char **)(void *)(p + at);
     at = (at + L->ncols * sizeof(void *) + 15u) & ~(size_t)15u;
     st->view = p + at;
-    at = (at + L->view_size + 15u) & ~(size_t)15u;
-    for (uint32_t k = 0; k < L->nterms; k++)
-        st->packed[k] = L->terms[k].ncols ? packed_size(L, &L->terms[k]) : 0;
-    st->cids = (soa_cid *)(void *)(p + at);
     core->state = st;
     return 0;
 }
 
 int soa_snap_init(void *snap, const soa_sys_layout *layout, soa_alloc *alloc)
 {
-    if (!snap || !layout_ok(layout)) {
+    if (!snap || !soa__layout_ok(layout)) {
         errno = EINVAL;
         return -1;
     }
@@ -411,8 +303,7 @@ void soa_snap_release(void *snap)
     soa_snap_state *st = h.core->state;
     if (st) {
         soa_alloc *heap = soa_alloc_heap();
-        if (st->scratch)
-            heap->free(heap, st->scratch, scratch_bytes(st, st->nscratch));
+        soa__plan_free(&st->plan);
         heap->free(heap, st, st->bytes);
     }
     h.core->state = NULL;
@@ -425,291 +316,49 @@ static void view_of(const soa_sys_layout *L, const void *snap, void *view);
 typedef struct build_ctx {
     void *snap;
     const soa_sys_layout *L;
-    soa_snap_state *st;
-    soa_world *w;
-    const soa_query *q;
+    const soa_snap_state *st;
 } build_ctx;
 
-/* Copies n elements of `size` bytes, src[i * stride] to dst[i]. */
-static void gather_run(unsigned char *dst, const unsigned char *src,
-                       size_t stride, size_t n, size_t size)
+/* Copies snapshot rows [row, row + n) from rows [r, r + n) of match m,
+ * which lie in one block. */
+static void copy_piece(const build_ctx *c, const soa__match *m, size_t r,
+                       size_t row, size_t n)
 {
-    switch (size) {
-    case 4:
-        for (size_t i = 0; i < n; i++)
-            memcpy(dst + i * 4u, src + i * stride, 4);
-        break;
-    case 8:
-        for (size_t i = 0; i < n; i++)
-            memcpy(dst + i * 8u, src + i * stride, 8);
-        break;
-    case 2:
-        for (size_t i = 0; i < n; i++)
-            memcpy(dst + i * 2u, src + i * stride, 2);
-        break;
-    default:
-        assert(size == 1);
-        for (size_t i = 0; i < n; i++)
-            dst[i] = src[i * stride];
+    const soa_sys_layout *L = c->L;
+    const unsigned char *block = soa__table_block(m->t, r / BLOCK);
+    size_t in = r % BLOCK;
+    memcpy(*head_of(c->snap).eids + row,
+           (const soa_entity *)(const void *)block + in, n * sizeof(soa_entity));
+    for (uint32_t j = 0; j < L->ncols; j++) {
+        size_t size = L->cols[j].size;
+        memcpy(c->st->colp[j] + row * size, block + m->off[j] + in * size,
+               n * size);
     }
 }
 
-/* Copies n elements, src[rows[i] * stride] to dst[i]. */
-static void gather_rows(unsigned char *dst, const unsigned char *src,
-                        size_t stride, const uint32_t *rows, size_t n,
-                        size_t size)
-{
-    switch (size) {
-    case 4:
-        for (size_t i = 0; i < n; i++)
-            memcpy(dst + i * 4u, src + (size_t)rows[i] * stride, 4);
-        break;
-    case 8:
-        for (size_t i = 0; i < n; i++)
-            memcpy(dst + i * 8u, src + (size_t)rows[i] * stride, 8);
-        break;
-    case 2:
-        for (size_t i = 0; i < n; i++)
-            memcpy(dst + i * 2u, src + (size_t)rows[i] * stride, 2);
-        break;
-    default:
-        assert(size == 1);
-        for (size_t i = 0; i < n; i++)
-            dst[i] = src[(size_t)rows[i] * stride];
-    }
-}
-
-/*
- * Packed values <-> columns, for values of nc (1 to 4) elements of `size`
- * (4 or 8) bytes.  Each column is its own restrict pointer and the size a
- * constant once inlined, so the compiler sees independent streams and
- * copies with vector shuffles.
- */
-static inline void split(size_t size, uint32_t nc, const unsigned char *restrict s,
-                         unsigned char *restrict d0, unsigned char *restrict d1,
-                         unsigned char *restrict d2, unsigned char *restrict d3,
-                         size_t n)
-{
-    size_t stride = size * nc;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(d0 + i * size, s + i * stride, size);
-        if (nc > 1)
-            memcpy(d1 + i * size, s + i * stride + size, size);
-        if (nc > 2)
-            memcpy(d2 + i * size, s + i * stride + 2 * size, size);
-        if (nc > 3)
-            memcpy(d3 + i * size, s + i * stride + 3 * size, size);
-    }
-}
-
-static inline void join(size_t size, uint32_t nc, unsigned char *restrict d,
-                        const unsigned char *restrict s0,
-                        const unsigned char *restrict s1,
-                        const unsigned char *restrict s2,
-                        const unsigned char *restrict s3, size_t n)
-{
-    size_t stride = size * nc;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(d + i * stride, s0 + i * size, size);
-        if (nc > 1)
-            memcpy(d + i * stride + size, s1 + i * size, size);
-        if (nc > 2)
-            memcpy(d + i * stride + 2 * size, s2 + i * size, size);
-        if (nc > 3)
-            memcpy(d + i * stride + 3 * size, s3 + i * size, size);
-    }
-}
-
-#define SIZES_AND_COUNTS(F, ...)                                              \
-    switch (size * 8u + nc) {                                                 \
-    case 33: F(4, 1, __VA_ARGS__); break;                                     \
-    case 34: F(4, 2, __VA_ARGS__); break;                                     \
-    case 35: F(4, 3, __VA_ARGS__); break;                                     \
-    case 36: F(4, 4, __VA_ARGS__); break;                                     \
-    case 65: F(8, 1, __VA_ARGS__); break;                                     \
-    case 66: F(8, 2, __VA_ARGS__); break;                                     \
-    case 67: F(8, 3, __VA_ARGS__); break;                                     \
-    case 68: F(8, 4, __VA_ARGS__); break;                                     \
-    default: assert(!"not a packed term");                                    \
-    }
-
-/* Splits n packed values at src into the columns dst[0 .. nc). */
-static void deinterleave(unsigned char *const *dst, const unsigned char *src,
-                         size_t n, size_t size, uint32_t nc)
-{
-#define SPLIT(S, C, ...) split(S, C, src, dst[0], C > 1 ? dst[1] : NULL,     \
-                               C > 2 ? dst[2] : NULL, C > 3 ? dst[3] : NULL, n)
-    SIZES_AND_COUNTS(SPLIT, 0)
-#undef SPLIT
-}
-
-/* Joins n rows of the columns src[0 .. nc) into packed values at dst. */
-static void interleave(unsigned char *dst, const unsigned char *const *src,
-                       size_t n, size_t size, uint32_t nc)
-{
-#define JOIN(S, C, ...) join(S, C, dst, src[0], C > 1 ? src[1] : NULL,      \
-                             C > 2 ? src[2] : NULL, C > 3 ? src[3] : NULL, n)
-    SIZES_AND_COUNTS(JOIN, 0)
-#undef JOIN
-}
-
-/* Copies one batch (block b, n rows) of term k's columns from the world. */
-static void gather_block(const build_ctx *c, uint32_t k, size_t b, size_t n)
-{
-    const soa_sys_term *t = &c->L->terms[k];
-    const soa_snap_state *st = c->st;
-    size_t stride = t->comp->size, row = b * 64u;
-    uint32_t base = st->base[b * st->nall + k];
-    const uint32_t *rows = st->rows + (b * st->nall + k) * 64u;
-    size_t packed = base != SOA__ROW_NONE ? st->packed[k] : 0;
-    if (packed) {
-        unsigned char *dst[4];
-        for (uint32_t j = 0; j < t->ncols; j++)
-            dst[j] = st->colp[t->col0 + j] + row * packed;
-        deinterleave(dst, st->values[k] + (size_t)base * stride, n, packed,
-                     t->ncols);
-        return;
-    }
-    for (uint32_t j = t->col0; j < t->col0 + t->ncols; j++) {
-        const soa_sys_col *col = &c->L->cols[j];
-        unsigned char *dst = st->colp[j] + row * col->size;
-        const unsigned char *src = st->values[k] + col->offset;
-        if (base != SOA__ROW_NONE)
-            gather_run(dst, src + (size_t)base * stride, stride, n, col->size);
-        else
-            gather_rows(dst, src, stride, rows, n, col->size);
-    }
-}
-
-/* Copies rows [begin, end) (begin a multiple of 64) from the world and
- * clears their changed bits. */
+/* Copies snapshot rows [begin, end) (begin a multiple of 64) from the
+ * tables and clears their changed bits. */
 static size_t copy_rows(void *p, size_t begin, size_t end)
 {
     const build_ctx *c = p;
-    for (size_t row = begin; row < end; row += 64u) {
-        size_t n = end - row < 64u ? end - row : 64u;
-        for (uint32_t k = 0; k < c->st->nall; k++)
-            if (c->L->terms[k].ncols)
-                gather_block(c, k, row / 64u, n);
+    const soa__plan *pl = &c->st->plan;
+    size_t row = begin;
+    for (uint32_t i = soa__plan_find(pl, begin); row < end; i++) {
+        const soa__match *m = &pl->m[i];
+        while (row < end && row < m->base + m->rows) {
+            size_t r = row - m->base, left = BLOCK - r % BLOCK;
+            size_t n = end - row < left ? end - row : left;
+            if (n > m->base + m->rows - row)
+                n = m->base + m->rows - row;
+            copy_piece(c, m, r, row, n);
+            row += n;
+        }
     }
-    for (uint32_t k = 0; k < c->st->nall; k++)
+    for (uint32_t k = 0; k < c->L->nterms; k++)
         if (c->L->terms[k].ncols)
             soa_bitset_clear_all(changed_of(c->snap, &c->L->terms[k]) +
                                      begin / 64u, end - begin);
     return 0;
-}
-
-/*
- * One batch of the walk into block b through `scratch` (nall * 64 rows):
- * a term whose rows run on gets a base; the others' rows are copied into
- * the row map (only those: a walk of a world whose rows run on touches
- * no map at all).  Returns how many matched.
- */
-static size_t fetch_batch(const build_ctx *c, soa_query_iter *it, size_t b,
-                          uint32_t *scratch)
-{
-    soa_snap_state *st = c->st;
-    soa_entity *eids = *head_of(c->snap).eids;
-    uint64_t runs;
-    size_t n = soa__query_fetch_rows(it, eids + b * 64u, scratch,
-                                     SOA__FETCH_BATCH, &runs);
-    for (uint32_t k = 0; n && k < st->nall; k++) {
-        uint32_t *base = &st->base[b * st->nall + k];
-        if (k < 64 && ((runs >> k) & 1u)) {
-            *base = scratch[k * 64u];
-        } else {
-            *base = SOA__ROW_NONE;
-            memcpy(st->rows + (b * st->nall + k) * 64u, scratch + k * 64u,
-                   n * sizeof *scratch);
-        }
-    }
-    return n;
-}
-
-typedef struct walk_ctx {
-    const build_ctx *c;
-    atomic_size_t rows;
-    atomic_int gap;
-} walk_ctx;
-
-/* A chunk of the parallel walk: the lead term's positions [begin, end) are
- * rows [begin, end) when every candidate matches.  Walks and copies them,
- * or at the first gap flags it (the caller then walks serially). */
-static void walk_chunk(void *p, size_t begin, size_t end, unsigned worker)
-{
-    walk_ctx *wc = p;
-    const build_ctx *c = wc->c;
-    uint32_t *scratch = c->st->scratch + (size_t)worker * c->st->nall * 64u;
-    soa_query_iter it;
-    size_t row = begin, n;
-    soa_query_begin_at(c->w, c->q, &it, begin, end);
-    while ((n = fetch_batch(c, &it, row / 64u, scratch)) != 0) {
-        if (n != (end - row < 64u ? end - row : 64u))
-            break;
-        row += n;
-    }
-    if (row != end) {
-        atomic_store_explicit(&wc->gap, 1, memory_order_relaxed);
-        return;
-    }
-    copy_rows((void *)(uintptr_t)c, begin, end);
-    atomic_fetch_add_explicit(&wc->rows, end - begin, memory_order_relaxed);
-}
-
-/* The parallel walk over `bound` rows: whether it found every row. */
-static bool walk_parallel(const build_ctx *c, soa_pool *pool, size_t bound)
-{
-    walk_ctx wc;
-    wc.c = c;
-    atomic_init(&wc.rows, 0);
-    atomic_init(&wc.gap, 0);
-    soa_pool_for(pool, bound, SOA_SNAP_GRAIN, walk_chunk, &wc);
-    return !atomic_load(&wc.gap) && atomic_load(&wc.rows) == bound;
-}
-
-/* Room for `walkers` batches of row scratch: 0 or -1 (ENOMEM). */
-static int scratch_ready(soa_snap_state *st, size_t walkers)
-{
-    if (walkers <= st->nscratch)
-        return 0;
-    soa_alloc *heap = soa_alloc_heap();
-    uint32_t *p = heap->alloc(heap, scratch_bytes(st, walkers), 64);
-    if (!p) {
-        errno = ENOMEM;
-        return -1;
-    }
-    if (st->scratch)
-        heap->free(heap, st->scratch, scratch_bytes(st, st->nscratch));
-    st->scratch = p;
-    st->nscratch = walkers;
-    return 0;
-}
-
-/* Registers every term's component: 0, or -1 (EINVAL). */
-static int resolve_terms(const soa_sys_layout *L, soa_snap_state *st,
-                         soa_world *w)
-{
-    for (uint32_t k = 0; k < L->nterms; k++) {
-        st->cids[k] = soa_world_register(w, L->terms[k].comp);
-        if (st->cids[k] == SOA_CID_INVALID) {
-            errno = EINVAL;
-            return -1;
-        }
-    }
-    for (uint32_t k = 0; k < st->nall; k++)
-        st->values[k] = soa__world_values(w, st->cids[k]);
-    return 0;
-}
-
-/* The serial walk: rows found. */
-static size_t walk_serial(const build_ctx *c, soa_query_iter *it,
-                          size_t bound)
-{
-    size_t row = 0, n;
-    while (row < bound &&
-           (n = fetch_batch(c, it, row / 64u, c->st->scratch)) != 0)
-        row += n;
-    return row;
 }
 
 int soa_snap_build_on(void *snap, soa_world *w, soa_pool *pool)
@@ -724,36 +373,19 @@ int soa_snap_build_on(void *snap, soa_world *w, soa_pool *pool)
         errno = EINVAL;
         return -1;
     }
-    if (state_ready(h.core) != 0 || resolve_terms(L, h.core->state, w) != 0)
+    if (state_ready(h.core) != 0)
         return -1;
     soa_snap_state *st = h.core->state;
-    soa_query q = {st->cids, st->nall, st->cids + st->nall,
-                   st->nterms - st->nall};
-    build_ctx c = {snap, L, st, w, &q};
-    if (soa__world_same_shape(w, st->stamps, st->nterms)) {
-        soa__snap_for(pool, *h.rows, copy_rows, &c);
-        return 0;
-    }
-    soa_query_iter it;
     *h.rows = 0;
-    size_t bound = soa_query_begin(w, &q, &it), rows;
-    if (bound > *h.cap && reserve(snap, bound) != 0)
+    if (soa__plan_match(&st->plan, w) != 0)
         return -1;
-    if (scratch_ready(st, soa_pool_size(pool)) != 0)
+    size_t rows = soa__plan_layout(&st->plan, 1);
+    if (rows > *h.cap && reserve(snap, rows) != 0)
         return -1;
-    bool walked = !st->gaps && bound >= SOA_SNAP_PARALLEL_ROWS &&
-                  soa_pool_size(pool) > 1 && walk_parallel(&c, pool, bound);
-    if (walked) {
-        rows = bound;
-    } else {
-        rows = walk_serial(&c, &it, bound);
-        st->gaps = rows != bound;
-    }
+    build_ctx c = {snap, L, st};
     *h.rows = rows;
-    for (uint32_t k = 0; k < st->nterms; k++)
-        soa__world_stamp(w, st->cids[k], &st->stamps[k]);
-    if (!walked)
-        soa__snap_for(pool, rows, copy_rows, &c);
+    soa__snap_for(pool, rows, copy_rows, &c);
+    st->shape = soa__world_shape(w);
     view_of(L, snap, st->view);
     return 0;
 }
@@ -781,12 +413,31 @@ static void view_of(const soa_sys_layout *L, const void *snap, void *view)
     }
 }
 
+/* The view of a table block's columns (begin and end 0) into `view`. */
+static void view_of_block(const soa_sys_layout *L, const unsigned char *block,
+                          const size_t *off, void *view)
+{
+    soa_view_head vh;
+    vh.begin = vh.end = 0;
+    vh.eids = (const soa_entity *)(const void *)block;
+    memcpy(view, &vh, sizeof vh);
+    for (uint32_t j = 0; j < L->ncols; j++)
+        set_ptr(view, L->cols[j].view, block + off[j]);
+    for (uint32_t k = 0; k < L->nterms; k++) {
+        const soa_sys_term *t = &L->terms[k];
+        if (t->ncols && t->access == SOA_ACCESS_WRITE)
+            set_ptr(view, t->view_changed, block + off[L->ncols + k]);
+    }
+}
+
 void soa_view_fill(const soa_view_src *src, void *view, size_t view_size)
 {
     const soa_sys_layout *L = src->layout;
     assert(view_size == L->view_size);
     if (src->tmpl)
         memcpy(view, src->tmpl, view_size);
+    else if (src->block)
+        view_of_block(L, src->block, src->off, view);
     else
         view_of(L, src->snap, view);
     memcpy((unsigned char *)view + offsetof(soa_view_head, begin), &src->begin,
@@ -808,7 +459,7 @@ void soa_snap_run_range(void *snap, soa_fn kernel, const soa_frame *frame,
     const soa_snap_core *core = head_of(snap).core;
     const soa_sys_layout *L = core->layout;
     soa_view_src src = {L, snap, core->state ? core->state->view : NULL,
-                        begin, end};
+                        NULL, NULL, begin, end};
     assert(L && begin <= end && end <= *head_of(snap).rows);
     L->call(&src, kernel, frame, ctx);
 }
@@ -844,75 +495,91 @@ typedef struct commit_ctx {
     const soa_sys_layout *L;
     const soa_snap_state *st;
     soa_world *w;
-    unsigned char **dest; /* [nall]: the term's values, or NULL: look up */
+    bool direct; /* the world's rows are where the build found them */
 } commit_ctx;
 
-/* Copies one element from column `col` row `row` into value `d`. */
-/* Copies row `row` of term k's columns into the value at d. */
-static void put_row(const commit_ctx *c, uint32_t k, unsigned char *d,
-                    size_t row)
+/* Marks rows [in, in + n) of a table block changed.  Atomically: a commit's
+ * chunks are whole words of the snapshot, but a table's rows start
+ * anywhere in it, so two chunks may mark rows of one word of the world. */
+static void mark_rows(uint64_t *bits, size_t in, size_t n)
+{
+    while (n) {
+        size_t k = in % 64u, take = 64u - k < n ? 64u - k : n;
+        uint64_t mask = take == 64u ? ~(uint64_t)0
+                                    : (((uint64_t)1 << take) - 1u) << k;
+        __atomic_fetch_or(&bits[in / 64u], mask, __ATOMIC_RELAXED);
+        in += take;
+        n -= take;
+    }
+}
+
+/* Copies snapshot rows [row, row + n) of term k into rows [in, in + n) of
+ * a block whose column offsets are `off`, and marks them changed there. */
+static void put_rows(const commit_ctx *c, uint32_t k, unsigned char *block,
+                     const size_t *off, size_t in, size_t row, size_t n)
 {
     const soa_sys_term *t = &c->L->terms[k];
-    unsigned char *const *colp = c->st->colp;
-    switch (c->st->packed[k]) {
-    case 4:
-        for (uint32_t j = 0; j < t->ncols; j++)
-            memcpy(d + j * 4u, colp[t->col0 + j] + row * 4u, 4);
-        return;
-    case 8:
-        for (uint32_t j = 0; j < t->ncols; j++)
-            memcpy(d + j * 8u, colp[t->col0 + j] + row * 8u, 8);
-        return;
-    }
     for (uint32_t j = t->col0; j < t->col0 + t->ncols; j++) {
-        const soa_sys_col *col = &c->L->cols[j];
-        switch (col->size) {
-        case 4: memcpy(d + col->offset, colp[j] + row * 4u, 4); break;
-        case 8: memcpy(d + col->offset, colp[j] + row * 8u, 8); break;
-        case 2: memcpy(d + col->offset, colp[j] + row * 2u, 2); break;
-        default: d[col->offset] = colp[j][row];
-        }
+        size_t size = c->L->cols[j].size;
+        memcpy(block + off[j] + in * size, c->st->colp[j] + row * size,
+               n * size);
     }
+    mark_rows((uint64_t *)(void *)(block + off[c->L->ncols + k]), in, n);
 }
 
-/* Rows [row, row + 64) of term k back to values d, d + 1, ... */
-static void scatter_block(const commit_ctx *c, uint32_t k, size_t row,
-                          unsigned char *d)
+/* Row `row` of term k to the entity it came from, looked up: whether it
+ * was written (the entity lives and has the component). */
+static bool put_looked_up(const commit_ctx *c, uint32_t k, size_t row)
 {
     const soa_sys_term *t = &c->L->terms[k];
-    size_t stride = t->comp->size, packed = c->st->packed[k];
-    if (packed) {
-        const unsigned char *src[4];
-        for (uint32_t j = 0; j < t->ncols; j++)
-            src[j] = c->st->colp[t->col0 + j] + row * packed;
-        interleave(d, src, 64u, packed, t->ncols);
-        return;
+    const soa_table *tab;
+    size_t r;
+    soa_cid cid = c->st->plan.cids[k];
+    if (!soa__world_locate(c->w, (*head_of(c->snap).eids)[row], &tab, &r) ||
+        soa__table_bit_offset(tab, cid) == SIZE_MAX)
+        return false;
+    unsigned char *block = soa__table_block(tab, r / BLOCK);
+    size_t in = r % BLOCK;
+    for (uint32_t j = 0; j < t->ncols; j++) {
+        size_t size = c->L->cols[t->col0 + j].size;
+        memcpy(block + soa__table_col_offset(tab, cid, j) + in * size,
+               c->st->colp[t->col0 + j] + row * size, size);
     }
-    for (size_t i = 0; i < 64u; i++)
-        put_row(c, k, d + i * stride, row + i);
+    mark_rows((uint64_t *)(void *)(block + soa__table_bit_offset(tab, cid)), in,
+              1);
+    return true;
 }
 
-/* The value row `row` (bit j of block b) of term k goes to, or NULL. */
-static unsigned char *dest_of(const commit_ctx *c, uint32_t k, size_t b,
-                              uint32_t j, uint32_t base)
+/* Snapshot rows [row, row + n) of term k back to where they came from
+ * (direct commits), in pieces that lie in one block. */
+static void put_direct(const commit_ctx *c, uint32_t k, size_t row, size_t n)
 {
-    const soa_snap_state *st = c->st;
-    size_t stride = c->L->terms[k].comp->size;
-    if (!c->dest[k]) {
-        const soa_entity *eids = *head_of(c->snap).eids;
-        return soa_world_get(c->w, eids[b * 64u + j], st->cids[k]);
+    const soa__plan *pl = &c->st->plan;
+    uint32_t i = soa__plan_find(pl, row);
+    while (n) {
+        assert(i < pl->nm);
+        const soa__match *m = &pl->m[i];
+        if (row >= m->base + m->rows) { /* past this table (or empty) */
+            i++;
+            continue;
+        }
+        size_t r = row - m->base, in = r % BLOCK, piece = n;
+        if (piece > BLOCK - in)
+            piece = BLOCK - in;
+        if (piece > m->base + m->rows - row)
+            piece = m->base + m->rows - row;
+        put_rows(c, k, soa__table_block(m->t, r / BLOCK), m->off, in, row,
+                 piece);
+        row += piece;
+        n -= piece;
     }
-    uint32_t r = base != SOA__ROW_NONE ? base + j
-                                       : st->rows[(b * st->nall + k) * 64u + j];
-    return c->dest[k] + (size_t)r * stride;
 }
 
 /* Term k's changed rows in [begin, end): how many were written. */
 static size_t commit_term(const commit_ctx *c, uint32_t k, size_t begin,
                           size_t end)
 {
-    const soa_sys_term *t = &c->L->terms[k];
-    const uint64_t *changed = changed_of(c->snap, t);
+    const uint64_t *changed = changed_of(c->snap, &c->L->terms[k]);
     size_t rows = *head_of(c->snap).rows, n = 0;
     for (size_t b = begin / 64u; b < soa_bitset_words(end); b++) {
         uint64_t bits = changed[b];
@@ -920,19 +587,17 @@ static size_t commit_term(const commit_ctx *c, uint32_t k, size_t begin,
             continue;
         if (rows - b * 64u < 64u)
             bits &= ((uint64_t)1 << (rows - b * 64u)) - 1u;
-        uint32_t base = c->dest[k] ? c->st->base[b * c->st->nall + k]
-                                   : SOA__ROW_NONE;
-        if (base != SOA__ROW_NONE && bits == ~(uint64_t)0) {
-            scatter_block(c, k, b * 64u, c->dest[k] + (size_t)base * t->comp->size);
+        if (c->direct && bits == ~(uint64_t)0) {
+            put_direct(c, k, b * 64u, 64u);
             n += 64u;
             continue;
         }
         for (; bits; bits &= bits - 1u) {
-            uint32_t j = soa__ctz64(bits);
-            unsigned char *d = dest_of(c, k, b, j, base);
-            if (!d)
+            size_t row = b * 64u + soa__ctz64(bits);
+            if (c->direct)
+                put_direct(c, k, row, 1);
+            else if (!put_looked_up(c, k, row))
                 continue;
-            put_row(c, k, d, b * 64u + j);
             n++;
         }
     }
@@ -943,7 +608,7 @@ static size_t commit_rows(void *p, size_t begin, size_t end)
 {
     const commit_ctx *c = p;
     size_t n = 0;
-    for (uint32_t k = 0; k < c->st->nall; k++) {
+    for (uint32_t k = 0; k < c->st->plan.nall; k++) {
         const soa_sys_term *t = &c->L->terms[k];
         if (t->access == SOA_ACCESS_WRITE && t->ncols)
             n += commit_term(c, k, begin, end);
@@ -957,11 +622,10 @@ size_t soa_snap_commit_on(const void *snap, soa_world *w, soa_pool *pool)
         return 0;
     head h = head_of(snap);
     const soa_snap_state *st = h.core->state;
-    if (!h.core->layout || !st || !*h.rows)
+    if (!h.core->layout || !st || !*h.rows || st->plan.w != w)
         return 0;
-    for (uint32_t k = 0; k < st->nall; k++)
-        st->dest[k] = soa__world_values_stamped(w, &st->stamps[k]);
-    commit_ctx c = {snap, h.core->layout, st, w, st->dest};
+    commit_ctx c = {snap, h.core->layout, st, w,
+                    soa__world_shape(w) == st->shape};
     return soa__snap_for(pool, *h.rows, commit_rows, &c);
 }
 
@@ -1105,7 +769,7 @@ int soa_snap_publish(const void *snap, soa_arena *a, size_t offset)
 int soa_snap_attach(void *snap, const soa_sys_layout *layout,
                     const soa_arena *a, size_t offset)
 {
-    if (!snap || !layout_ok(layout)) {
+    if (!snap || !soa__layout_ok(layout)) {
         errno = EINVAL;
         return SOA_SHM_EINVAL;
     }

@@ -1,93 +1,242 @@
 /*
- * world.c: the reference ECS world.
+ * world.c: the reference ECS world, stored as archetype tables of SoA
+ * columns.
  *
- * Entities live in slots.  A slot holds its generation and, while free, the
- * index of the next free slot (a LIFO free list); a live slot's `next` is
- * SLOT_ALIVE.  A handle is (generation << 32 | index) and is alive only when
- * the slot is live with that generation, so a despawned handle stays dead
- * after its slot is reused.  A slot whose generation would wrap is retired
- * rather than reused, so no handle ever comes back to life.
+ * Slots.  Entity index i is slot i, 8 bytes.  A live slot holds its
+ * table and row; its generation lives in the table's entity column (the
+ * handle stored there), so a handle is alive exactly when its slot is live
+ * and the table's eids[row] equals it.  A free slot holds FREE_BIT | the
+ * next free slot (a LIFO list) and the generation its next entity gets; a
+ * retired one (generations used up) is FREE_BIT | RETIRED.
  *
- * Each component is a sparse set: sparse[slot] is the entity's row in the
- * dense arrays (or NO_ROW), values holds one AoS value per row and ents the
- * row's entity.  Rows are kept packed by moving the last row into a hole.
+ * Components.  Each registered component has its columns: one per scalar
+ * field and one per element of an array field, in C_cols order, each with
+ * its element size and its offset in the AoS value (what read and set
+ * convert through).  Names and layout hashes are found through two small
+ * open-addressing maps.
  *
- * Every array grows geometrically through the world's soa_alloc (which has
- * no realloc: a grow is alloc + copy + free), and every size is checked for
- * overflow before it is used.
+ * Tables.  A table is a sorted set of cids, found through a map keyed by
+ * the set and through edges (add cid / remove cid -> table) cached on each
+ * table.  Its rows live in blocks of BLOCK rows: one allocation per block
+ * holding the entity column, every column (64-byte aligned) and a changed
+ * bitset per component with fields, at offsets the table computes once.
+ * Rows are packed: removing row r moves the last row into it.  The last
+ * block is freed once two blocks' worth of rows are free, so a table that
+ * breathes around a block boundary does not allocate every time.
+ *
+ * Every change of structure (a row added, removed or moved; a table made)
+ * bumps w->shape, which snapshot builds use to know their rows still are
+ * where they were.
+ *
+ * Sizes are checked for overflow before use; allocation failures leave the
+ * world as it was.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
 
+#include "soa/bitset.h"
 #include "soa/world.h"
 #include "internal.h"
 
-/* A slot's `next`: the free-list link, or one of three marks.  Slot indices
- * stay below all of them. */
-#define SLOT_ALIVE UINT32_MAX
-#define NO_SLOT (UINT32_MAX - 1u)      /* end of the free list */
-#define SLOT_RETIRED (UINT32_MAX - 2u) /* generations used up: never reused */
-#define MAX_SLOTS ((size_t)UINT32_MAX - 2u)
-#define NO_ROW UINT32_MAX
+#define BLOCK ((size_t)SOA_BLOCK_ROWS)
+#define FREE_BIT 0x80000000u
+#define NO_NEXT 0x7fffffffu    /* end of the free list */
+#define RETIRED 0x7ffffffeu    /* generations used up: never reused */
+#define MAX_SLOTS ((size_t)RETIRED)
+#define MAX_TABLES ((size_t)FREE_BIT - 1u)
+#define NONE UINT32_MAX
 
 typedef struct slot {
-    uint32_t gen;  /* >= 1 */
-    uint32_t next; /* SLOT_ALIVE, or the next free slot (NO_SLOT ends) */
+    uint32_t a; /* live: table; free: FREE_BIT | next (or RETIRED) */
+    uint32_t b; /* live: row; free: the next generation */
 } slot;
+
+typedef struct col {
+    uint32_t offset, size; /* in the AoS value; bytes per element */
+} col;
 
 typedef struct comp {
     const soa_component_desc *desc;
-    size_t size, align;  /* size 0: a tag, no values */
-    uint32_t *sparse;    /* slot -> row, NO_ROW when absent */
-    size_t sparse_cap;   /* slots covered by sparse */
-    unsigned char *values;
-    soa_entity *ents;
-    size_t count, cap;   /* rows used, rows allocated */
-    uint64_t version;    /* bumped when a row loses its entity (removal) */
-    uint64_t shape;      /* bumped when a row is added or removed */
+    uint32_t ncols;
+    col *cols;
 } comp;
+
+/* An open-addressing map from a 64-bit key to a uint32_t value. */
+typedef struct map {
+    uint64_t *keys;
+    uint32_t *vals; /* NONE: empty */
+    size_t cap;     /* a power of two, or 0 */
+    size_t len;
+} map;
+
+struct soa_table {
+    uint32_t id;
+    uint32_t ncids;
+    soa_cid *cids;       /* sorted */
+    uint32_t nindex;     /* index has an entry for cids below this */
+    uint32_t *index;     /* cid -> position in cids, or NONE */
+    uint32_t *col0;      /* per position: first column, NONE for a tag */
+    uint32_t *bit;       /* per position: its bitset, NONE for a tag */
+    uint32_t *ncol_at;   /* per position: its columns */
+    uint32_t ncols, nbits;
+    col *cols;           /* per column: as the component's */
+    size_t *col_off;     /* per column: offset in a block */
+    size_t *bit_off;     /* per bitset: offset in a block */
+    size_t block_bytes;
+    size_t rows;
+    unsigned char **blocks;
+    size_t nblocks, blocks_cap;
+    uint32_t *edge_add, *edge_del; /* cid -> table + 1 (0: not known) */
+    uint32_t nedges;
+    uint64_t key;        /* hash of cids */
+};
+
+typedef struct soa_table table;
 
 struct soa_world {
     soa_alloc *alloc;
-    uint64_t serial;     /* unique among the worlds of this process */
+    uint64_t serial;
+    uint64_t shape;
     slot *slots;
     size_t nslots, slots_cap;
     uint32_t free_head;
     size_t live;
     comp *comps;
-    size_t ncomps, comps_cap;
+    uint32_t ncomps, comps_cap;
+    map by_name, by_hash, by_set;
+    table **tables;
+    uint32_t ntables, tables_cap;
 };
 
-/* What soa_world_add returns for a tag: a valid address nobody reads. */
-static unsigned char tag_value;
-
-/* The last world serial handed out; serials start at 1, so a zeroed
- * soa__stamp matches no world. */
 static _Atomic uint64_t last_serial;
 
-/* ---- memory -------------------------------------------------------- */
+/* ---- small helpers -------------------------------------------------- */
 
-/* A capacity of at least `need`, doubling from `cur` (minimum 16), capped at
- * `max`; 0 when `need` exceeds `max`. */
+static uint64_t fnv(const void *p, size_t n, uint64_t h)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+#define FNV0 UINT64_C(0xcbf29ce484222325)
+
+static void *alloc_n(soa_alloc *a, size_t n, size_t elem, size_t align)
+{
+    size_t bytes;
+    if (!soa_mul_ok(n, elem, &bytes)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = a->alloc(a, bytes ? bytes : 1, align);
+    if (!p)
+        errno = ENOMEM;
+    return p;
+}
+
+static void free_n(soa_alloc *a, void *p, size_t n, size_t elem)
+{
+    size_t bytes = n * elem; /* alloc_n checked it */
+    a->free(a, p, bytes ? bytes : 1);
+}
+
+/* A capacity of at least `need`, doubling from `cur` (at least 8),
+ * capped at `max`; 0 when need exceeds max. */
 static size_t next_cap(size_t cur, size_t need, size_t max)
 {
     if (need > max)
         return 0;
-    size_t c = cur < 16 ? 16 : cur;
+    size_t c = cur < 8 ? 8 : cur;
     while (c < need)
         c = c > max / 2 ? max : c * 2;
     return c;
 }
 
-/* ---- handles ------------------------------------------------------- */
+/* ---- maps ----------------------------------------------------------- */
+
+static uint32_t map_get(const map *m, uint64_t key,
+                        bool (*eq)(const void *ctx, uint32_t v),
+                        const void *ctx)
+{
+    if (!m->cap)
+        return NONE;
+    for (size_t i = key & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        if (m->vals[i] == NONE)
+            return NONE;
+        if (m->keys[i] == key && (!eq || eq(ctx, m->vals[i])))
+            return m->vals[i];
+    }
+}
+
+static void map_put_raw(map *m, uint64_t key, uint32_t val)
+{
+    size_t i = key & (m->cap - 1);
+    while (m->vals[i] != NONE)
+        i = (i + 1) & (m->cap - 1);
+    m->keys[i] = key;
+    m->vals[i] = val;
+    m->len++;
+}
+
+/* Room for one more entry (load below 1/2): 0 or -1 (ENOMEM). */
+static int map_reserve(soa_alloc *a, map *m)
+{
+    if ((m->len + 1) * 2 <= m->cap)
+        return 0;
+    size_t cap = m->cap ? m->cap * 2 : 16;
+    map n = {alloc_n(a, cap, sizeof(uint64_t), 8),
+             alloc_n(a, cap, sizeof(uint32_t), 4), cap, 0};
+    if (!n.keys || !n.vals) {
+        if (n.keys)
+            free_n(a, n.keys, cap, sizeof(uint64_t));
+        if (n.vals)
+            free_n(a, n.vals, cap, sizeof(uint32_t));
+        return -1;
+    }
+    memset(n.vals, 0xff, cap * sizeof(uint32_t));
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->vals[i] != NONE)
+            map_put_raw(&n, m->keys[i], m->vals[i]);
+    if (m->cap) {
+        free_n(a, m->keys, m->cap, sizeof(uint64_t));
+        free_n(a, m->vals, m->cap, sizeof(uint32_t));
+    }
+    *m = n;
+    return 0;
+}
+
+static void map_free(soa_alloc *a, map *m)
+{
+    if (m->cap) {
+        free_n(a, m->keys, m->cap, sizeof(uint64_t));
+        free_n(a, m->vals, m->cap, sizeof(uint32_t));
+    }
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- handles and slots ---------------------------------------------- */
 
 static soa_entity make_handle(uint32_t index, uint32_t gen)
 {
     return (soa_entity)gen << 32 | index;
 }
 
-/* The slot of a live handle, or NULL. */
+static unsigned char *block_of(const table *t, size_t row)
+{
+    return t->blocks[row / BLOCK];
+}
+
+static soa_entity *eids_at(const table *t, size_t row)
+{
+    return (soa_entity *)(void *)block_of(t, row) + row % BLOCK;
+}
+
+/* The live slot of handle e, or NULL. */
 static const slot *live_slot(const soa_world *w, soa_entity e)
 {
     if (!w)
@@ -96,28 +245,36 @@ static const slot *live_slot(const soa_world *w, soa_entity e)
     if (i >= w->nslots)
         return NULL;
     const slot *s = &w->slots[i];
-    if (s->next != SLOT_ALIVE || s->gen != soa_entity_generation(e))
+    if (s->a & FREE_BIT || *eids_at(w->tables[s->a], s->b) != e)
         return NULL;
     return s;
 }
 
-static comp *comp_of(const soa_world *w, soa_cid cid)
+static const comp *comp_of(const soa_world *w, soa_cid cid)
 {
     return w && cid < w->ncomps ? &w->comps[cid] : NULL;
 }
 
-/* The row of slot `i` in c, or NO_ROW. */
-static uint32_t row_of(const comp *c, uint32_t i)
+/* Position of cid in t's set, or NONE. */
+static uint32_t pos_of(const table *t, soa_cid cid)
 {
-    return i < c->sparse_cap ? c->sparse[i] : NO_ROW;
+    return cid < t->nindex ? t->index[cid] : NONE;
 }
 
-static void *value_at(const comp *c, size_t row)
+/* Element `row` of column c of t. */
+static unsigned char *cell(const table *t, uint32_t c, size_t row)
 {
-    return c->size ? c->values + row * c->size : &tag_value;
+    return block_of(t, row) + t->col_off[c] + (row % BLOCK) * t->cols[c].size;
 }
 
-/* ---- lifetime ------------------------------------------------------ */
+static uint64_t *bits_of(const table *t, uint32_t b, size_t row)
+{
+    return (uint64_t *)(void *)(block_of(t, row) + t->bit_off[b]);
+}
+
+/* ---- lifetime ------------------------------------------------------- */
+
+static table *table_new(soa_world *w, const soa_cid *cids, uint32_t n);
 
 soa_world *soa_world_create(soa_alloc *alloc)
 {
@@ -130,7 +287,12 @@ soa_world *soa_world_create(soa_alloc *alloc)
     memset(w, 0, sizeof *w);
     w->alloc = a;
     w->serial = atomic_fetch_add(&last_serial, 1) + 1;
-    w->free_head = NO_SLOT;
+    w->free_head = NO_NEXT;
+    if (!table_new(w, NULL, 0)) { /* table 0: no components */
+        soa_world_destroy(w);
+        errno = ENOMEM;
+        return NULL;
+    }
     return w;
 }
 
@@ -139,11 +301,25 @@ soa_alloc *soa_world_allocator(const soa_world *w)
     return w ? w->alloc : NULL;
 }
 
-static void comp_free(soa_alloc *a, comp *c)
+static void table_free(soa_alloc *a, table *t)
 {
-    a->free(a, c->sparse, c->sparse_cap * sizeof *c->sparse);
-    a->free(a, c->values, c->cap * c->size);
-    a->free(a, c->ents, c->cap * sizeof *c->ents);
+    for (size_t b = 0; b < t->nblocks; b++)
+        a->free(a, t->blocks[b], t->block_bytes);
+    if (t->blocks_cap)
+        free_n(a, t->blocks, t->blocks_cap, sizeof *t->blocks);
+    free_n(a, t->cids, t->ncids, sizeof *t->cids);
+    free_n(a, t->index, t->nindex, sizeof *t->index);
+    free_n(a, t->col0, t->ncids, sizeof *t->col0);
+    free_n(a, t->bit, t->ncids, sizeof *t->bit);
+    free_n(a, t->ncol_at, t->ncids, sizeof *t->ncol_at);
+    free_n(a, t->cols, t->ncols, sizeof *t->cols);
+    free_n(a, t->col_off, t->ncols, sizeof *t->col_off);
+    free_n(a, t->bit_off, t->nbits, sizeof *t->bit_off);
+    if (t->nedges) {
+        free_n(a, t->edge_add, t->nedges, sizeof *t->edge_add);
+        free_n(a, t->edge_del, t->nedges, sizeof *t->edge_del);
+    }
+    a->free(a, t, sizeof *t);
 }
 
 void soa_world_destroy(soa_world *w)
@@ -151,39 +327,105 @@ void soa_world_destroy(soa_world *w)
     if (!w)
         return;
     soa_alloc *a = w->alloc;
-    for (size_t i = 0; i < w->ncomps; i++)
-        comp_free(a, &w->comps[i]);
-    a->free(a, w->comps, w->comps_cap * sizeof *w->comps);
-    a->free(a, w->slots, w->slots_cap * sizeof *w->slots);
+    for (uint32_t i = 0; i < w->ntables; i++)
+        table_free(a, w->tables[i]);
+    if (w->tables_cap)
+        free_n(a, w->tables, w->tables_cap, sizeof *w->tables);
+    for (uint32_t i = 0; i < w->ncomps; i++)
+        free_n(a, w->comps[i].cols, w->comps[i].ncols, sizeof(col));
+    if (w->comps_cap)
+        free_n(a, w->comps, w->comps_cap, sizeof *w->comps);
+    if (w->slots_cap)
+        free_n(a, w->slots, w->slots_cap, sizeof *w->slots);
+    map_free(a, &w->by_name);
+    map_free(a, &w->by_hash);
+    map_free(a, &w->by_set);
     a->free(a, w, sizeof *w);
 }
 
-/* ---- components ---------------------------------------------------- */
+/* ---- components ----------------------------------------------------- */
+
+/* Columns of a descriptor: how many, or -1 when its fields do not fit
+ * the value it describes. */
+static long desc_cols(const soa_component_desc *d)
+{
+    long n = 0;
+    for (uint32_t f = 0; f < d->nfields; f++) {
+        const soa_field_desc *fd = &d->fields[f];
+        size_t size = soa_scalar_size(fd->type), bytes, end;
+        if (!fd->name || !size || !fd->count ||
+            !soa_mul_ok(size, fd->count, &bytes) ||
+            !soa_add_ok(fd->offset, bytes, &end) || end > d->size ||
+            fd->offset % size != 0 || n > (long)SOA_CID_INVALID - fd->count)
+            return -1;
+        n += (long)fd->count;
+    }
+    return n;
+}
 
 static bool desc_ok(const soa_component_desc *d)
 {
-    if (!d || !d->name || !d->name[0])
+    if (!d || !d->name || !d->name[0] || (d->nfields && !d->fields))
         return false;
     if (d->size == 0)
-        return true;
+        return d->nfields == 0;
     /* A value's alignment is a power of two that divides its size. */
     return d->align && (d->align & (d->align - 1)) == 0 &&
-           d->size % d->align == 0;
+           d->size % d->align == 0 && d->nfields && desc_cols(d) > 0;
+}
+
+static bool name_eq(const void *ctx, uint32_t v);
+
+typedef struct name_key {
+    const soa_world *w;
+    const char *name;
+} name_key;
+
+static bool name_eq(const void *ctx, uint32_t v)
+{
+    const name_key *k = ctx;
+    return strcmp(k->w->comps[v].desc->name, k->name) == 0;
 }
 
 soa_cid soa_world_lookup(const soa_world *w, const char *name)
 {
     if (!w || !name)
         return SOA_CID_INVALID;
-    for (size_t i = 0; i < w->ncomps; i++)
-        if (strcmp(w->comps[i].desc->name, name) == 0)
-            return (soa_cid)i;
-    return SOA_CID_INVALID;
+    name_key k = {w, name};
+    return map_get(&w->by_name, fnv(name, strlen(name), FNV0), name_eq, &k);
+}
+
+soa_cid soa_world_cid(const soa_world *w, const soa_component_desc *desc)
+{
+    if (!w || !desc || !desc->name)
+        return SOA_CID_INVALID;
+    name_key k = {w, desc->name};
+    return map_get(&w->by_hash, desc->layout_hash, name_eq, &k);
+}
+
+static int comp_columns(soa_alloc *a, comp *c)
+{
+    const soa_component_desc *d = c->desc;
+    c->ncols = d->size ? (uint32_t)desc_cols(d) : 0;
+    c->cols = alloc_n(a, c->ncols, sizeof(col), _Alignof(col));
+    if (!c->cols)
+        return -1;
+    uint32_t n = 0;
+    for (uint32_t f = 0; f < d->nfields; f++) {
+        const soa_field_desc *fd = &d->fields[f];
+        uint32_t size = (uint32_t)soa_scalar_size(fd->type);
+        for (uint32_t k = 0; k < fd->count; k++) {
+            c->cols[n].offset = (uint32_t)fd->offset + k * size;
+            c->cols[n].size = size;
+            n++;
+        }
+    }
+    return 0;
 }
 
 soa_cid soa_world_register(soa_world *w, const soa_component_desc *desc)
 {
-    if (!w || !desc_ok(desc)) {
+    if (!w || !desc_ok(desc) || desc->size > UINT32_MAX) {
         errno = EINVAL;
         return SOA_CID_INVALID;
     }
@@ -198,20 +440,29 @@ soa_cid soa_world_register(soa_world *w, const soa_component_desc *desc)
         return cid;
     }
     if (w->ncomps == w->comps_cap) {
-        size_t cap = next_cap(w->comps_cap, w->ncomps + 1, SOA_CID_INVALID);
+        size_t cap = next_cap(w->comps_cap, (size_t)w->ncomps + 1,
+                              SOA_CID_INVALID - 1u);
         if (!cap || soa__grow_array(w->alloc, (void **)&w->comps, sizeof(comp),
                                     _Alignof(comp), w->comps_cap, cap) != 0) {
             errno = ENOMEM;
             return SOA_CID_INVALID;
         }
-        w->comps_cap = cap;
+        w->comps_cap = (uint32_t)cap;
     }
     comp *c = &w->comps[w->ncomps];
     memset(c, 0, sizeof *c);
     c->desc = desc;
-    c->size = desc->size;
-    c->align = desc->size ? desc->align : 1;
-    return (soa_cid)w->ncomps++;
+    if (comp_columns(w->alloc, c) != 0 || map_reserve(w->alloc, &w->by_name) ||
+        map_reserve(w->alloc, &w->by_hash)) {
+        if (c->cols)
+            free_n(w->alloc, c->cols, c->ncols, sizeof(col));
+        errno = ENOMEM;
+        return SOA_CID_INVALID;
+    }
+    cid = w->ncomps++;
+    map_put_raw(&w->by_name, fnv(desc->name, strlen(desc->name), FNV0), cid);
+    map_put_raw(&w->by_hash, desc->layout_hash, cid);
+    return cid;
 }
 
 const soa_component_desc *soa_world_desc(const soa_world *w, soa_cid cid)
@@ -220,7 +471,358 @@ const soa_component_desc *soa_world_desc(const soa_world *w, soa_cid cid)
     return c ? c->desc : NULL;
 }
 
-/* ---- entities ------------------------------------------------------ */
+/* ---- tables --------------------------------------------------------- */
+
+typedef struct set_key {
+    const soa_world *w;
+    const soa_cid *cids;
+    uint32_t n;
+} set_key;
+
+static bool set_eq(const void *ctx, uint32_t v)
+{
+    const set_key *k = ctx;
+    const table *t = k->w->tables[v];
+    return t->ncids == k->n &&
+           (k->n == 0 || memcmp(t->cids, k->cids, k->n * sizeof *k->cids) == 0);
+}
+
+static uint64_t set_hash(const soa_cid *cids, uint32_t n)
+{
+    return fnv(cids, n * sizeof *cids, FNV0);
+}
+
+/* Fills t's column and bitset layout from its component set. */
+static int table_layout(soa_world *w, table *t)
+{
+    soa_alloc *a = w->alloc;
+    for (uint32_t k = 0; k < t->ncids; k++) {
+        const comp *c = &w->comps[t->cids[k]];
+        t->ncol_at[k] = c->ncols;
+        t->col0[k] = c->ncols ? t->ncols : NONE;
+        t->bit[k] = c->ncols ? t->nbits++ : NONE;
+        t->ncols += c->ncols;
+    }
+    t->cols = alloc_n(a, t->ncols, sizeof *t->cols, _Alignof(col));
+    t->col_off = alloc_n(a, t->ncols, sizeof *t->col_off, _Alignof(size_t));
+    t->bit_off = alloc_n(a, t->nbits, sizeof *t->bit_off, _Alignof(size_t));
+    if (!t->cols || !t->col_off || !t->bit_off)
+        return -1;
+    size_t off = BLOCK * sizeof(soa_entity);
+    for (uint32_t k = 0; k < t->ncids; k++) {
+        const comp *c = &w->comps[t->cids[k]];
+        for (uint32_t j = 0; j < c->ncols; j++) {
+            t->cols[t->col0[k] + j] = c->cols[j];
+            t->col_off[t->col0[k] + j] = off;
+            off += (BLOCK * c->cols[j].size + SOA_ALIGN - 1) & ~(size_t)(SOA_ALIGN - 1);
+        }
+    }
+    for (uint32_t b = 0; b < t->nbits; b++) {
+        t->bit_off[b] = off;
+        off += BLOCK / 8u;
+    }
+    t->block_bytes = off;
+    return 0;
+}
+
+/* A new table for the sorted set cids[0 .. n), registered in w; NULL
+ * (ENOMEM) with w unchanged. */
+static table *table_new(soa_world *w, const soa_cid *cids, uint32_t n)
+{
+    soa_alloc *a = w->alloc;
+    if (w->ntables >= MAX_TABLES)
+        return NULL;
+    if (w->ntables == w->tables_cap) {
+        size_t cap = next_cap(w->tables_cap, (size_t)w->ntables + 1, MAX_TABLES);
+        if (!cap || soa__grow_array(a, (void **)&w->tables, sizeof(table *),
+                                    _Alignof(table *), w->tables_cap, cap))
+            return NULL;
+        w->tables_cap = (uint32_t)cap;
+    }
+    if (map_reserve(a, &w->by_set) != 0)
+        return NULL;
+    table *t = a->alloc(a, sizeof *t, _Alignof(table));
+    if (!t)
+        return NULL;
+    memset(t, 0, sizeof *t);
+    t->ncids = n;
+    t->nindex = n ? cids[n - 1] + 1 : 0;
+    t->cids = alloc_n(a, n, sizeof *cids, _Alignof(soa_cid));
+    t->index = alloc_n(a, t->nindex, sizeof *t->index, 4);
+    t->col0 = alloc_n(a, n, sizeof *t->col0, 4);
+    t->bit = alloc_n(a, n, sizeof *t->bit, 4);
+    t->ncol_at = alloc_n(a, n, sizeof *t->ncol_at, 4);
+    if (!t->cids || !t->index || !t->col0 || !t->bit || !t->ncol_at) {
+        table_free(a, t);
+        return NULL;
+    }
+    if (n)
+        memcpy(t->cids, cids, n * sizeof *cids);
+    memset(t->index, 0xff, t->nindex * sizeof *t->index);
+    for (uint32_t k = 0; k < n; k++)
+        t->index[cids[k]] = k;
+    if (table_layout(w, t) != 0) {
+        table_free(a, t);
+        return NULL;
+    }
+    t->id = w->ntables;
+    t->key = set_hash(cids, n);
+    w->tables[w->ntables++] = t;
+    map_put_raw(&w->by_set, t->key, t->id);
+    w->shape++;
+    return t;
+}
+
+/* The table of set cids[0 .. n) (sorted), made when missing; NULL
+ * (ENOMEM). */
+static table *table_for(soa_world *w, const soa_cid *cids, uint32_t n)
+{
+    set_key k = {w, cids, n};
+    uint32_t id = map_get(&w->by_set, set_hash(cids, n), set_eq, &k);
+    return id != NONE ? w->tables[id] : table_new(w, cids, n);
+}
+
+/* Caches edge t --(add or remove cid)--> to. */
+static void edge_put(soa_world *w, table *t, soa_cid cid, bool add,
+                     const table *to)
+{
+    if (cid >= t->nedges) {
+        size_t cap = next_cap(t->nedges, (size_t)cid + 1, SOA_CID_INVALID);
+        uint32_t *ea = soa__copy_grown(w->alloc, t->edge_add, 4, 4, t->nedges, cap);
+        uint32_t *ed = soa__copy_grown(w->alloc, t->edge_del, 4, 4, t->nedges, cap);
+        if (!ea || !ed) { /* a cache: doing without is fine */
+            if (ea)
+                free_n(w->alloc, ea, cap, 4);
+            if (ed)
+                free_n(w->alloc, ed, cap, 4);
+            return;
+        }
+        if (t->nedges) {
+            free_n(w->alloc, t->edge_add, t->nedges, 4);
+            free_n(w->alloc, t->edge_del, t->nedges, 4);
+        }
+        t->edge_add = ea;
+        t->edge_del = ed;
+        t->nedges = (uint32_t)cap;
+    }
+    (add ? t->edge_add : t->edge_del)[cid] = to->id + 1;
+}
+
+/* The table of t's set with cid added (add) or removed; NULL (ENOMEM). */
+static table *table_step(soa_world *w, table *t, soa_cid cid, bool add)
+{
+    const uint32_t *edges = add ? t->edge_add : t->edge_del;
+    if (cid < t->nedges && edges[cid])
+        return w->tables[edges[cid] - 1];
+    soa_cid small[16], *set = small;
+    uint32_t n = 0;
+    if (t->ncids + 1 > 16 &&
+        !(set = alloc_n(w->alloc, t->ncids + 1u, sizeof *set, 4)))
+        return NULL;
+    for (uint32_t k = 0; k < t->ncids; k++) {
+        if (add && t->cids[k] > cid && (n == 0 || set[n - 1] < cid))
+            set[n++] = cid;
+        if (add || t->cids[k] != cid)
+            set[n++] = t->cids[k];
+    }
+    if (add && (n == 0 || set[n - 1] < cid))
+        set[n++] = cid;
+    table *to = table_for(w, set, n);
+    if (set != small)
+        free_n(w->alloc, set, t->ncids + 1u, sizeof *set);
+    if (to)
+        edge_put(w, t, cid, add, to);
+    return to;
+}
+
+/* Room for one more row in t: 0 or -1 (ENOMEM). */
+static int table_grow(soa_alloc *a, table *t, size_t rows)
+{
+    size_t need = (rows + BLOCK - 1) / BLOCK;
+    if (need <= t->nblocks)
+        return 0;
+    if (need > t->blocks_cap) {
+        size_t cap = next_cap(t->blocks_cap, need, SIZE_MAX / sizeof(void *));
+        if (!cap || soa__grow_array(a, (void **)&t->blocks, sizeof *t->blocks,
+                                    _Alignof(void *), t->blocks_cap, cap))
+            return -1;
+        t->blocks_cap = cap;
+    }
+    while (t->nblocks < need) {
+        unsigned char *b = a->alloc(a, t->block_bytes, SOA_ALIGN);
+        if (!b)
+            return -1;
+        /* Changed bits start clear; columns are written before read. */
+        for (uint32_t k = 0; k < t->nbits; k++)
+            memset(b + t->bit_off[k], 0, BLOCK / 8u);
+        t->blocks[t->nblocks++] = b;
+    }
+    return 0;
+}
+
+/* Frees blocks past the one after the last row's. */
+static void table_shrink(soa_alloc *a, table *t)
+{
+    size_t keep = (t->rows + BLOCK - 1) / BLOCK + 1;
+    while (t->nblocks > keep)
+        a->free(a, t->blocks[--t->nblocks], t->block_bytes);
+}
+
+/* ---- rows ----------------------------------------------------------- */
+
+static void bit_put(const table *t, uint32_t b, size_t row, bool on)
+{
+    uint64_t *words = bits_of(t, b, row);
+    if (on)
+        soa_bitset_set(words, row % BLOCK);
+    else
+        soa_bitset_clear(words, row % BLOCK);
+}
+
+static bool bit_get(const table *t, uint32_t b, size_t row)
+{
+    return soa_bitset_test(bits_of(t, b, row), row % BLOCK);
+}
+
+
+/* Writes value v (a C) of the component at position k of t into `row`. */
+static void put_value(const table *t, uint32_t k, size_t row, const void *v)
+{
+    for (uint32_t j = 0; j < t->ncol_at[k]; j++) {
+        uint32_t c = t->col0[k] + j;
+        memcpy(cell(t, c, row), (const unsigned char *)v + t->cols[c].offset,
+               t->cols[c].size);
+    }
+}
+
+/* Reads the component at position k of t's `row` into *out (a C). */
+static void get_value(const soa_world *w, const table *t, uint32_t k,
+                      size_t row, void *out)
+{
+    memset(out, 0, w->comps[t->cids[k]].desc->size); /* padding, too */
+    for (uint32_t j = 0; j < t->ncol_at[k]; j++) {
+        uint32_t c = t->col0[k] + j;
+        memcpy((unsigned char *)out + t->cols[c].offset, cell(t, c, row),
+               t->cols[c].size);
+    }
+}
+
+/* The defaults of the component at position k of t into `row`, marked. */
+static void put_default(const soa_world *w, const table *t, uint32_t k,
+                        size_t row)
+{
+    if (t->col0[k] == NONE)
+        return;
+    const void *def = w->comps[t->cids[k]].desc->defaults;
+    if (def) {
+        put_value(t, k, row, def);
+    } else {
+        for (uint32_t j = 0; j < t->ncol_at[k]; j++)
+            memset(cell(t, t->col0[k] + j, row), 0, t->cols[t->col0[k] + j].size);
+    }
+    bit_put(t, t->bit[k], row, true);
+}
+
+/* Copies row `from` of t into its row `to` (every column, eid, bits). */
+static void row_copy_within(table *t, size_t to, size_t from)
+{
+    *eids_at(t, to) = *eids_at(t, from);
+    for (uint32_t c = 0; c < t->ncols; c++)
+        memcpy(cell(t, c, to), cell(t, c, from), t->cols[c].size);
+    for (uint32_t b = 0; b < t->nbits; b++)
+        bit_put(t, b, to, bit_get(t, b, from));
+}
+
+/* Removes row r of t: the last row moves into it (its slot follows). */
+static void row_remove(soa_world *w, table *t, size_t r)
+{
+    size_t last = t->rows - 1;
+    if (r != last) {
+        row_copy_within(t, r, last);
+        w->slots[soa_entity_index(*eids_at(t, r))].b = (uint32_t)r;
+    }
+    t->rows = last;
+    table_shrink(w->alloc, t);
+    w->shape++;
+}
+
+/* Appends a row for e to t (room reserved) and points e's slot at it. */
+static size_t row_append(soa_world *w, table *t, soa_entity e)
+{
+    size_t r = t->rows++;
+    *eids_at(t, r) = e;
+    w->slots[soa_entity_index(e)].a = t->id;
+    w->slots[soa_entity_index(e)].b = (uint32_t)r;
+    w->shape++;
+    return r;
+}
+
+/*
+ * Moves e (row r of `from`) to table `to`: the components both have keep
+ * their values and changed bits; the ones only `to` has get defaults and
+ * are marked changed.  0, or -1 (ENOMEM) with nothing moved.
+ */
+static int row_move(soa_world *w, table *from, size_t r, table *to)
+{
+    if (to->rows >= (size_t)UINT32_MAX || table_grow(w->alloc, to, to->rows + 1)) {
+        errno = ENOMEM;
+        return -1;
+    }
+    soa_entity e = *eids_at(from, r);
+    size_t d = row_append(w, to, e);
+    for (uint32_t k = 0; k < to->ncids; k++) {
+        uint32_t src = pos_of(from, to->cids[k]);
+        if (src == NONE) {
+            put_default(w, to, k, d);
+            continue;
+        }
+        for (uint32_t j = 0; j < to->ncol_at[k]; j++)
+            memcpy(cell(to, to->col0[k] + j, d),
+                   cell(from, from->col0[src] + j, r),
+                   to->cols[to->col0[k] + j].size);
+        if (to->bit[k] != NONE)
+            bit_put(to, to->bit[k], d, bit_get(from, from->bit[src], r));
+    }
+    row_remove(w, from, r);
+    return 0;
+}
+
+/* ---- entities ------------------------------------------------------- */
+
+/* A slot for a new entity (index into *i, generation into *gen): 0 or -1
+ * (ENOMEM). */
+static int slot_take(soa_world *w, uint32_t *i, uint32_t *gen)
+{
+    if (w->free_head != NO_NEXT) {
+        *i = w->free_head;
+        w->free_head = w->slots[*i].a & ~FREE_BIT;
+        *gen = w->slots[*i].b;
+        return 0;
+    }
+    if (w->nslots == w->slots_cap) {
+        size_t cap = next_cap(w->slots_cap, w->nslots + 1, MAX_SLOTS);
+        if (!cap || soa__grow_array(w->alloc, (void **)&w->slots, sizeof(slot),
+                                    _Alignof(slot), w->slots_cap, cap) != 0)
+            return -1;
+        w->slots_cap = cap;
+    }
+    *i = (uint32_t)w->nslots++;
+    *gen = 1;
+    return 0;
+}
+
+/* Gives slot i back (its entity had generation gen). */
+static void slot_free(soa_world *w, uint32_t i, uint32_t gen)
+{
+    slot *s = &w->slots[i];
+    if (gen == UINT32_MAX) {
+        s->a = FREE_BIT | RETIRED; /* every generation was used */
+        return;
+    }
+    s->a = FREE_BIT | w->free_head;
+    s->b = gen + 1;
+    w->free_head = i;
+}
 
 soa_entity soa_world_spawn(soa_world *w)
 {
@@ -228,26 +830,100 @@ soa_entity soa_world_spawn(soa_world *w)
         errno = EINVAL;
         return SOA_ENTITY_NULL;
     }
-    uint32_t i;
-    if (w->free_head != NO_SLOT) {
-        i = w->free_head;
-        w->free_head = w->slots[i].next;
-    } else {
-        if (w->nslots == w->slots_cap) {
-            size_t cap = next_cap(w->slots_cap, w->nslots + 1, MAX_SLOTS);
-            if (!cap || soa__grow_array(w->alloc, (void **)&w->slots, sizeof(slot),
-                                        _Alignof(slot), w->slots_cap, cap) != 0) {
-                errno = ENOMEM;
-                return SOA_ENTITY_NULL;
-            }
-            w->slots_cap = cap;
-        }
-        i = (uint32_t)w->nslots++;
-        w->slots[i].gen = 1;
+    table *t0 = w->tables[0];
+    uint32_t i, gen;
+    if (table_grow(w->alloc, t0, t0->rows + 1) != 0 || t0->rows >= UINT32_MAX ||
+        slot_take(w, &i, &gen) != 0) {
+        errno = ENOMEM;
+        return SOA_ENTITY_NULL;
     }
-    w->slots[i].next = SLOT_ALIVE;
+    soa_entity e = make_handle(i, gen);
+    row_append(w, t0, e);
     w->live++;
-    return make_handle(i, w->slots[i].gen);
+    return e;
+}
+
+/* Sorts cids[0 .. n) into out (insertion sort: sets are small); false on
+ * a repeated cid. */
+static bool sort_set(const soa_cid *cids, uint32_t n, soa_cid *out)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t j = i;
+        while (j > 0 && out[j - 1] > cids[i]) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        if (j > 0 && out[j - 1] == cids[i])
+            return false;
+        out[j] = cids[i];
+    }
+    return true;
+}
+
+/* The table for an unsorted set of registered cids; NULL with errno. */
+static table *table_of_set(soa_world *w, const soa_cid *cids, uint32_t n)
+{
+    soa_cid *set = alloc_n(w->alloc, n, sizeof *set, 4);
+    table *t = NULL;
+    if (!set)
+        return NULL;
+    bool ok = sort_set(cids, n, set);
+    for (uint32_t k = 0; ok && k < n; k++)
+        ok = set[k] < w->ncomps;
+    if (!ok)
+        errno = EINVAL;
+    else if (!(t = table_for(w, set, n)))
+        errno = ENOMEM;
+    free_n(w->alloc, set, n, sizeof *set);
+    return t;
+}
+
+int soa_world_spawn_n(soa_world *w, const soa_cid *cids, uint32_t ncids,
+                      size_t n, soa_entity *out)
+{
+    if (!w || (ncids && !cids)) {
+        errno = EINVAL;
+        return -1;
+    }
+    table *t = table_of_set(w, cids, ncids);
+    size_t rows, slots;
+    if (!t)
+        return -1;
+    if (!soa_add_ok(t->rows, n, &rows) || rows > UINT32_MAX ||
+        !soa_add_ok(w->live, n, &slots) || slots > MAX_SLOTS) {
+        errno = ENOMEM;
+        return -1;
+    }
+    /* Everything that can fail first: blocks, then slots. */
+    size_t fresh = 0;
+    for (uint32_t f = w->free_head; f != NO_NEXT && fresh < n;
+         f = w->slots[f].a & ~FREE_BIT)
+        fresh++;
+    fresh = n - fresh;
+    if (table_grow(w->alloc, t, rows) != 0 ||
+        (w->nslots + fresh > w->slots_cap &&
+         soa__grow_array(w->alloc, (void **)&w->slots, sizeof(slot),
+                         _Alignof(slot), w->slots_cap, w->nslots + fresh))) {
+        table_shrink(w->alloc, t);
+        errno = ENOMEM;
+        return -1;
+    }
+    if (w->nslots + fresh > w->slots_cap)
+        w->slots_cap = w->nslots + fresh;
+    for (size_t j = 0; j < n; j++) {
+        uint32_t i, gen;
+        int rc = slot_take(w, &i, &gen);
+        assert(rc == 0);
+        (void)rc;
+        soa_entity e = make_handle(i, gen);
+        size_t r = row_append(w, t, e);
+        for (uint32_t k = 0; k < t->ncids; k++)
+            put_default(w, t, k, r);
+        if (out)
+            out[j] = e;
+    }
+    w->live += n;
+    return 0;
 }
 
 bool soa_world_alive(const soa_world *w, soa_entity e)
@@ -260,239 +936,211 @@ size_t soa_world_entities(const soa_world *w)
     return w ? w->live : 0;
 }
 
-/* Removes row `row` of c (held by slot i), moving the last row into it.
- * Rows change entities here and nowhere else: the version says so. */
-static void comp_remove_row(comp *c, uint32_t i, uint32_t row)
-{
-    size_t last = c->count - 1;
-    c->version++;
-    c->shape++;
-    if (row != last) {
-        soa_entity moved = c->ents[last];
-        c->ents[row] = moved;
-        if (c->size)
-            memcpy(c->values + (size_t)row * c->size,
-                   c->values + last * c->size, c->size);
-        c->sparse[soa_entity_index(moved)] = row;
-    }
-    c->sparse[i] = NO_ROW;
-    c->count = last;
-}
-
 void soa_world_despawn(soa_world *w, soa_entity e)
 {
-    if (!live_slot(w, e))
+    const slot *s = live_slot(w, e);
+    if (!s)
         return;
-    uint32_t i = soa_entity_index(e);
-    for (size_t k = 0; k < w->ncomps; k++) {
-        comp *c = &w->comps[k];
-        uint32_t row = row_of(c, i);
-        if (row != NO_ROW)
-            comp_remove_row(c, i, row);
-    }
-    slot *s = &w->slots[i];
+    table *t = w->tables[s->a];
+    row_remove(w, t, s->b);
+    slot_free(w, soa_entity_index(e), soa_entity_generation(e));
     w->live--;
-    if (s->gen == UINT32_MAX) {
-        /* Every generation of this slot was used: retire it for good. */
-        s->next = SLOT_RETIRED;
-        return;
-    }
-    s->gen++;
-    s->next = w->free_head;
-    w->free_head = i;
 }
 
-/* ---- values -------------------------------------------------------- */
+/* ---- values --------------------------------------------------------- */
 
-/* Makes room for one more row and for slot i in sparse. */
-static int comp_reserve(soa_alloc *a, comp *c, uint32_t i)
+/* Resolves (w, e, cid): e's table and row into *t, *row and cid's
+ * position there into *k (NONE when absent).  0, or -1 with errno. */
+static int locate(const soa_world *w, soa_entity e, soa_cid cid, table **t,
+                  size_t *row, uint32_t *k)
 {
-    if (i >= c->sparse_cap) {
-        size_t cap = next_cap(c->sparse_cap, (size_t)i + 1, MAX_SLOTS);
-        size_t old = c->sparse_cap;
-        if (!cap || soa__grow_array(a, (void **)&c->sparse, sizeof *c->sparse,
-                                    _Alignof(uint32_t), old, cap) != 0)
-            return -1;
-        for (size_t k = old; k < cap; k++)
-            c->sparse[k] = NO_ROW;
-        c->sparse_cap = cap;
+    if (!comp_of(w, cid)) {
+        errno = EINVAL;
+        return -1;
     }
-    if (c->count == c->cap) {
-        /* Both arrays are grown before either replaces its old block, so a
-         * failure leaves the component exactly as it was. */
-        size_t cap = next_cap(c->cap, c->count + 1, NO_ROW);
-        if (!cap)
-            return -1;
-        void *vals = NULL, *ents;
-        if (c->size) {
-            vals = soa__copy_grown(a, c->values, c->size, c->align, c->cap, cap);
-            if (!vals)
-                return -1;
-        }
-        ents = soa__copy_grown(a, c->ents, sizeof *c->ents,
-                               _Alignof(soa_entity), c->cap, cap);
-        if (!ents) {
-            a->free(a, vals, cap * c->size);
-            return -1;
-        }
-        a->free(a, c->values, c->cap * c->size);
-        a->free(a, c->ents, c->cap * sizeof *c->ents);
-        c->values = vals;
-        c->ents = ents;
-        c->cap = cap;
+    const slot *s = live_slot(w, e);
+    if (!s) {
+        errno = ESRCH;
+        return -1;
     }
+    *t = w->tables[s->a];
+    *row = s->b;
+    *k = pos_of(*t, cid);
     return 0;
 }
 
-void *soa_world_add(soa_world *w, soa_entity e, soa_cid cid)
+/* Moves row `row` of t to the table with cid added (or removed): 0, or -1
+ * (ENOMEM) with nothing moved. */
+static int step(soa_world *w, table *t, size_t row, soa_cid cid, bool add)
 {
-    comp *c = comp_of(w, cid);
-    if (!c) {
-        errno = EINVAL;
-        return NULL;
-    }
-    if (!live_slot(w, e)) {
-        errno = ESRCH;
-        return NULL;
-    }
-    uint32_t i = soa_entity_index(e);
-    uint32_t row = row_of(c, i);
-    if (row != NO_ROW)
-        return value_at(c, row);
-    if (comp_reserve(w->alloc, c, i) != 0) {
+    table *to = table_step(w, t, cid, add);
+    if (!to) {
         errno = ENOMEM;
-        return NULL;
+        return -1;
     }
-    row = (uint32_t)c->count++;
-    c->shape++;
-    c->sparse[i] = row;
-    c->ents[row] = e;
-    void *v = value_at(c, row);
-    if (c->size) {
-        if (c->desc->defaults)
-            memcpy(v, c->desc->defaults, c->size);
-        else
-            memset(v, 0, c->size);
-    }
-    return v;
+    return row_move(w, t, row, to);
+}
+
+int soa_world_add(soa_world *w, soa_entity e, soa_cid cid)
+{
+    table *t;
+    size_t row;
+    uint32_t k;
+    if (locate(w, e, cid, &t, &row, &k) != 0)
+        return -1;
+    return k != NONE ? 0 : step(w, t, row, cid, true);
 }
 
 int soa_world_set(soa_world *w, soa_entity e, soa_cid cid, const void *value)
 {
-    comp *c = comp_of(w, cid);
-    if (c && c->size && !value) {
+    const comp *c = comp_of(w, cid);
+    if (c && c->ncols && !value) {
         errno = EINVAL;
         return -1;
     }
-    /* `value` may point into this component's own storage (a copy from
-     * another entity), which adding can move: keep its row instead. */
-    size_t src_row = SIZE_MAX;
-    if (c && c->size && c->count) {
-        uintptr_t p = (uintptr_t)value, lo = (uintptr_t)c->values;
-        if (p >= lo && p < lo + c->count * c->size)
-            src_row = (p - lo) / c->size;
-    }
-    void *v = soa_world_add(w, e, cid);
-    if (!v)
+    if (soa_world_add(w, e, cid) != 0)
         return -1;
-    if (src_row != SIZE_MAX)
-        value = value_at(c, src_row);
-    if (c->size)
-        memmove(v, value, c->size);
+    const slot *s = live_slot(w, e);
+    table *t = w->tables[s->a];
+    uint32_t k = pos_of(t, cid);
+    if (t->col0[k] != NONE) {
+        put_value(t, k, s->b, value);
+        bit_put(t, t->bit[k], s->b, true);
+    }
     return 0;
 }
 
-const void *soa_world_get_const(const soa_world *w, soa_entity e, soa_cid cid)
+int soa_world_read(const soa_world *w, soa_entity e, soa_cid cid, void *out)
 {
-    const comp *c = comp_of(w, cid);
-    if (!c || !live_slot(w, e))
-        return NULL;
-    uint32_t row = row_of(c, soa_entity_index(e));
-    return row == NO_ROW ? NULL : value_at(c, row);
-}
-
-void *soa_world_get(soa_world *w, soa_entity e, soa_cid cid)
-{
-    return (void *)soa_world_get_const(w, e, cid);
+    table *t;
+    size_t row;
+    uint32_t k;
+    if (locate(w, e, cid, &t, &row, &k) != 0)
+        return -1;
+    if (k == NONE) {
+        errno = ENOENT;
+        return -1;
+    }
+    if (t->col0[k] != NONE) {
+        if (!out) {
+            errno = EINVAL;
+            return -1;
+        }
+        get_value(w, t, k, row, out);
+    }
+    return 0;
 }
 
 bool soa_world_has(const soa_world *w, soa_entity e, soa_cid cid)
 {
-    return soa_world_get_const(w, e, cid) != NULL;
+    table *t;
+    size_t row;
+    uint32_t k;
+    return locate(w, e, cid, &t, &row, &k) == 0 && k != NONE;
 }
 
 int soa_world_remove(soa_world *w, soa_entity e, soa_cid cid)
 {
-    comp *c = comp_of(w, cid);
-    if (!c) {
-        errno = EINVAL;
+    table *t;
+    size_t row;
+    uint32_t k;
+    if (locate(w, e, cid, &t, &row, &k) != 0)
         return -1;
-    }
-    if (!live_slot(w, e)) {
-        errno = ESRCH;
-        return -1;
-    }
-    uint32_t i = soa_entity_index(e);
-    uint32_t row = row_of(c, i);
-    if (row == NO_ROW) {
+    if (k == NONE) {
         errno = ENOENT;
         return -1;
     }
-    comp_remove_row(c, i, row);
-    return 0;
+    return step(w, t, row, cid, false);
 }
 
 size_t soa_world_count(const soa_world *w, soa_cid cid)
 {
-    const comp *c = comp_of(w, cid);
-    return c ? c->count : 0;
+    size_t n = 0;
+    if (!comp_of(w, cid))
+        return 0;
+    for (uint32_t i = 0; i < w->ntables; i++)
+        if (pos_of(w->tables[i], cid) != NONE)
+            n += w->tables[i]->rows;
+    return n;
 }
 
-void *soa__world_values(soa_world *w, soa_cid cid)
-{
-    comp *c = comp_of(w, cid);
-    return c && c->size ? c->values : NULL;
-}
+/* ---- change tracking ------------------------------------------------ */
 
-void soa__world_stamp(const soa_world *w, soa_cid cid, soa__stamp *st)
+bool soa_world_is_changed(const soa_world *w, soa_entity e, soa_cid cid)
 {
-    const comp *c = comp_of(w, cid);
-    if (!st)
-        return;
-    st->world = c ? w->serial : 0;
-    st->version = c ? c->version : 0;
-    st->shape = c ? c->shape : 0;
-    st->cid = c ? cid : SOA_CID_INVALID;
-}
-
-bool soa__world_same_shape(const soa_world *w, const soa__stamp *st, size_t n)
-{
-    if (!w || !st || !n)
+    table *t;
+    size_t row;
+    uint32_t k;
+    if (locate(w, e, cid, &t, &row, &k) != 0 || k == NONE ||
+        t->bit[k] == NONE)
         return false;
-    for (size_t k = 0; k < n; k++) {
-        const comp *c = comp_of(w, st[k].cid);
-        if (!c || st[k].world != w->serial || c->shape != st[k].shape)
-            return false;
-    }
-    return true;
+    return bit_get(t, t->bit[k], row);
 }
 
-void *soa__world_values_stamped(soa_world *w, const soa__stamp *st)
+/* Calls fn for each changed row of cid in t (fn may be NULL); counts. */
+static size_t table_changed(const table *t, uint32_t b,
+                            void (*fn)(void *, soa_entity), void *ctx)
 {
-    if (!w || !st || st->world != w->serial)
-        return NULL;
-    comp *c = comp_of(w, st->cid);
-    if (!c || !c->size || c->version != st->version)
-        return NULL;
-    return c->values;
+    size_t n = 0;
+    for (size_t blk = 0; blk * BLOCK < t->rows; blk++) {
+        size_t rows = t->rows - blk * BLOCK < BLOCK ? t->rows - blk * BLOCK : BLOCK;
+        const uint64_t *bits = (const uint64_t *)(const void *)(t->blocks[blk] + t->bit_off[b]);
+        const soa_entity *eids = (const soa_entity *)(const void *)t->blocks[blk];
+        if (!fn) {
+            n += soa_bitset_count(bits, rows);
+            continue;
+        }
+        size_t i;
+        SOA_BITSET_FOREACH(bits, rows, i) {
+            fn(ctx, eids[i]);
+            n++;
+        }
+    }
+    return n;
 }
 
-/* ---- queries ------------------------------------------------------- */
+static size_t each_changed(const soa_world *w, soa_cid cid,
+                           void (*fn)(void *, soa_entity), void *ctx)
+{
+    size_t n = 0;
+    if (!comp_of(w, cid))
+        return 0;
+    for (uint32_t i = 0; i < w->ntables; i++) {
+        const table *t = w->tables[i];
+        uint32_t k = pos_of(t, cid);
+        if (k != NONE && t->bit[k] != NONE)
+            n += table_changed(t, t->bit[k], fn, ctx);
+    }
+    return n;
+}
 
-/* The iterator walks rows [pos, end) of component `lead`'s dense list, or
- * slots [pos, end) when the query has no `all` term (lead is then
- * SOA_CID_INVALID).  end is fixed at begin: the world must not change
- * structure while an iterator is in use. */
+size_t soa_world_count_changed(const soa_world *w, soa_cid cid)
+{
+    return each_changed(w, cid, NULL, NULL);
+}
+
+size_t soa_world_each_changed(const soa_world *w, soa_cid cid,
+                              void (*fn)(void *ctx, soa_entity e), void *ctx)
+{
+    return fn ? each_changed(w, cid, fn, ctx) : 0;
+}
+
+void soa_world_clear_changed(soa_world *w, soa_cid cid)
+{
+    if (!w)
+        return;
+    for (uint32_t i = 0; i < w->ntables; i++) {
+        table *t = w->tables[i];
+        for (uint32_t k = 0; k < t->ncids; k++) {
+            if (t->bit[k] == NONE || (cid != SOA_CID_INVALID && t->cids[k] != cid))
+                continue;
+            for (size_t b = 0; b < t->nblocks; b++)
+                memset(t->blocks[b] + t->bit_off[t->bit[k]], 0, BLOCK / 8u);
+        }
+    }
+}
+
+/* ---- queries -------------------------------------------------------- */
 
 static bool query_valid(const soa_world *w, const soa_query *q)
 {
@@ -507,199 +1155,183 @@ static bool query_valid(const soa_world *w, const soa_query *q)
     return true;
 }
 
+static bool table_matches(const table *t, const soa_query *q)
+{
+    for (uint32_t k = 0; k < q->nall; k++)
+        if (pos_of(t, q->all[k]) == NONE)
+            return false;
+    for (uint32_t k = 0; k < q->nnone; k++)
+        if (pos_of(t, q->none[k]) != NONE)
+            return false;
+    return true;
+}
+
 size_t soa_query_begin(const soa_world *w, const soa_query *q,
                        soa_query_iter *it)
 {
     if (!it)
         return 0;
     memset(it, 0, sizeof *it);
-    it->lead = SOA_CID_INVALID;
     if (!w || !q || !query_valid(w, q))
-        return 0; /* pos == end == 0: yields nothing */
+        return 0; /* it->w NULL: yields nothing */
     it->w = w;
     it->q = *q;
-    if (q->nall == 0) {
-        it->end = w->nslots;
-        return w->live;
-    }
-    soa_cid lead = q->all[0];
-    for (uint32_t k = 1; k < q->nall; k++)
-        if (w->comps[q->all[k]].count < w->comps[lead].count)
-            lead = q->all[k];
-    it->lead = lead;
-    it->end = w->comps[lead].count;
-    return it->end;
+    size_t n = 0;
+    for (uint32_t i = 0; i < w->ntables; i++)
+        if (table_matches(w->tables[i], q))
+            n += w->tables[i]->rows;
+    return n;
 }
 
-/* Whether slot i has none of q's `none` components. */
-static bool lacks_none(const soa_world *w, const soa_query *q, uint32_t i)
+bool soa_query_next_chunk(soa_query_iter *it, soa_chunk *c)
 {
-    for (uint32_t k = 0; k < q->nnone; k++)
-        if (row_of(&w->comps[q->none[k]], i) != NO_ROW)
-            return false;
-    return true;
-}
-
-/* Whether slot i (live) matches every term; the lead's row is lead_row.
- * When values is not NULL, values[k] gets the value of all[k]. */
-static bool matches(const soa_world *w, const soa_query *q, soa_cid lead,
-                    uint32_t lead_row, uint32_t i, void **values)
-{
-    for (uint32_t k = 0; k < q->nall; k++) {
-        const comp *c = &w->comps[q->all[k]];
-        uint32_t row = q->all[k] == lead ? lead_row : row_of(c, i);
-        if (row == NO_ROW)
-            return false;
-        if (values)
-            values[k] = value_at(c, row);
-    }
-    return lacks_none(w, q, i);
-}
-
-bool soa_query_next_values(soa_query_iter *it, soa_entity *e, void **values)
-{
-    if (!it || !it->w)
+    if (!it || !it->w || !c)
         return false;
     const soa_world *w = it->w;
-    while (it->pos < it->end) {
-        size_t p = it->pos++;
-        soa_entity cand;
-        if (it->lead == SOA_CID_INVALID) {
-            const slot *s = &w->slots[p];
-            if (s->next != SLOT_ALIVE)
-                continue;
-            cand = make_handle((uint32_t)p, s->gen);
-        } else {
-            cand = w->comps[it->lead].ents[p];
-        }
-        if (matches(w, &it->q, it->lead, (uint32_t)p, soa_entity_index(cand),
-                    values)) {
-            if (e)
-                *e = cand;
+    while (it->table < w->ntables) {
+        const table *t = w->tables[it->table];
+        if (it->block * BLOCK < t->rows && (it->block > 0 || table_matches(t, &it->q))) {
+            size_t left = t->rows - it->block * BLOCK;
+            c->begin = 0;
+            c->end = left < BLOCK ? left : BLOCK;
+            c->eids = (const soa_entity *)(const void *)t->blocks[it->block];
+            c->table = t;
+            c->block = it->block;
+            c->q = &it->q;
+            it->block++;
+            it->eids = c->eids;
+            it->n = c->end;
+            it->row = 0;
             return true;
         }
+        it->table++;
+        it->block = 0;
     }
     return false;
 }
 
-size_t soa_query_fetch(soa_query_iter *it, soa_entity *ents, void **values,
-                       size_t max)
-{
-    if (!it || !ents)
-        return 0;
-    size_t n = 0;
-    while (n < max &&
-           soa_query_next_values(it, &ents[n],
-                                 values ? values + n * it->q.nall : NULL))
-        n++;
-    return n;
-}
-
-/* Whether candidate j of a fetch_rows pass matches: every `all` row found
- * and no `none` component present. */
-static bool pass_match(const soa_world *w, const soa_query *q,
-                       const uint32_t *rows, size_t max, soa_entity e)
-{
-    for (uint32_t k = 0; k < q->nall; k++)
-        if (rows[(size_t)k * max] == NO_ROW)
-            return false;
-    return lacks_none(w, q, soa_entity_index(e));
-}
-
-/* Whether rows r[0 .. n) run on from r[0]. */
-static bool rows_run(const uint32_t *r, size_t n)
-{
-    uint32_t first = n ? r[0] : 0, bad = 0;
-    for (size_t j = 1; j < n; j++)
-        bad |= r[j] ^ (first + (uint32_t)j);
-    return bad == 0;
-}
-
-size_t soa__query_fetch_rows(soa_query_iter *it, soa_entity *ents,
-                            uint32_t *rows, size_t max, uint64_t *runs)
-{
-    if (runs)
-        *runs = 0;
-    if (!it || !it->w || !ents || (!rows && it->q.nall))
-        return 0;
-    if (it->lead == SOA_CID_INVALID) {
-        /* No `all` term, so no rows: the slot walk of soa_query_next. */
-        size_t n = 0;
-        while (n < max && soa_query_next(it, &ents[n]))
-            n++;
-        return n;
-    }
-    /* Column by column over a run of the lead's dense list: its entities
-     * copied as they are, then each term's rows in a tight loop.  Only a
-     * pass where some candidate fails is compacted row by row. */
-    const comp *comps = it->w->comps;
-    const soa_query *q = &it->q;
-    const soa_cid lead = it->lead;
-    size_t pos = it->pos, end = it->end, n = 0;
-    while (n < max && pos < end) {
-        size_t m = max - n < end - pos ? max - n : end - pos;
-        soa_entity *e = ents + n;
-        bool miss = q->nnone != 0;
-        memcpy(e, comps[lead].ents + pos, m * sizeof *e);
-        for (uint32_t k = 0; k < q->nall; k++) {
-            uint32_t *r = rows + (size_t)k * max + n;
-            const comp *c = &comps[q->all[k]];
-            if (q->all[k] == lead) {
-                for (size_t j = 0; j < m; j++)
-                    r[j] = (uint32_t)(pos + j);
-                continue;
-            }
-            uint32_t any_none = 0;
-            for (size_t j = 0; j < m; j++) {
-                uint32_t i = soa_entity_index(e[j]);
-                r[j] = i < c->sparse_cap ? c->sparse[i] : NO_ROW;
-                any_none |= r[j] == NO_ROW;
-            }
-            miss |= any_none != 0;
-        }
-        pos += m;
-        if (!miss) {
-            n += m;
-            continue;
-        }
-        size_t kept = n;
-        for (size_t j = n; j < n + m; j++) {
-            if (!pass_match(it->w, q, rows + j, max, ents[j]))
-                continue;
-            ents[kept] = ents[j];
-            for (uint32_t k = 0; k < q->nall; k++)
-                rows[(size_t)k * max + kept] = rows[(size_t)k * max + j];
-            kept++;
-        }
-        n = kept;
-    }
-    it->pos = pos;
-    if (runs && n)
-        for (uint32_t k = 0; k < q->nall && k < 64; k++)
-            if (rows_run(rows + (size_t)k * max, n))
-                *runs |= (uint64_t)1 << k;
-    return n;
-}
-
-size_t soa_query_begin_at(const soa_world *w, const soa_query *q,
-                          soa_query_iter *it, size_t begin, size_t end)
-{
-    if (!soa_query_begin(w, q, it))
-        return 0;
-    if (it->lead == SOA_CID_INVALID) {
-        it->pos = it->end; /* the slot walk has no positions to split */
-        return 0;
-    }
-    if (end > it->end)
-        end = it->end;
-    if (begin > end)
-        begin = end;
-    it->pos = begin;
-    it->end = end;
-    return end - begin;
-}
-
 bool soa_query_next(soa_query_iter *it, soa_entity *e)
 {
-    return soa_query_next_values(it, e, NULL);
+    if (!it || !it->w)
+        return false;
+    while (it->row >= it->n) {
+        soa_chunk c;
+        if (!soa_query_next_chunk(it, &c))
+            return false;
+    }
+    if (e)
+        *e = it->eids[it->row];
+    it->row++;
+    return true;
+}
+
+/* Position of the query's all[term] in the chunk's table, or NONE. */
+static uint32_t chunk_pos(const soa_chunk *c, uint32_t term)
+{
+    if (!c || !c->table || !c->q || term >= c->q->nall)
+        return NONE;
+    return pos_of(c->table, c->q->all[term]);
+}
+
+void *soa_chunk_column(const soa_chunk *c, uint32_t term, uint32_t col)
+{
+    uint32_t k = chunk_pos(c, term);
+    if (k == NONE || col >= c->table->ncol_at[k])
+        return NULL;
+    const table *t = c->table;
+    return t->blocks[c->block] + t->col_off[t->col0[k] + col];
+}
+
+uint64_t *soa_chunk_changed(const soa_chunk *c, uint32_t term)
+{
+    uint32_t k = chunk_pos(c, term);
+    if (k == NONE || c->table->bit[k] == NONE)
+        return NULL;
+    const table *t = c->table;
+    return (uint64_t *)(void *)(t->blocks[c->block] + t->bit_off[t->bit[k]]);
+}
+
+size_t soa_world_despawn_query(soa_world *w, const soa_query *q)
+{
+    if (!w || !q || !query_valid(w, q))
+        return 0;
+    size_t n = 0;
+    for (uint32_t i = 0; i < w->ntables; i++) {
+        table *t = w->tables[i];
+        if (!t->rows || !table_matches(t, q))
+            continue;
+        for (size_t r = 0; r < t->rows; r++) {
+            soa_entity e = *eids_at(t, r);
+            slot_free(w, soa_entity_index(e), soa_entity_generation(e));
+        }
+        n += t->rows;
+        w->live -= t->rows;
+        t->rows = 0;
+        table_shrink(w->alloc, t);
+        w->shape++;
+    }
+    return n;
+}
+
+/* ---- for the system machinery (internal.h) --------------------------- */
+
+uint64_t soa__world_shape(const soa_world *w)
+{
+    return w->shape ^ (w->serial << 40);
+}
+
+uint64_t soa__world_id(const soa_world *w)
+{
+    return w->serial;
+}
+
+uint32_t soa__world_ntables(const soa_world *w)
+{
+    return w->ntables;
+}
+
+const soa_table *soa__world_table(const soa_world *w, uint32_t i)
+{
+    return i < w->ntables ? w->tables[i] : NULL;
+}
+
+bool soa__table_matches(const soa_table *t, const soa_query *q)
+{
+    return table_matches(t, q);
+}
+
+size_t soa__table_rows(const soa_table *t)
+{
+    return t->rows;
+}
+
+unsigned char *soa__table_block(const soa_table *t, size_t b)
+{
+    assert(b < t->nblocks);
+    return t->blocks[b];
+}
+
+size_t soa__table_col_offset(const soa_table *t, soa_cid cid, uint32_t col)
+{
+    uint32_t k = pos_of(t, cid);
+    if (k == NONE || col >= t->ncol_at[k])
+        return SIZE_MAX;
+    return t->col_off[t->col0[k] + col];
+}
+
+size_t soa__table_bit_offset(const soa_table *t, soa_cid cid)
+{
+    uint32_t k = pos_of(t, cid);
+    return k == NONE || t->bit[k] == NONE ? SIZE_MAX : t->bit_off[t->bit[k]];
+}
+
+bool soa__world_locate(const soa_world *w, soa_entity e, const soa_table **t,
+                       size_t *row)
+{
+    const slot *s = live_slot(w, e);
+    if (!s)
+        return false;
+    *t = w->tables[s->a];
+    *row = s->b;
+    return true;
 }

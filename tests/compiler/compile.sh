@@ -2,10 +2,11 @@
 # Compile-the-output: every generated header (generated/, the golden ones and
 # those of the runtime tests' schemas) compiles with no warning as C99 and
 # C11 (gcc, clang) and C++17 (g++, clang++) under the flags SPEC promises,
-# included twice in one file, beside code that takes every system's
-# S_system, S_shm and S_layout and calls each of its typed wrappers; and two
-# translation units (one C, one C++) that include the same headers link
-# into one program that runs.
+# included twice in one file, beside code that calls every component's
+# typed world accessors (C_get ... C_reset_changed; a tag's C_add, C_has,
+# C_remove) and takes every system's S_system, S_shm and S_layout and calls
+# each of its typed wrappers; and two translation units (one C, one C++)
+# that include the same headers link into one program that runs.
 cd "$(dirname "$0")/../.." || exit 2
 strict="-Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror"
 soac=${SOAC:-build/asan/bin/soac}
@@ -47,10 +48,51 @@ int soac_t_$1(soa_world *wo, soa_pool *po, soa_arena *ar, const soa_frame *fr)
 EOT
 }
 
+# Calls every typed world accessor of component $1 (a tag's three when $2
+# is "tag"), likewise compiled only.
+use_component() {
+    if [ "$2" = tag ]; then
+        cat <<EOT
+int soac_t_$1(soa_world *wo, soa_entity en);
+int soac_t_$1(soa_world *wo, soa_entity en)
+{
+    bool has = $1_has(wo, en);
+    return $1_add(wo, en) | $1_remove(wo, en) | (has ? 1 : 0);
+}
+EOT
+        return
+    fi
+    cat <<EOT
+static void soac_t_$1_fn(void *ctx, soa_entity en)
+{
+    (void)ctx; (void)en;
+}
+int soac_t_$1(soa_world *wo, soa_entity en, const soa_chunk *ch);
+int soac_t_$1(soa_world *wo, soa_entity en, const soa_chunk *ch)
+{
+    $1 val = $1_default();
+    $1_cols co = $1_chunk(ch, 0);
+    bool has = $1_has(wo, en);
+    int rc = $1_get(wo, en, &val) | $1_set(wo, en, &val);
+    size_t cnt = $1_each_changed(wo, soac_t_$1_fn, NULL);
+    rc |= $1_add(wo, en) | $1_remove(wo, en);
+    $1_reset_changed(wo);
+    return rc + (int)cnt + (has ? 1 : 0) + (co.changed != NULL) + (int)co.cap;
+}
+EOT
+}
+
 for h in generated/*.h tests/compiler/golden/*.h "$tmp"/h/*.h; do
     n=$((n + 1))
     { printf '#include "%s"\n#include "%s"\nint soac_compile_test_dummy;\n' \
           "$(basename "$h")" "$(basename "$h")"
+      for C in $(sed -n 's/^static const soa_component_desc \([A-Za-z0-9_]*\)_desc = {$/\1/p' "$h"); do
+          if grep -q "^static inline int ${C}_get(" "$h"; then
+              use_component "$C"
+          else
+              use_component "$C" tag
+          fi
+      done
       for S in $(sed -n 's/^static const soa_system_desc \([A-Za-z0-9_]*\)_system = {$/\1/p' "$h"); do
           use_system "$S"
       done; } > "$tmp/t.c"

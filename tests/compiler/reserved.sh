@@ -3,7 +3,8 @@
 # reserved: a schema that declares a component under one of those names is
 # refused by soac, instead of producing a header that does not compile.  The
 # names are read from a header soac writes now, so a new generated function
-# that compiler/names.c does not list fails this test.  A system defines
+# that compiler/names.c does not list fails this test.  A component has its
+# typed world accessors (a tag only add, has and remove).  A system defines
 # exactly the names SPEC and soa/system.h expect, and the names it no longer
 # defines are free again.
 cd "$(dirname "$0")/../.." || exit 2
@@ -29,7 +30,18 @@ for owner in Position Frozen Integrate; do
             { echo "FAIL: component $id (a name the header defines for $owner) is accepted"; fail=1; }
     done
 done
-[ $n -gt 50 ] || { echo "FAIL: only $n generated names found"; fail=1; }
+[ $n -gt 60 ] || { echo "FAIL: only $n generated names found"; fail=1; }
+
+# The typed world accessors: a component with fields has all eight, a tag
+# only add, has and remove (each refused as a name above, as it is defined).
+for a in get set add has remove chunk each_changed reset_changed; do
+    for owner in Position Frozen; do
+        case $owner:$a in Position:*|Frozen:add|Frozen:has|Frozen:remove) want=1 ;; *) want=0 ;; esac
+        got=$(grep -c "^static inline [A-Za-z_ ]*\b${owner}_$a(" "$tmp/p.h")
+        [ "$got" = "$want" ] ||
+            { echo "FAIL: ${owner}_$a is defined $got times, not $want"; fail=1; }
+    done
+done
 
 want="Integrate_LAYOUT_HASH Integrate_build Integrate_build_on Integrate_call
 Integrate_commit Integrate_commit_on Integrate_erased_snap_init Integrate_kernel

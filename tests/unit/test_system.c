@@ -12,6 +12,7 @@
 
 #include "systems.h"
 #include "counting_alloc.h"
+#include "world_get.h"
 
 typedef struct fixture {
     soa_world *w;
@@ -41,7 +42,7 @@ static soa_entity spawn_mover(fixture *f, int i)
     if (i % 5 != 4)
         assert_int_equal(soa_world_set(f->w, e, f->vel, &v), 0);
     if (i % 7 == 6)
-        assert_non_null(soa_world_add(f->w, e, f->frozen));
+        assert_int_equal(soa_world_add(f->w, e, f->frozen), 0);
     return e;
 }
 
@@ -129,13 +130,13 @@ static void commit_writes_only_changed_rows_of_live_entities(void **state)
     size_t n = Integrate_commit(&s, f.w);
     assert_int_equal(n, marked - 2); /* entities 1 and 3 were skipped */
 
-    const Position *p = soa_world_get_const(f.w, reuse, f.pos);
+    const Position *p = world_get(f.w, reuse, f.pos);
     assert_true(p->x == 1234.0f && p->y == 5678.0f);
     assert_false(soa_world_has(f.w, e[3], f.pos));
-    p = soa_world_get_const(f.w, e[2], f.pos);
+    p = world_get(f.w, e[2], f.pos);
     assert_true(p->x == -1.0f); /* unchanged rows are not written */
     for (int i = 5; i < 64; i += 2) {
-        p = soa_world_get_const(f.w, e[i], f.pos);
+        p = world_get(f.w, e[i], f.pos);
         if (integrate_matches(i))
             assert_true(p->x == (float)i + 0.5f &&
                         p->y == (float)-i + (float)i * 0.5f);
@@ -169,7 +170,7 @@ static void spawn_movers(fixture *f, soa_entity *e, int n, bool reversed)
         Position p = {(float)i, (float)-i};
         assert_int_equal(soa_world_set(f->w, e[i], f->pos, &p), 0);
         if (i % 7 == 6)
-            assert_non_null(soa_world_add(f->w, e[i], f->frozen));
+            assert_int_equal(soa_world_add(f->w, e[i], f->frozen), 0);
     }
     for (int k = 0; k < n; k++) {
         int i = reversed ? n - 1 - k : k;
@@ -184,7 +185,7 @@ static void spawn_movers(fixture *f, soa_entity *e, int n, bool reversed)
 static void check_moved(fixture *f, const soa_entity *e, int n, float dt)
 {
     for (int i = 0; i < n; i++) {
-        const Position *p = soa_world_get_const(f->w, e[i], f->pos);
+        const Position *p = world_get(f->w, e[i], f->pos);
         if (!p)
             continue;
         if (integrate_matches(i)) {
@@ -230,7 +231,7 @@ static void commit_fast_and_slow_paths_agree(void **state)
             Position mark = {-7.0f, -7.0f};
             soa_world_set(f.w, r, f.pos, &mark);
             assert_int_equal(Integrate_commit(&s, f.w), marked - 1);
-            assert_true(((const Position *)soa_world_get_const(f.w, r, f.pos))
+            assert_true(((const Position *)world_get(f.w, r, f.pos))
                             ->x == -7.0f);
             Integrate_snap_release(&s);
             soa_world_destroy(f.w);
@@ -255,8 +256,8 @@ static void check_snapshot(fixture *f, const Integrate_snap *s)
     assert_int_equal(s->rows, fresh.rows);
     for (size_t r = 0; r < s->rows; r++) {
         soa_entity e = s->eids[r];
-        const Position *p = soa_world_get_const(f->w, e, f->pos);
-        const Velocity *v = soa_world_get_const(f->w, e, f->vel);
+        const Position *p = world_get(f->w, e, f->pos);
+        const Velocity *v = world_get(f->w, e, f->vel);
         assert_non_null(p);
         assert_non_null(v);
         assert_false(soa_world_has(f->w, e, f->frozen));
@@ -342,10 +343,13 @@ static void two_written_components_and_arrays_round_trip(void **state)
     soa_entity e = soa_world_spawn(f.w);
     Velocity v = {2.0f, 3.0f};
     soa_world_set(f.w, e, f.vel, &v);
-    Body *b = soa_world_add(f.w, e, f.body);
-    assert_int_equal(b->kind, Kind_ship); /* defaults from the schema */
-    assert_true(b->mass == 1.5);
-    b->axes[2] = 9.0f;
+    assert_int_equal(soa_world_add(f.w, e, f.body), 0);
+    Body b;
+    assert_int_equal(soa_world_read(f.w, e, f.body, &b), 0);
+    assert_int_equal(b.kind, Kind_ship); /* defaults from the schema */
+    assert_true(b.mass == 1.5);
+    b.axes[2] = 9.0f;
+    assert_int_equal(soa_world_set(f.w, e, f.body, &b), 0);
     soa_world_add(f.w, e, f.counter);
     soa_entity other = soa_world_spawn(f.w); /* no Counter: not a match */
     soa_world_set(f.w, other, f.vel, &v);
@@ -358,13 +362,14 @@ static void two_written_components_and_arrays_round_trip(void **state)
     assert_true(s.Body.axes[2][0] == 9.0f);
     assert_int_equal(Spin_run(&s, NULL, spin_kernel, NULL, NULL), 0);
     assert_int_equal(Spin_commit(&s, f.w), 2);
-    b = soa_world_get(f.w, e, f.body);
-    assert_true(b->axes[0] == 20.0f && b->axes[2] == 9.0f);
-    assert_int_equal(b->kind, Kind_probe);
-    assert_int_equal(((Counter *)soa_world_get(f.w, e, f.counter))->n, 41);
-    /* A rebuild of the unchanged world copies the committed values in,
-     * arrays and enums included. */
-    b->axes[1] = -4.0f;
+    assert_int_equal(soa_world_read(f.w, e, f.body, &b), 0);
+    assert_true(b.axes[0] == 20.0f && b.axes[2] == 9.0f);
+    assert_int_equal(b.kind, Kind_probe);
+    assert_int_equal(((const Counter *)world_get(f.w, e, f.counter))->n, 41);
+    /* A rebuild of the world copies the committed values in, arrays and
+     * enums included. */
+    b.axes[1] = -4.0f;
+    assert_int_equal(soa_world_set(f.w, e, f.body, &b), 0);
     assert_int_equal(Spin_build(&s, f.w), 0);
     assert_int_equal(s.rows, 1);
     assert_true(s.Body.axes[0][0] == 20.0f && s.Body.axes[1][0] == -4.0f);
@@ -374,7 +379,7 @@ static void two_written_components_and_arrays_round_trip(void **state)
     /* The pool-taking commit writes both components too. */
     assert_int_equal(Spin_run(&s, NULL, spin_kernel, NULL, NULL), 0);
     assert_int_equal(Spin_commit_on(&s, f.w, NULL), 2);
-    assert_int_equal(((Counter *)soa_world_get(f.w, e, f.counter))->n,
+    assert_int_equal(((const Counter *)world_get(f.w, e, f.counter))->n,
                      s.Counter.n[0]);
     Spin_snap_release(&s);
 
@@ -414,7 +419,7 @@ static uint64_t run_threads(unsigned threads, int entities, int frames)
     }
     uint64_t h = 0xcbf29ce484222325u;
     for (int i = 0; i < entities; i++) {
-        const Position *p = soa_world_get_const(f.w, e[i], f.pos);
+        const Position *p = world_get(f.w, e[i], f.pos);
         unsigned char bytes[sizeof *p];
         memcpy(bytes, p, sizeof bytes);
         for (size_t k = 0; k < sizeof bytes; k++)
@@ -497,8 +502,8 @@ static void assert_same_snap(const Integrate_snap *a, const Integrate_snap *b)
 static void assert_same_positions(twin *t)
 {
     for (int i = 0; i < t->n; i++) {
-        const Position *a = soa_world_get_const(t->ser.w, t->e[i], t->ser.pos);
-        const Position *b = soa_world_get_const(t->par.w, t->e[i], t->par.pos);
+        const Position *a = world_get(t->ser.w, t->e[i], t->ser.pos);
+        const Position *b = world_get(t->par.w, t->e[i], t->par.pos);
         assert_int_equal(a != NULL, b != NULL);
         if (a)
             assert_memory_equal(a, b, sizeof *a);
@@ -597,7 +602,7 @@ static void parallel_walk_matches_serial(void **state)
                     soa_world_despawn(w[k]->w, e[i]);
                     break;
                 case 1: /* a gap: this walk and the next are serial */
-                    assert_non_null(soa_world_add(w[k]->w, e[i], w[k]->frozen));
+                    assert_int_equal(soa_world_add(w[k]->w, e[i], w[k]->frozen), 0);
                     break;
                 case 2: /* no gap any more */
                     soa_world_remove(w[k]->w, e[(((fr - 1) * 7919) + 5) % N],
@@ -624,8 +629,8 @@ static void parallel_walk_matches_serial(void **state)
             assert_int_equal(Integrate_commit_on(&b, par.w, pool),
                              Integrate_commit(&a, ser.w));
             for (int k = 0; k < N; k++) {
-                const Position *pa = soa_world_get_const(ser.w, e[k], ser.pos);
-                const Position *pb = soa_world_get_const(par.w, e[k], par.pos);
+                const Position *pa = world_get(ser.w, e[k], ser.pos);
+                const Position *pb = world_get(par.w, e[k], par.pos);
                 assert_non_null(pa);
                 assert_non_null(pb);
                 assert_memory_equal(pa, pb, sizeof *pa);

@@ -7,10 +7,10 @@
  *   - local: a function that runs against the world in place, declaring
  *     which components it reads and writes (the seed's `run() {}`), or
  *   - offloaded: a generated S_system plus its kernel: each frame the
- *     scheduler builds the snapshot, runs the kernel over it on the pool,
- *     and commits the changed rows (the seed's `offload.zeroCopy`); build
- *     and commit copy on the pool too (soa_snap_build_on /
- *     soa_snap_commit_on, soa/system.h).
+ *     kernel runs on the pool in place, over chunks of the world's tables
+ *     (S_view's columns point into them; no copy, nothing to commit: the
+ *     kernel's marks are the world's changed bits, soa/world.h).  This is
+ *     the seed's `offload.zeroCopy` on a natively SoA ECS.
  *
  * Within a stage, systems whose accesses do not conflict (neither writes a
  * component the other reads or writes) run at the same time as pool jobs;
@@ -57,8 +57,8 @@ typedef struct soa_sched_spec {
 
     /* Optional (zero is the default). */
     unsigned flags;     /* SOA_SCHED_EXCLUSIVE */
-    soa_alloc *alloc;   /* an offloaded system's snapshot columns; NULL:
-                           the world's allocator */
+    soa_alloc *alloc;   /* unused: offloaded systems run in place (kept
+                           so programs that set it still compile) */
 } soa_sched_spec;
 
 /*
@@ -94,13 +94,13 @@ int soa_sched_stage(soa_sched *s, const char *name);
  * code above.  Nothing is registered on error.  A local system's components
  * must already be registered in the world, with the same layout hash (its
  * function uses their cids); an offloaded system's components (reads,
- * writes, without) are registered here, as its build would: a refusal is
- * SOA_SCHED_ECOMPONENT.  Allocates the snapshot storage (from the world's
- * allocator); columns grow in the first frames only. */
+ * writes, without) are registered here: a refusal is
+ * SOA_SCHED_ECOMPONENT. */
 int soa_sched_add(soa_sched *s, const soa_sched_spec *spec);
 
-/* Runs one frame: every stage in order.  0, or -1 when a snapshot could not
- * be built (errno set; that system's changes are not committed). */
+/* Runs one frame: every stage in order.  0, or -1 when an offloaded
+ * system could not be planned (errno ENOMEM; that system did not run this
+ * frame; the others did). */
 int soa_sched_run_frame(soa_sched *s, double dt, double time);
 
 /* What one system did in the last frame.  Times are wall-clock
@@ -112,10 +112,13 @@ typedef struct soa_sched_stats {
     const char *stage;
     unsigned wave;        /* position within its stage: same wave = overlap */
     int offloaded;        /* 1 for an offloaded system */
-    uint64_t build_ns, run_ns, commit_ns;
-    size_t rows;          /* snapshot rows (offloaded) */
-    size_t committed;     /* rows written back (offloaded) */
-    int failed;           /* 1 when its snapshot could not be built */
+    uint64_t build_ns;    /* offloaded: finding its tables */
+    uint64_t run_ns;
+    uint64_t commit_ns;   /* 0: offloaded systems run in place */
+    size_t rows;          /* rows the kernel ran over (offloaded) */
+    size_t committed;     /* 0: nothing is copied back (its changed rows
+                             are marked in the world: soa/world.h) */
+    int failed;           /* 1 when it could not be planned (not run) */
 } soa_sched_stats;
 
 /* Systems registered so far (indices 0 .. count-1). */

@@ -6,7 +6,7 @@
  *   alloc.h    the allocator interface, the heap allocator, mmap arenas
  *   pool.h     a low-latency worker pool for short, frequent dispatches
  *   desc.h     reflection: component and system descriptors, soa_frame
- *   world.h    a reference ECS world (entities, sparse-set components)
+ *   world.h    a reference ECS world (entities, archetype tables of SoA columns)
  *   system.h   builds, runs and commits any system from its layout table
  *   sched.h    a scheduler that runs local and offloaded systems by stage
  *   mailbox.h  sequence-numbered shared-memory rings for worker processes
@@ -26,7 +26,7 @@
  * longer work with this runtime (a descriptor layout changed, say).  Every
  * generated header checks it at compile time.
  */
-#define SOA_ABI_VERSION 2
+#define SOA_ABI_VERSION 3
 
 #include "bitset.h"
 #include "alloc.h"

@@ -34,9 +34,9 @@ static int populate(soa_world *w, soa_entity *e, size_t n)
         Position p = {(float)i, 0.0f};
         e[i] = soa_world_spawn(w);
         if (e[i] == SOA_ENTITY_NULL || soa_world_set(w, e[i], pos, &p) ||
-            !soa_world_add(w, e[i], vel) || !soa_world_add(w, e[i], hp))
+            soa_world_add(w, e[i], vel) || soa_world_add(w, e[i], hp))
             return -1;
-        if (i == n - 1 && !soa_world_add(w, e[i], frozen))
+        if (i == n - 1 && soa_world_add(w, e[i], frozen))
             return -1;
     }
     return 0;
@@ -57,11 +57,15 @@ static int run(soa_world *w, soa_pool *pool, const soa_entity *e, size_t n)
     printf("moved %zu of %zu\n", Move_commit(&snap, w), n);
     Move_snap_release(&snap);
     for (size_t i = 0; i < n; i++) {
-        const Position *p = soa_world_get(w, e[i], pos);
-        printf("%s(%g, %g)", i ? " " : "", (double)p->x, (double)p->y);
+        Position p;
+        if (soa_world_read(w, e[i], pos, &p) != 0)
+            return -1;
+        printf("%s(%g, %g)", i ? " " : "", (double)p.x, (double)p.y);
     }
-    const Health *h = soa_world_get(w, e[0], hp);
-    printf("\nhp %d team %s\n", (int)h->hp, Team_str(h->team));
+    Health h;
+    if (soa_world_read(w, e[0], hp, &h) != 0)
+        return -1;
+    printf("\nhp %d team %s\n", (int)h.hp, Team_str(h.team));
     return 0;
 }
 
