@@ -8,7 +8,8 @@
 BENCH_ECS_DIR  := $(BUILD)/bench
 BENCH_ECS_GEN  := $(BENCH_ECS_DIR)/gen/bench_ecs.h
 BENCH_ECS_SRCS := bench/ecs/main.c bench/ecs/measure.c bench/ecs/plain.c \
-                  bench/ecs/report.c bench/ecs/plot.c bench/ecs/soac.c
+                  bench/ecs/report.c bench/ecs/plot.c bench/ecs/soac.c \
+                  bench/ecs/structural.c
 BENCH_ECS_OBJS := $(call objs,rel,$(BENCH_ECS_SRCS))
 BENCH_ECS_BIN  := $(BENCH_ECS_DIR)/bench_ecs
 BENCH_ECS_OMP  := $(call objs,rel,bench/ecs/plain.c)

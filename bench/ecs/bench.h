@@ -1,11 +1,12 @@
 /*
  * bench/ecs/bench.h: the soac benchmark, shared between its files.
  *
- * One program measures the same per-row work written five ways: a plain
+ * One program measures the same per-row work written seven ways: a plain
  * single-threaded loop over AoS arrays (baseline), the same loop under
- * OpenMP, and soac's three ways of running a system over a soa_world
- * (local, offload with a fresh snapshot each frame, offload through the
- * scheduler with its snapshot reused).  Every number it reports is a median
+ * OpenMP, and soac's ways of running a system over a soa_world: a local
+ * system over the world's chunks, the snapshot API with a fresh snapshot
+ * each frame, the scheduler running the kernel in place (a per-row kernel
+ * and a 64-row block kernel), and a worker process.  Every number it reports is a median
  * over samples of the same run, and every ratio divides by the baseline
  * measured in that run, on that machine.
  *
@@ -164,7 +165,9 @@ typedef struct bench_result {
     unsigned threads;
     double ns_per_entity;   /* median over samples, per entity per frame */
     double ratio;           /* ns_per_entity / baseline's, same scenario+n */
-    int has_phases;         /* offload variants */
+    int has_phases;         /* soac's system variants */
+    int copies;             /* ... that copy rows out and back */
+    double bytes_per_entity; /* memory figures: the world's bytes / n */
     double build_ns, run_ns, commit_ns; /* medians, ns per frame */
     double bytes_build, bytes_commit;   /* bytes each phase moves per frame */
     size_t committed;       /* rows committed per frame */
@@ -214,12 +217,21 @@ int bench_soac_offload(bench_soac *s, bench_kind k, bench_phases *ph);
 int bench_soac_reused(bench_soac *s, bench_kind k, bench_phases *ph);
 /* soac-reused with the kernel over blocks of BENCH_BLOCK rows. */
 int bench_soac_blocked(bench_soac *s, bench_kind k, bench_phases *ph);
+/* The system in a worker process (fork), committed after its reply. */
+int bench_soac_process(bench_soac *s, bench_kind k, bench_phases *ph);
 /* Entity i's position (the i-th spawned). */
 Position bench_soac_pos(bench_soac *s, size_t i);
 /* Bytes the build and commit phases move for `rows` snapshot rows and
  * `committed` changed rows (what a memcpy of the same data would copy). */
 double bench_soac_build_bytes(size_t rows);
 double bench_soac_commit_bytes(size_t rows, size_t committed);
+/* Bytes a worker-process frame copies out for `rows` rows. */
+double bench_soac_process_bytes(size_t rows);
+
+/* The structural and memory figures (structural.c) for n entities into
+ * r[0 .. max): how many results, 0 on failure (printed). */
+size_t bench_structural(const bench_cfg *cfg, size_t n, bench_result *r,
+                        size_t max);
 
 /* ---- output -------------------------------------------------------- */
 

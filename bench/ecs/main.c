@@ -3,10 +3,11 @@
  *
  *   bench_ecs [--quick] [--threads N] [--only SCENARIO] [--out DIR]
  *
- * Runs the scenarios move, sparse, heavy and scale, each in six variants
- * (baseline, openmp, soac-local, soac-offload, soac-reused, soac-blocked:
- * see soac.c), checks that every variant computes the baseline's positions
- * exactly, prints a table, and writes DIR/results.json and
+ * Runs the scenarios move, sparse, heavy and scale, each in seven variants
+ * (baseline, openmp, soac-local, soac-offload, soac-reused, soac-blocked,
+ * soac-process: see soac.c), checks that every variant computes the
+ * baseline's positions exactly, then the structural and memory figures
+ * (structural.c), prints a table, and writes DIR/results.json and
  * DIR/results.svg.  --only runs one scenario, for profiling.  Exit 0, or 1
  * when a variant failed or computed something else (the numbers would mean
  * nothing), 2 on a usage error.
@@ -21,11 +22,21 @@
 
 #include "bench.h"
 
-enum { V_BASE, V_OMP, V_LOCAL, V_OFFLOAD, V_REUSED, V_BLOCKED, NVARIANTS };
+enum {
+    V_BASE, V_OMP, V_LOCAL, V_OFFLOAD, V_REUSED, V_BLOCKED, V_PROCESS,
+    NVARIANTS
+};
 
 static const char *const variant_name[NVARIANTS] = {
-    "baseline",     "openmp",      "soac-local",
-    "soac-offload", "soac-reused", "soac-blocked"};
+    "baseline",     "openmp",      "soac-local",  "soac-offload",
+    "soac-reused",  "soac-blocked", "soac-process"};
+
+/* Variants that copy rows back (a snapshot, a worker's written columns)
+ * and so count what they committed; the others run in place. */
+static int commits(int v)
+{
+    return v == V_OFFLOAD || v == V_PROCESS;
+}
 
 #define MAX_RESULTS 128
 
@@ -69,11 +80,12 @@ static void frame_offload(void *ctx, bench_phases *ph)
         r->failed = 1;
 }
 
+/* In place: the kernel ran over every row. */
 static void frame_reused(void *ctx, bench_phases *ph)
 {
     runner *r = ctx;
     if (bench_soac_reused(r->soac, r->kind, ph) != 0 ||
-        ph->committed != r->expect)
+        ph->rows != r->plain.n)
         r->failed = 1;
 }
 
@@ -81,13 +93,21 @@ static void frame_blocked(void *ctx, bench_phases *ph)
 {
     runner *r = ctx;
     if (bench_soac_blocked(r->soac, r->kind, ph) != 0 ||
+        ph->rows != r->plain.n)
+        r->failed = 1;
+}
+
+static void frame_process(void *ctx, bench_phases *ph)
+{
+    runner *r = ctx;
+    if (bench_soac_process(r->soac, r->kind, ph) != 0 ||
         ph->committed != r->expect)
         r->failed = 1;
 }
 
 static const bench_frame_fn frame_of[NVARIANTS] = {
-    frame_base,    frame_omp,    frame_local,
-    frame_offload, frame_reused, frame_blocked};
+    frame_base,    frame_omp,     frame_local,  frame_offload,
+    frame_reused,  frame_blocked, frame_process};
 
 /* errno's message, or what a failure without one means. */
 static const char *why(void)
@@ -149,8 +169,7 @@ static int check_variant(runner *r, int v, const bench_plain *want)
             return -1;
         }
     }
-    if (v >= V_OFFLOAD &&
-        ph.committed != changed_rows(r->kind, n)) {
+    if (commits(v) && ph.committed != changed_rows(r->kind, n)) {
         fprintf(stderr, "bench: %s %s committed %zu rows, expected %zu\n",
                 variant_name[v], kind_name(r->kind), ph.committed,
                 changed_rows(r->kind, n));
@@ -203,6 +222,7 @@ static int run_scenario(const bench_cfg *cfg, const char *scenario,
          * every thread of the pool (or of OpenMP's team). */
         res->threads = v == V_BASE || v == V_LOCAL ? 1 : cfg->threads;
         res->has_phases = v >= V_OFFLOAD;
+        res->copies = commits(v);
     }
     if (rc == 0) {
         bench_measure(cfg, n, frame_of, &r, out, NVARIANTS);
@@ -217,10 +237,11 @@ static int run_scenario(const bench_cfg *cfg, const char *scenario,
     for (int v = 0; v < NVARIANTS && rc == 0; v++) {
         bench_result *res = &out[v];
         res->ratio = res->ns_per_entity / out[V_BASE].ns_per_entity;
-        if (res->has_phases) {
+        if (res->copies) {
             /* Every timed frame committed exactly this many (checked). */
             res->committed = r.expect;
-            res->bytes_build = bench_soac_build_bytes(n);
+            res->bytes_build = v == V_PROCESS ? bench_soac_process_bytes(n)
+                                              : bench_soac_build_bytes(n);
             res->bytes_commit = bench_soac_commit_bytes(n, res->committed);
         }
     }
@@ -239,7 +260,8 @@ static int wanted(const char *only, const char *scenario)
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_ecs [--quick] [--threads N] "
-                    "[--only move|sparse|heavy|scale] [--out DIR]\n");
+                    "[--only move|sparse|heavy|scale|structural] "
+                    "[--out DIR]\n");
     return 2;
 }
 
@@ -258,7 +280,8 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg,
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             *only = argv[++i];
             if (strcmp(*only, "move") && strcmp(*only, "sparse") &&
-                strcmp(*only, "heavy") && strcmp(*only, "scale"))
+                strcmp(*only, "heavy") && strcmp(*only, "scale") &&
+                strcmp(*only, "structural"))
                 return -1;
         } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
             *out = argv[++i];
@@ -305,6 +328,12 @@ int main(int argc, char **argv)
          n *= 4) {
         rc |= run_scenario(&cfg, "scale", BENCH_MOVE, n, &res[nr]);
         nr += NVARIANTS;
+    }
+    if (wanted(only, "structural") && rc == 0) {
+        size_t sn = cfg.quick ? (size_t)1 << 18 : (size_t)1 << 20;
+        size_t got = bench_structural(&cfg, sn, &res[nr], MAX_RESULTS - nr);
+        rc |= got == 0;
+        nr += got;
     }
     if (rc != 0)
         return 1;

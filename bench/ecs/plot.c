@@ -42,6 +42,14 @@ static const char *color_of(const bench_result *r, size_t nr, const char *v)
     return "#000000";
 }
 
+/* Whether a result is drawn as a bar (scale has its chart; memory is not
+ * a time). */
+static int bars(const bench_result *r)
+{
+    return strcmp(r->scenario, "scale") != 0 &&
+           strcmp(r->scenario, "memory") != 0;
+}
+
 /* Draws the bars of results [from, to) at y; returns the next free y. */
 static int bar_panel(FILE *f, const bench_result *r, size_t nr, size_t from,
                      size_t to, int y)
@@ -155,7 +163,7 @@ int bench_write_svg(const char *path, const bench_result *r, size_t nr)
      * variants, plus a header), then the line chart. */
     int height = 60 + 380;
     for (size_t i = 0; i < nr; i++) {
-        if (strcmp(r[i].scenario, "scale") == 0)
+        if (!bars(&r[i]))
             continue;
         height += BAR_H + BAR_GAP;
         if (i == 0 || strcmp(r[i].scenario, r[i - 1].scenario) != 0)
@@ -177,7 +185,7 @@ int bench_write_svg(const char *path, const bench_result *r, size_t nr)
         while (j < nr && strcmp(r[j].scenario, r[i].scenario) == 0 &&
                r[j].n == r[i].n)
             j++;
-        if (strcmp(r[i].scenario, "scale") != 0)
+        if (bars(&r[i]))
             y = bar_panel(f, r, nr, i, j, y);
         i = j;
     }

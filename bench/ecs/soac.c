@@ -1,24 +1,27 @@
 /*
- * soac.c: the three ways soac runs the benchmark's system over a soa_world.
+ * soac.c: the ways soac runs the benchmark's system over a soa_world.
  *
- *   soac-local    a local system in the scheduler: it walks a query of the
- *                 world and updates each entity's Position in place (no
- *                 snapshot; row by row over the world's AoS values);
- *   soac-offload  the generated functions by hand, as a program without the
- *                 scheduler would call them: Move_snap_init, Move_build_on,
- *                 Move_run and Move_commit_on on the pool, Move_snap_release,
- *                 every frame (so each frame allocates its snapshot);
- *   soac-reused   the same system offloaded through the scheduler, whose
- *                 snapshot storage lives from frame to frame (steady state:
- *                 no allocation);
+ *   soac-local    a local system in the scheduler: it walks the world's
+ *                 chunks (soa_query_next_chunk) and updates the Position
+ *                 columns in place, row by row;
+ *   soac-offload  the snapshot API by hand, as a program that wants a copy
+ *                 would call it: Move_snap_init, Move_build_on, Move_run
+ *                 and Move_commit_on on the pool, Move_snap_release, every
+ *                 frame (so each frame allocates its snapshot);
+ *   soac-reused   the system offloaded through the scheduler: the kernel
+ *                 runs in place on the world's tables, on the pool, with
+ *                 the per-row loop the README shows;
  *   soac-blocked  soac-reused with the kernel written for columns: blocks
- *                 of BENCH_BLOCK rows that the compiler vectorises.
+ *                 of BENCH_BLOCK rows that GCC vectorises at -O2;
+ *   soac-process  the system in a worker process (fork): each frame it is
+ *                 posted, run there and its changed rows committed.
  *
  * All run the same row math, chosen per frame by s->kind; all but
  * soac-blocked loop row by row, exactly like the baseline.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench.h"
 
@@ -31,6 +34,10 @@ struct bench_soac {
     soa_sched *local, *offload;
     bench_kind kind; /* what the kernels do this frame */
     int blocked;     /* the kernel runs blocks of rows, not row by row */
+    unsigned threads;
+    soa_worker *worker;       /* soac-process: made at its first frame */
+    soa_worker_system *wsys;
+    bench_kind worker_kind;   /* what the worker's copy of s says */
     uint64_t frames;
 };
 
@@ -165,6 +172,7 @@ bench_soac *bench_soac_create(size_t n, unsigned threads)
     if (!s)
         return NULL;
     s->n = n;
+    s->threads = threads;
     s->ents = malloc(n * sizeof *s->ents);
     s->w = soa_world_create(NULL);
     s->pool = soa_pool_create(threads);
@@ -196,6 +204,8 @@ void bench_soac_destroy(bench_soac *s)
 {
     if (!s)
         return;
+    soa_worker_system_destroy(s->wsys);
+    soa_worker_destroy(s->worker);
     soa_sched_destroy(s->local);
     soa_sched_destroy(s->offload);
     soa_pool_destroy(s->pool);
@@ -288,6 +298,58 @@ static int sched_frame(bench_soac *s, bench_kind k, int blocked,
     return 0;
 }
 
+/* soac-process's worker: a fork of this program with the kernel and this
+ * bench_soac (its copy, whose kind is fixed at the fork: a bench_soac runs
+ * one scenario). */
+static int start_worker(bench_soac *s)
+{
+    static soa_worker_task task;
+    task.sys = &Move_shm;
+    task.kernel = (soa_fn)move_kernel;
+    task.ctx = s;
+    soa_worker_opts o;
+    memset(&o, 0, sizeof o);
+    o.tasks = &task;
+    o.ntasks = 1;
+    o.threads = s->threads;
+    o.arena_bytes = s->n * 64u + ((size_t)16 << 20);
+    s->worker = soa_worker_spawn(&o);
+    s->wsys = s->worker ? soa_worker_system_create(s->worker, 0) : NULL;
+    s->worker_kind = s->kind;
+    return s->wsys ? 0 : -1;
+}
+
+int bench_soac_process(bench_soac *s, bench_kind k, bench_phases *ph)
+{
+    soa_frame f = next_frame(s);
+    s->kind = k;
+    s->blocked = 0;
+    if (!s->worker && start_worker(s) != 0)
+        return -1;
+    if (s->worker_kind != k) {
+        errno = EINVAL; /* the worker runs the scenario it was forked for */
+        return -1;
+    }
+    uint64_t t0 = bench_now_ns();
+    if (soa_worker_system_begin(s->wsys, s->w, &f, 1) != 0)
+        return -1;
+    uint64_t t1 = bench_now_ns();
+    if (soa_worker_wait(s->worker, 0) != 0) {
+        soa_worker_system_end(s->wsys, s->w);
+        return -1;
+    }
+    uint64_t t2 = bench_now_ns();
+    if (soa_worker_system_end(s->wsys, s->w) != 0)
+        return -1;
+    uint64_t t3 = bench_now_ns();
+    ph->build_ns += t1 - t0;
+    ph->run_ns += t2 - t1;
+    ph->commit_ns += t3 - t2;
+    ph->committed = soa_worker_system_committed(s->wsys);
+    ph->rows = s->n;
+    return 0;
+}
+
 int bench_soac_reused(bench_soac *s, bench_kind k, bench_phases *ph)
 {
     return sched_frame(s, k, 0, ph);
@@ -308,6 +370,11 @@ double bench_soac_build_bytes(size_t rows)
                (double)(sizeof(Position) + sizeof(Velocity) +
                         sizeof(soa_entity)) +
            (double)soa_bitset_words(rows) * 8.0;
+}
+
+double bench_soac_process_bytes(size_t rows)
+{
+    return bench_soac_build_bytes(rows);
 }
 
 double bench_soac_commit_bytes(size_t rows, size_t committed)

@@ -261,16 +261,7 @@ static uint32_t pos_of(const table *t, soa_cid cid)
     return cid < t->nindex ? t->index[cid] : NONE;
 }
 
-/* Element `row` of column c of t. */
-static unsigned char *cell(const table *t, uint32_t c, size_t row)
-{
-    return block_of(t, row) + t->col_off[c] + (row % BLOCK) * t->cols[c].size;
-}
 
-static uint64_t *bits_of(const table *t, uint32_t b, size_t row)
-{
-    return (uint64_t *)(void *)(block_of(t, row) + t->bit_off[b]);
-}
 
 /* ---- lifetime ------------------------------------------------------- */
 
@@ -670,41 +661,74 @@ static void table_shrink(soa_alloc *a, table *t)
 
 /* ---- rows ----------------------------------------------------------- */
 
-static void bit_put(const table *t, uint32_t b, size_t row, bool on)
+
+
+
+/* Copies one element of a column (1, 2, 4 or 8 bytes): a move the
+ * compiler inlines, not a call. */
+static inline void copy_elem(unsigned char *d, const unsigned char *s,
+                             uint32_t size)
 {
-    uint64_t *words = bits_of(t, b, row);
+    switch (size) {
+    case 4: memcpy(d, s, 4); break;
+    case 8: memcpy(d, s, 8); break;
+    case 2: memcpy(d, s, 2); break;
+    default: assert(size == 1); *d = *s;
+    }
+}
+
+/* Where row `row` of t lies: its block and its index there. */
+typedef struct at {
+    unsigned char *block;
+    size_t i;
+} at;
+
+static at at_row(const table *t, size_t row)
+{
+    at a = {block_of(t, row), row % BLOCK};
+    return a;
+}
+
+/* Element of column c at a. */
+static unsigned char *elem(const table *t, uint32_t c, at a)
+{
+    return a.block + t->col_off[c] + a.i * t->cols[c].size;
+}
+
+static void bit_at(const table *t, uint32_t b, at a, bool on)
+{
+    uint64_t *words = (uint64_t *)(void *)(a.block + t->bit_off[b]);
     if (on)
-        soa_bitset_set(words, row % BLOCK);
+        soa_bitset_set(words, a.i);
     else
-        soa_bitset_clear(words, row % BLOCK);
+        soa_bitset_clear(words, a.i);
 }
 
-static bool bit_get(const table *t, uint32_t b, size_t row)
+static bool bit_of(const table *t, uint32_t b, at a)
 {
-    return soa_bitset_test(bits_of(t, b, row), row % BLOCK);
+    return soa_bitset_test((const uint64_t *)(const void *)(a.block +
+                                                            t->bit_off[b]),
+                           a.i);
 }
-
 
 /* Writes value v (a C) of the component at position k of t into `row`. */
 static void put_value(const table *t, uint32_t k, size_t row, const void *v)
 {
-    for (uint32_t j = 0; j < t->ncol_at[k]; j++) {
-        uint32_t c = t->col0[k] + j;
-        memcpy(cell(t, c, row), (const unsigned char *)v + t->cols[c].offset,
-               t->cols[c].size);
-    }
+    at a = at_row(t, row);
+    for (uint32_t c = t->col0[k]; c < t->col0[k] + t->ncol_at[k]; c++)
+        copy_elem(elem(t, c, a), (const unsigned char *)v + t->cols[c].offset,
+                  t->cols[c].size);
 }
 
 /* Reads the component at position k of t's `row` into *out (a C). */
 static void get_value(const soa_world *w, const table *t, uint32_t k,
                       size_t row, void *out)
 {
+    at a = at_row(t, row);
     memset(out, 0, w->comps[t->cids[k]].desc->size); /* padding, too */
-    for (uint32_t j = 0; j < t->ncol_at[k]; j++) {
-        uint32_t c = t->col0[k] + j;
-        memcpy((unsigned char *)out + t->cols[c].offset, cell(t, c, row),
-               t->cols[c].size);
-    }
+    for (uint32_t c = t->col0[k]; c < t->col0[k] + t->ncol_at[k]; c++)
+        copy_elem((unsigned char *)out + t->cols[c].offset, elem(t, c, a),
+                  t->cols[c].size);
 }
 
 /* The defaults of the component at position k of t into `row`, marked. */
@@ -714,23 +738,86 @@ static void put_default(const soa_world *w, const table *t, uint32_t k,
     if (t->col0[k] == NONE)
         return;
     const void *def = w->comps[t->cids[k]].desc->defaults;
-    if (def) {
-        put_value(t, k, row, def);
-    } else {
-        for (uint32_t j = 0; j < t->ncol_at[k]; j++)
-            memset(cell(t, t->col0[k] + j, row), 0, t->cols[t->col0[k] + j].size);
+    at a = at_row(t, row);
+    for (uint32_t c = t->col0[k]; c < t->col0[k] + t->ncol_at[k]; c++) {
+        if (def)
+            copy_elem(elem(t, c, a),
+                      (const unsigned char *)def + t->cols[c].offset,
+                      t->cols[c].size);
+        else
+            memset(elem(t, c, a), 0, t->cols[c].size);
     }
-    bit_put(t, t->bit[k], row, true);
+    bit_at(t, t->bit[k], a, true);
+}
+
+/* n copies of the element at v (size bytes) from d on. */
+static void fill_elems(unsigned char *d, const unsigned char *v, uint32_t size,
+                       size_t n)
+{
+    switch (size) {
+    case 4: {
+        uint32_t x;
+        memcpy(&x, v, 4);
+        for (size_t i = 0; i < n; i++)
+            memcpy(d + i * 4u, &x, 4);
+        break;
+    }
+    case 8: {
+        uint64_t x;
+        memcpy(&x, v, 8);
+        for (size_t i = 0; i < n; i++)
+            memcpy(d + i * 8u, &x, 8);
+        break;
+    }
+    case 2: {
+        uint16_t x;
+        memcpy(&x, v, 2);
+        for (size_t i = 0; i < n; i++)
+            memcpy(d + i * 2u, &x, 2);
+        break;
+    }
+    default:
+        assert(size == 1);
+        memset(d, *v, n);
+    }
+}
+
+/* Sets bits [i, i + n) of words. */
+static void set_bits(uint64_t *words, size_t i, size_t n)
+{
+    while (n) {
+        size_t k = i % 64u, take = 64u - k < n ? 64u - k : n;
+        words[i / 64u] |= take == 64u ? ~(uint64_t)0
+                                      : (((uint64_t)1 << take) - 1u) << k;
+        i += take;
+        n -= take;
+    }
+}
+
+/* Every component's defaults into rows a .. a + n of one block, marked. */
+static void fill_defaults(const soa_world *w, const table *t, at a, size_t n)
+{
+    static const unsigned char zero[8];
+    for (uint32_t k = 0; k < t->ncids; k++) {
+        if (t->col0[k] == NONE)
+            continue;
+        const unsigned char *def = w->comps[t->cids[k]].desc->defaults;
+        for (uint32_t c = t->col0[k]; c < t->col0[k] + t->ncol_at[k]; c++)
+            fill_elems(elem(t, c, a), def ? def + t->cols[c].offset : zero,
+                       t->cols[c].size, n);
+        set_bits((uint64_t *)(void *)(a.block + t->bit_off[t->bit[k]]), a.i, n);
+    }
 }
 
 /* Copies row `from` of t into its row `to` (every column, eid, bits). */
 static void row_copy_within(table *t, size_t to, size_t from)
 {
+    at d = at_row(t, to), s = at_row(t, from);
     *eids_at(t, to) = *eids_at(t, from);
     for (uint32_t c = 0; c < t->ncols; c++)
-        memcpy(cell(t, c, to), cell(t, c, from), t->cols[c].size);
+        copy_elem(elem(t, c, d), elem(t, c, s), t->cols[c].size);
     for (uint32_t b = 0; b < t->nbits; b++)
-        bit_put(t, b, to, bit_get(t, b, from));
+        bit_at(t, b, d, bit_of(t, b, s));
 }
 
 /* Removes row r of t: the last row moves into it (its slot follows). */
@@ -768,20 +855,21 @@ static int row_move(soa_world *w, table *from, size_t r, table *to)
         errno = ENOMEM;
         return -1;
     }
-    soa_entity e = *eids_at(from, r);
-    size_t d = row_append(w, to, e);
+    size_t d = row_append(w, to, *eids_at(from, r));
+    at da = at_row(to, d), sa = at_row(from, r);
     for (uint32_t k = 0; k < to->ncids; k++) {
         uint32_t src = pos_of(from, to->cids[k]);
         if (src == NONE) {
             put_default(w, to, k, d);
             continue;
         }
-        for (uint32_t j = 0; j < to->ncol_at[k]; j++)
-            memcpy(cell(to, to->col0[k] + j, d),
-                   cell(from, from->col0[src] + j, r),
-                   to->cols[to->col0[k] + j].size);
+        for (uint32_t j = 0; j < to->ncol_at[k]; j++) {
+            uint32_t c = to->col0[k] + j;
+            copy_elem(elem(to, c, da), elem(from, from->col0[src] + j, sa),
+                      to->cols[c].size);
+        }
         if (to->bit[k] != NONE)
-            bit_put(to, to->bit[k], d, bit_get(from, from->bit[src], r));
+            bit_at(to, to->bit[k], da, bit_of(from, from->bit[src], sa));
     }
     row_remove(w, from, r);
     return 0;
@@ -910,6 +998,7 @@ int soa_world_spawn_n(soa_world *w, const soa_cid *cids, uint32_t ncids,
     }
     if (w->nslots + fresh > w->slots_cap)
         w->slots_cap = w->nslots + fresh;
+    size_t r0 = t->rows;
     for (size_t j = 0; j < n; j++) {
         uint32_t i, gen;
         int rc = slot_take(w, &i, &gen);
@@ -917,10 +1006,15 @@ int soa_world_spawn_n(soa_world *w, const soa_cid *cids, uint32_t ncids,
         (void)rc;
         soa_entity e = make_handle(i, gen);
         size_t r = row_append(w, t, e);
-        for (uint32_t k = 0; k < t->ncids; k++)
-            put_default(w, t, k, r);
         if (out)
             out[j] = e;
+        (void)r;
+    }
+    for (size_t r = r0; r < t->rows;) { /* the values, block by block */
+        size_t m = BLOCK - r % BLOCK < t->rows - r ? BLOCK - r % BLOCK
+                                                   : t->rows - r;
+        fill_defaults(w, t, at_row(t, r), m);
+        r += m;
     }
     w->live += n;
     return 0;
@@ -1005,7 +1099,7 @@ int soa_world_set(soa_world *w, soa_entity e, soa_cid cid, const void *value)
     uint32_t k = pos_of(t, cid);
     if (t->col0[k] != NONE) {
         put_value(t, k, s->b, value);
-        bit_put(t, t->bit[k], s->b, true);
+        bit_at(t, t->bit[k], at_row(t, s->b), true);
     }
     return 0;
 }
@@ -1074,7 +1168,7 @@ bool soa_world_is_changed(const soa_world *w, soa_entity e, soa_cid cid)
     if (locate(w, e, cid, &t, &row, &k) != 0 || k == NONE ||
         t->bit[k] == NONE)
         return false;
-    return bit_get(t, t->bit[k], row);
+    return bit_of(t, t->bit[k], at_row(t, row));
 }
 
 /* Calls fn for each changed row of cid in t (fn may be NULL); counts. */
