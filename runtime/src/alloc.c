@@ -36,6 +36,7 @@
 
 #include "soa/alloc.h"
 #include "internal.h"
+#include "platform.h"
 
 #define ARENA_MAGIC "SOAARENA"
 #define ARENA_VERSION 1u
@@ -113,8 +114,7 @@ static bool shm_ok;
  * memory: everything SHARED and NAMED arenas need. */
 static void shm_probe(void)
 {
-    long page = sysconf(_SC_PAGESIZE);
-    size_t len = page > 0 ? (size_t)page : 4096u;
+    size_t len = soa__page_size();
     void *anon = mmap(NULL, len, PROT_READ | PROT_WRITE,
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (anon == MAP_FAILED)
@@ -144,17 +144,10 @@ bool soa_shm_available(void)
 
 /* ---- arenas -------------------------------------------------------- */
 
-static size_t page_size(void)
+/* Contract in internal.h. */
+bool soa__map_size(size_t header, size_t capacity, size_t *out)
 {
-    long page = sysconf(_SC_PAGESIZE);
-    return page > 0 ? (size_t)page : 4096u;
-}
-
-/* header + capacity rounded up to whole pages, into *out; false when it
- * cannot be represented (or exceeds what mmap and off_t can take). */
-static bool mapping_size(size_t header, size_t capacity, size_t *out)
-{
-    size_t page = page_size(), total;
+    size_t page = soa__page_size(), total;
     if (!soa_add_ok(header, capacity, &total) ||
         !soa_add_ok(total, page - 1u, &total))
         return false;
@@ -255,7 +248,7 @@ soa_arena *soa_arena_create(size_t capacity, int kind)
         return NULL;
     }
     size_t header = kind == SOA_ARENA_NAMED ? HEADER_SIZE : 0u, size;
-    if (!mapping_size(header, capacity, &size)) {
+    if (!soa__map_size(header, capacity, &size)) {
         errno = EOVERFLOW;
         return NULL;
     }
@@ -416,19 +409,13 @@ soa_alloc *soa_arena_allocator(soa_arena *a)
 
 size_t soa_arena_offset(const soa_arena *a, const void *p)
 {
-    if (!a || !p)
-        return SOA_ARENA_BAD_OFFSET;
-    uintptr_t s = (uintptr_t)a->start, q = (uintptr_t)p;
-    if (q < s || q - s > a->capacity)
-        return SOA_ARENA_BAD_OFFSET;
-    return (size_t)(q - s);
+    return a ? soa__offset_in(a->start, a->capacity, p)
+             : SOA_ARENA_BAD_OFFSET;
 }
 
 void *soa_arena_ptr(const soa_arena *a, size_t offset)
 {
-    if (!a || offset > a->capacity)
-        return NULL;
-    return a->start + offset;
+    return a ? soa__ptr_in(a->start, a->capacity, offset) : NULL;
 }
 
 /* ---- growing arrays (shared by world.c and sched.c) ----------------- */

@@ -29,6 +29,27 @@ SOA__HIDDEN void *soa__copy_grown(soa_alloc *a, const void *old, size_t elem,
 SOA__HIDDEN int soa__grow_array(soa_alloc *a, void **p, size_t elem,
                                 size_t align, size_t old_n, size_t new_n);
 
+/* header + capacity rounded up to whole pages into *out; false when that
+ * cannot be represented (or exceeds what mmap and a file offset take). */
+SOA__HIDDEN bool soa__map_size(size_t header, size_t capacity, size_t *out);
+
+/* The offset of p in a mapping [base, base + capacity] (one past the end
+ * included), or SOA_ARENA_BAD_OFFSET, also for a NULL p. */
+static inline size_t soa__offset_in(const void *base, size_t capacity,
+                                    const void *p)
+{
+    uintptr_t s = (uintptr_t)base, q = (uintptr_t)p;
+    if (!p || q < s || q - s > capacity)
+        return SOA_ARENA_BAD_OFFSET;
+    return (size_t)(q - s);
+}
+
+/* base + offset for offset <= capacity, else NULL. */
+static inline void *soa__ptr_in(void *base, size_t capacity, size_t offset)
+{
+    return offset <= capacity ? (unsigned char *)base + offset : NULL;
+}
+
 /* ---- what the system machinery reads of the world (world.c) -------- */
 
 typedef struct soa_table soa_table;

@@ -1,6 +1,7 @@
 /*
  * platform.h: what libsoa needs from the operating system, in one place:
- * a monotonic clock, sleeping, spinning politely, and futex wait/wake.
+ * a monotonic clock, sleeping, spinning politely, futex wait/wake, and
+ * the page size.
  * Linux's implementation is platform_linux.c; a port to another platform
  * starts by writing its own file behind these declarations.
  *
@@ -11,6 +12,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "internal.h"
@@ -43,5 +45,8 @@ SOA__HIDDEN void soa__futex_wait(_Atomic uint32_t *word, uint32_t val,
 /* Wakes up to `count` sleepers on *word (`shared` as for the wait). */
 SOA__HIDDEN void soa__futex_wake(_Atomic uint32_t *word, int count,
                                  bool shared);
+
+/* The page size (what mappings are rounded to). */
+SOA__HIDDEN size_t soa__page_size(void);
 
 #endif /* SOA_PLATFORM_H */

@@ -44,3 +44,9 @@ void soa__futex_wake(_Atomic uint32_t *word, int count, bool shared)
     syscall(SYS_futex, (void *)word, shared ? FUTEX_WAKE : FUTEX_WAKE_PRIVATE,
             count, NULL, NULL, 0);
 }
+
+size_t soa__page_size(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    return page > 0 ? (size_t)page : 4096u;
+}
