@@ -3,7 +3,7 @@
 # `make bench` runs every benchmark: each fragment adds its own with a
 # double-colon rule (`bench:: ...`), so nobody edits another's fragment.
 
-TSAN_TESTS += test_pool test_bitset test_alloc test_snap
+TSAN_TESTS += test_pool test_bitset test_alloc test_snap test_region
 
 # bench/pool.c: soa_pool against OpenMP (dispatch latency, a 1M-row loop).
 # Built only for `make bench`; `make bench QUICK=1` runs a short version.

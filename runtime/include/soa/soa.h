@@ -4,6 +4,7 @@
  *
  *   bitset.h   64-bit-word bitsets (the "changed" bits of a snapshot)
  *   alloc.h    the allocator interface, the heap allocator, mmap arenas
+ *   region.h   a shared-memory heap that only its creator can write
  *   pool.h     a low-latency worker pool for short, frequent dispatches
  *   desc.h     reflection: component and system descriptors, soa_frame
  *   world.h    a reference ECS world (entities, archetype tables of SoA columns)
@@ -30,6 +31,7 @@
 
 #include "bitset.h"
 #include "alloc.h"
+#include "region.h"
 #include "pool.h"
 #include "desc.h"
 #include "world.h"
