@@ -76,7 +76,10 @@ soa_region *soa_region_create(size_t max_bytes);
  * soa_region_used 0.  Writing through its pointers kills the process
  * (SIGSEGV).  A reader must check every offset it is told (and the size it
  * reads there) against soa_region_capacity before use: offsets come from
- * another process.
+ * another process.  Reading a page the creator never touched makes the
+ * kernel back it (a read fault on shared memory allocates): a reader that
+ * sweeps the region costs up to its capacity in memory, charged to the
+ * reader's cgroup.  Size regions to what they hold, or limit readers.
  */
 soa_region *soa_region_attach_readonly(int fd);
 
