@@ -40,6 +40,9 @@ static int commits(int v)
 
 #define MAX_RESULTS 128
 
+/* The variants to run (bit v: variant v), from --variants. */
+static unsigned enabled = (1u << NVARIANTS) - 1u;
+
 /* What a frame function needs; `failed` latches the first error. */
 typedef struct runner {
     bench_plain plain;
@@ -187,15 +190,24 @@ static int check_all(runner *r)
     bench_plain_frame(&want, r->kind);
     int rc = 0;
     for (int v = V_OMP; v < NVARIANTS && rc == 0; v++)
-        rc = check_variant(r, v, &want);
+        if (enabled >> v & 1u)
+            rc = check_variant(r, v, &want);
     bench_plain_free(&want);
     return rc;
 }
 
-/* Runs every variant of one scenario at size n into out[0..NVARIANTS). */
+/* Runs every enabled variant of one scenario at size n into out[0 ..):
+ * how many results (the baseline always runs), or -1. */
 static int run_scenario(const bench_cfg *cfg, const char *scenario,
                         bench_kind kind, size_t n, bench_result *out)
 {
+    int var[NVARIANTS], nv = 0;
+    bench_frame_fn frames[NVARIANTS];
+    for (int v = 0; v < NVARIANTS; v++)
+        if (v == V_BASE || (enabled >> v & 1u)) {
+            frames[nv] = frame_of[v];
+            var[nv++] = v;
+        }
     runner r = {0};
     r.kind = kind;
     r.threads = cfg->threads;
@@ -213,8 +225,9 @@ static int run_scenario(const bench_cfg *cfg, const char *scenario,
         return -1;
     }
     int rc = check_all(&r);
-    for (int v = 0; v < NVARIANTS && rc == 0; v++) {
-        bench_result *res = &out[v];
+    for (int k = 0; k < nv && rc == 0; k++) {
+        int v = var[k];
+        bench_result *res = &out[k];
         memset(res, 0, sizeof *res);
         res->scenario = scenario;
         res->variant = variant_name[v];
@@ -225,7 +238,7 @@ static int run_scenario(const bench_cfg *cfg, const char *scenario,
         res->copies = commits(v);
     }
     if (rc == 0) {
-        bench_measure(cfg, n, frame_of, &r, out, NVARIANTS);
+        bench_measure(cfg, n, frames, &r, out, nv);
         if (r.failed) {
             fprintf(stderr,
                     "bench: %s n=%zu: a soac variant failed or committed "
@@ -234,9 +247,10 @@ static int run_scenario(const bench_cfg *cfg, const char *scenario,
             rc = -1;
         }
     }
-    for (int v = 0; v < NVARIANTS && rc == 0; v++) {
-        bench_result *res = &out[v];
-        res->ratio = res->ns_per_entity / out[V_BASE].ns_per_entity;
+    for (int k = 0; k < nv && rc == 0; k++) {
+        int v = var[k];
+        bench_result *res = &out[k];
+        res->ratio = res->ns_per_entity / out[0].ns_per_entity;
         if (res->copies) {
             /* Every timed frame committed exactly this many (checked). */
             res->committed = r.expect;
@@ -249,7 +263,25 @@ static int run_scenario(const bench_cfg *cfg, const char *scenario,
     bench_plain_free(&r.plain);
     if (rc == 0)
         fprintf(stderr, "bench: %-6s n=%-8zu done\n", scenario, n);
-    return rc;
+    return rc == 0 ? nv : -1;
+}
+
+/* --variants a,b,...: only those (and the baseline). 0, or -1. */
+static int parse_variants(const char *list)
+{
+    enabled = 0;
+    while (*list) {
+        size_t len = strcspn(list, ",");
+        int v = 0;
+        while (v < NVARIANTS && (strlen(variant_name[v]) != len ||
+                                 strncmp(list, variant_name[v], len) != 0))
+            v++;
+        if (v == NVARIANTS)
+            return -1;
+        enabled |= 1u << v;
+        list += len + (list[len] == ',');
+    }
+    return 0;
 }
 
 static int wanted(const char *only, const char *scenario)
@@ -261,7 +293,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: bench_ecs [--quick] [--threads N] "
                     "[--only move|sparse|heavy|scale|structural] "
-                    "[--out DIR]\n");
+                    "[--variants NAME,...] [--out DIR]\n");
     return 2;
 }
 
@@ -282,6 +314,9 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg,
             if (strcmp(*only, "move") && strcmp(*only, "sparse") &&
                 strcmp(*only, "heavy") && strcmp(*only, "scale") &&
                 strcmp(*only, "structural"))
+                return -1;
+        } else if (strcmp(argv[i], "--variants") == 0 && i + 1 < argc) {
+            if (parse_variants(argv[++i]) != 0)
                 return -1;
         } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
             *out = argv[++i];
@@ -309,26 +344,24 @@ int main(int argc, char **argv)
     const size_t scale_max = cfg.quick ? (size_t)1 << 20 : (size_t)1 << 22;
     static bench_result res[MAX_RESULTS];
     size_t nr = 0;
-    int rc = 0;
+    int rc;
 
     double bw = bench_memcpy_bw(&cfg);
-    if (wanted(only, "move")) {
-        rc |= run_scenario(&cfg, "move", BENCH_MOVE, big, &res[nr]);
-        nr += NVARIANTS;
-    }
-    if (wanted(only, "sparse") && rc == 0) {
-        rc |= run_scenario(&cfg, "sparse", BENCH_SPARSE, big, &res[nr]);
-        nr += NVARIANTS;
-    }
-    if (wanted(only, "heavy") && rc == 0) {
-        rc |= run_scenario(&cfg, "heavy", BENCH_HEAVY, heavy_n, &res[nr]);
-        nr += NVARIANTS;
-    }
-    for (size_t n = 1024; wanted(only, "scale") && n <= scale_max && rc == 0;
-         n *= 4) {
-        rc |= run_scenario(&cfg, "scale", BENCH_MOVE, n, &res[nr]);
-        nr += NVARIANTS;
-    }
+    int got = 0;
+    if (wanted(only, "move") &&
+        (got = run_scenario(&cfg, "move", BENCH_MOVE, big, &res[nr])) > 0)
+        nr += (size_t)got;
+    if (wanted(only, "sparse") && got >= 0 &&
+        (got = run_scenario(&cfg, "sparse", BENCH_SPARSE, big, &res[nr])) > 0)
+        nr += (size_t)got;
+    if (wanted(only, "heavy") && got >= 0 &&
+        (got = run_scenario(&cfg, "heavy", BENCH_HEAVY, heavy_n, &res[nr])) > 0)
+        nr += (size_t)got;
+    for (size_t n = 1024; wanted(only, "scale") && n <= scale_max && got >= 0;
+         n *= 4)
+        if ((got = run_scenario(&cfg, "scale", BENCH_MOVE, n, &res[nr])) > 0)
+            nr += (size_t)got;
+    rc = got < 0;
     if (wanted(only, "structural") && rc == 0) {
         size_t sn = cfg.quick ? (size_t)1 << 18 : (size_t)1 << 20;
         size_t got = bench_structural(&cfg, sn, &res[nr], MAX_RESULTS - nr);
