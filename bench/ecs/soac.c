@@ -13,8 +13,10 @@
  *                 the per-row loop the README shows;
  *   soac-blocked  soac-reused with the kernel written for columns: blocks
  *                 of BENCH_BLOCK rows that GCC vectorises at -O2;
- *   soac-process  the system in a worker process (fork): each frame it is
- *                 posted, run there and its changed rows committed.
+ *   soac-process  the system in a worker process (fork): the world lives in
+ *                 a shared region the worker maps read-only, so it reads
+ *                 Velocity in place; it copies Position into its arena,
+ *                 and the rows it marks are committed after its reply.
  *
  * All run the same row math, chosen per frame by s->kind; all but
  * soac-blocked loop row by row, exactly like the baseline.
@@ -35,6 +37,7 @@ struct bench_soac {
     bench_kind kind; /* what the kernels do this frame */
     int blocked;     /* the kernel runs blocks of rows, not row by row */
     unsigned threads;
+    soa_region *region;       /* where the world lives (NULL: the heap) */
     soa_worker *worker;       /* soac-process: made at its first frame */
     soa_worker_system *wsys;
     bench_kind worker_kind;   /* what the worker's copy of s says */
@@ -174,7 +177,11 @@ bench_soac *bench_soac_create(size_t n, unsigned threads)
     s->n = n;
     s->threads = threads;
     s->ents = malloc(n * sizeof *s->ents);
-    s->w = soa_world_create(NULL);
+    /* A region sized for the world (tables of 40 bytes a row, and room to
+     * move) when shared memory works; the heap otherwise. */
+    if (soa_shm_available())
+        s->region = soa_region_create(n * 64u + ((size_t)64 << 20));
+    s->w = soa_world_create(s->region ? soa_region_allocator(s->region) : NULL);
     s->pool = soa_pool_create(threads);
     if (!s->ents || !s->w || !s->pool)
         goto fail;
@@ -210,6 +217,7 @@ void bench_soac_destroy(bench_soac *s)
     soa_sched_destroy(s->offload);
     soa_pool_destroy(s->pool);
     soa_world_destroy(s->w);
+    soa_region_destroy(s->region);
     free(s->ents);
     free(s);
 }
@@ -313,8 +321,10 @@ static int start_worker(bench_soac *s)
     o.ntasks = 1;
     o.threads = s->threads;
     o.arena_bytes = s->n * 64u + ((size_t)16 << 20);
+    o.share = s->region;
     s->worker = soa_worker_spawn(&o);
     s->wsys = s->worker ? soa_worker_system_create(s->worker, 0) : NULL;
+    soa_worker_system_set_pool(s->wsys, s->pool);
     s->worker_kind = s->kind;
     return s->wsys ? 0 : -1;
 }
@@ -374,7 +384,9 @@ double bench_soac_build_bytes(size_t rows)
 
 double bench_soac_process_bytes(size_t rows)
 {
-    return bench_soac_build_bytes(rows);
+    /* In place: only Position is copied out (and its bits cleared). */
+    return (double)rows * (double)sizeof(Position) +
+           (double)soa_bitset_words(rows) * 8.0;
 }
 
 double bench_soac_commit_bytes(size_t rows, size_t committed)

@@ -177,7 +177,7 @@ void soa__plan_run(const soa__plan *p, soa_fn kernel, const soa_frame *frame,
             n = end - begin;
         soa_view_src src = {p->L, NULL, NULL,
                             soa__table_block(m->t, r / SOA_BLOCK_ROWS),
-                            m->off, in, in + n};
+                            m->off, NULL, in, in + n};
         p->L->call(&src, kernel, frame, ctx);
         begin += n;
     }

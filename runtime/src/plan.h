@@ -82,14 +82,17 @@ SOA__HIDDEN void soa__plan_run(const soa__plan *p, soa_fn kernel,
 
 /* Where a kernel call's view comes from (soa_view_fill, system.c): rows
  * [begin, end) of a snapshot, through the view its build prepared (tmpl,
- * or NULL: from the snapshot's members), or of a table block, through its
- * match's offsets. */
+ * or NULL: from the snapshot's members); of a table block, through its
+ * match's offsets; or of a chunk given as pointers (a worker's frame
+ * plan): ptrs[0] the ids, ptrs[1 + j] column j, ptrs[1 + ncols + k] term
+ * k's changed bitset. */
 struct soa_view_src {
     const soa_sys_layout *layout;
     const void *snap;
     const unsigned char *tmpl;
     const unsigned char *block;
     const size_t *off;
+    const unsigned char *const *ptrs;
     size_t begin, end;
 };
 

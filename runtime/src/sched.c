@@ -370,7 +370,7 @@ static void plan(soa_sched *s, sched_sys *y)
     y->built = soa__plan_match(&y->plan, s->world) == 0;
     y->stats.rows = 0;
     if (y->built) {
-        soa__plan_layout(&y->plan, SOA_POOL_GRAIN);
+        soa__plan_layout(&y->plan, SOA_BLOCK_ROWS);
         for (uint32_t i = 0; i < y->plan.nm; i++)
             y->stats.rows += y->plan.m[i].rows;
     }
@@ -392,7 +392,7 @@ static void run_alone(soa_sched *s, sched_sys *y, soa_pool *pool)
     if (y->run)
         y->run(s->world, &s->frame, y->ctx);
     else if (job_rows(y))
-        soa_pool_for(pool, job_rows(y), SOA_POOL_GRAIN, kernel_job, y);
+        soa_pool_for(pool, job_rows(y), SOA_BLOCK_ROWS, kernel_job, y);
     y->stats.run_ns = now_ns() - t0;
 }
 
@@ -409,7 +409,7 @@ static void run_together(soa_sched *s, sched_sys *const *ys, uint32_t n)
                                            y) == 0;
         else if (rows)
             y->submitted = soa_pool_submit(s->pool, &y->job, rows,
-                                           SOA_POOL_GRAIN, kernel_job, y) == 0;
+                                           SOA_BLOCK_ROWS, kernel_job, y) == 0;
         assert(y->submitted || (!y->run && !rows));
     }
     for (uint32_t i = 0; i < n; i++) {

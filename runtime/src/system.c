@@ -430,6 +430,23 @@ static void view_of_block(const soa_sys_layout *L, const unsigned char *block,
     }
 }
 
+/* The view of a chunk given as pointers (begin and end 0) into `view`. */
+static void view_of_ptrs(const soa_sys_layout *L,
+                         const unsigned char *const *ptrs, void *view)
+{
+    soa_view_head vh;
+    vh.begin = vh.end = 0;
+    vh.eids = (const soa_entity *)(const void *)ptrs[0];
+    memcpy(view, &vh, sizeof vh);
+    for (uint32_t j = 0; j < L->ncols; j++)
+        set_ptr(view, L->cols[j].view, ptrs[1 + j]);
+    for (uint32_t k = 0; k < L->nterms; k++) {
+        const soa_sys_term *t = &L->terms[k];
+        if (t->ncols && t->access == SOA_ACCESS_WRITE)
+            set_ptr(view, t->view_changed, ptrs[1 + L->ncols + k]);
+    }
+}
+
 void soa_view_fill(const soa_view_src *src, void *view, size_t view_size)
 {
     const soa_sys_layout *L = src->layout;
@@ -438,6 +455,8 @@ void soa_view_fill(const soa_view_src *src, void *view, size_t view_size)
         memcpy(view, src->tmpl, view_size);
     else if (src->block)
         view_of_block(L, src->block, src->off, view);
+    else if (src->ptrs)
+        view_of_ptrs(L, src->ptrs, view);
     else
         view_of(L, src->snap, view);
     memcpy((unsigned char *)view + offsetof(soa_view_head, begin), &src->begin,
@@ -459,7 +478,7 @@ void soa_snap_run_range(void *snap, soa_fn kernel, const soa_frame *frame,
     const soa_snap_core *core = head_of(snap).core;
     const soa_sys_layout *L = core->layout;
     soa_view_src src = {L, snap, core->state ? core->state->view : NULL,
-                        NULL, NULL, begin, end};
+                        NULL, NULL, NULL, begin, end};
     assert(L && begin <= end && end <= *head_of(snap).rows);
     L->call(&src, kernel, frame, ctx);
 }

@@ -110,9 +110,18 @@ static void locked_free_fn(soa_alloc *self, void *ptr, size_t bytes)
 static void *thread_main(void *arg)
 {
     soa_worker *w = arg;
-    soa__worker_serve(w->arena, w->root_off, w->opts.tasks, w->opts.ntasks);
+    /* A thread shares the creator's mapping of the region: same process. */
+    soa__worker_serve(w->arena, w->root_off, w->opts.tasks, w->opts.ntasks,
+                      w->opts.share);
     atomic_store_explicit(&w->thread_done, 1, memory_order_release);
     return NULL;
+}
+
+/* Clears fd's close-on-exec flag (in the child, before exec). */
+static int keep_open(int fd)
+{
+    int fl = fcntl(fd, F_GETFD);
+    return fl < 0 || fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) != 0 ? -1 : 0;
 }
 
 /* The forked child: never returns. */
@@ -122,24 +131,41 @@ static void child(soa_worker *w, pid_t parent, char **argv)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(EXIT_SHARED);
+    /* A fault in a kernel kills the worker, as the main process reports it
+     * ("killed by signal 11"): none of the main program's handlers (a crash
+     * reporter, a test framework's) runs in the child. */
+    static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
+                                SIGTRAP, SIGSYS};
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+        signal(fatal[i], SIG_DFL);
     if (argv) {
-        int fd = soa_arena_fd(w->arena);
-        int fl = fcntl(fd, F_GETFD);
-        if (fl < 0 || fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) != 0)
+        if (keep_open(soa_arena_fd(w->arena)) != 0 ||
+            (w->opts.share && keep_open(soa_region_fd(w->opts.share)) != 0))
             _exit(127);
         execv(argv[0], argv);
         _exit(127);
     }
-    _exit(soa__worker_serve(w->arena, w->root_off, w->opts.tasks, w->opts.ntasks));
+    /* The creator's writable mapping of a region is not inherited
+     * (MADV_DONTFORK): the child maps the region read-only from its fd. */
+    soa_region *share = NULL;
+    if (w->opts.share &&
+        !(share = soa_region_attach_readonly(soa_region_fd(w->opts.share))))
+        _exit(EXIT_SHARED);
+    _exit(soa__worker_serve(w->arena, w->root_off, w->opts.tasks,
+                            w->opts.ntasks, share));
 }
 
 static int start_process(soa_worker *w)
 {
-    char fd[24], root[24];
+    char fd[24], root[24], share[24];
     char *argv[] = {w->exe, (char *)"--soa-worker-fd", fd,
-                    (char *)"--soa-worker-root", root, NULL};
+                    (char *)"--soa-worker-root", root,
+                    w->opts.share ? (char *)"--soa-worker-share" : NULL, share,
+                    NULL};
     snprintf(fd, sizeof fd, "%d", soa_arena_fd(w->arena));
     snprintf(root, sizeof root, "%zu", w->root_off);
+    snprintf(share, sizeof share, "%d",
+             w->opts.share ? soa_region_fd(w->opts.share) : -1);
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
@@ -332,6 +358,8 @@ static int check_opts(const soa_worker_opts *o, bool threads)
         return -1;
     if (!o->exe && !o->tasks)
         return -1;
+    if (o->share && soa_region_fd(o->share) < 0)
+        return -1; /* a region attached read-only cannot be shared on */
     for (uint32_t i = 0; i < o->ntasks; i++) {
         const soa_shm_system *s = o->tasks[i].sys;
         if (!s || !s->system || !s->system->layout ||
@@ -488,6 +516,13 @@ soa_alloc *soa_worker_allocator(soa_worker *w)
 uint64_t soa_worker_post(soa_worker *w, uint32_t task, size_t snap_offset,
                          const soa_frame *first, uint64_t ticks)
 {
+    return soa__worker_post(w, MSG_RUN, task, snap_offset, first, ticks);
+}
+
+uint64_t soa__worker_post(soa_worker *w, uint32_t kind, uint32_t task,
+                          size_t snap_offset, const soa_frame *first,
+                          uint64_t ticks)
+{
     if (!w || !first) {
         errno = EINVAL;
         return 0;
@@ -498,7 +533,7 @@ uint64_t soa_worker_post(soa_worker *w, uint32_t task, size_t snap_offset,
     }
     run_msg r = {task, snap_offset, first->index, ticks, first->dt,
                  first->time};
-    soa_msg m = run_pack(&r);
+    soa_msg m = run_pack(kind, &r);
     if (soa_ring_send(&w->mb.req, &m, 0) != 0)
         return 0;
     w->posted++;
@@ -567,6 +602,11 @@ int soa_worker_wait(soa_worker *w, int64_t timeout_ns)
 const soa_worker_task *soa__worker_task(const soa_worker *w, uint32_t task)
 {
     return task < w->opts.ntasks ? &w->opts.tasks[task] : NULL;
+}
+
+soa_region *soa__worker_share(const soa_worker *w)
+{
+    return w->opts.share;
 }
 
 void soa__worker_lock(soa_worker *w)

@@ -1,5 +1,8 @@
 /*
- * test_worker: physics' Integrate in a forked worker process.
+ * test_worker: physics' Integrate in a forked worker process, every test
+ * twice: the world on the heap (the worker runs a snapshot) and the world
+ * in a shared region the worker maps read-only (it reads the world in
+ * place and writes a copy of the written columns only).
  *
  *   - frames through the worker give the same world as frames in-process;
  *   - one request of 8 ticks equals 8 frames, with progress published;
@@ -45,6 +48,9 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* The region of the world the next worker shares (in-place runs). */
+static soa_region *share;
+
 static soa_worker *spawn(int64_t timeout_ns)
 {
     soa_worker_opts o;
@@ -53,6 +59,7 @@ static soa_worker *spawn(int64_t timeout_ns)
     o.ntasks = 1;
     o.arena_bytes = 8u << 20;
     o.timeout_ns = timeout_ns;
+    o.share = share;
     soa_worker *w = soa_worker_spawn(&o);
     assert_non_null(w);
     assert_true(soa_worker_is_process(w));
@@ -66,14 +73,30 @@ static int skip_without_shm(void **state)
     (void)state;
     unsetenv("SOA_WORKER_THREADS");
     hang_at = UINT64_MAX;
+    world_in_region = 0;
+    share = NULL;
     return soa_shm_available() ? 0 : -1;
+}
+
+/* Worlds in a region the worker shares: the in-place way. */
+static int in_place(void **state)
+{
+    int rc = skip_without_shm(state);
+    world_in_region = 1;
+    return rc;
+}
+
+static void make(test_world *t, size_t n)
+{
+    world_make(t, n);
+    share = t->region;
 }
 
 static void test_frames_match_in_process(void **state)
 {
     (void)state;
     test_world t;
-    world_make(&t, N);
+    make(&t, N);
     soa_worker *w = spawn(0);
     soa_worker_system *ws = soa_worker_system_create(w, 0);
     assert_non_null(ws);
@@ -94,7 +117,7 @@ static void test_many_ticks_per_request(void **state)
 {
     (void)state;
     test_world t;
-    world_make(&t, N);
+    make(&t, N);
     soa_worker *w = spawn(0);
     soa_worker_system *ws = soa_worker_system_create(w, 0);
     soa_frame f = frame_at(0);
@@ -117,7 +140,7 @@ static void test_kill_9_mid_tick_then_respawn(void **state)
 {
     (void)state;
     test_world t;
-    world_make(&t, N);
+    make(&t, N);
     hang_at = 5; /* tick 5 writes its rows, then stays in the kernel */
     soa_worker *w = spawn(INT64_C(5000000000));
     soa_worker_system *ws = soa_worker_system_create(w, 0);
@@ -169,7 +192,7 @@ static void test_hung_worker_times_out(void **state)
 {
     (void)state;
     test_world t;
-    world_make(&t, N);
+    make(&t, N);
     hang_at = 2;
     soa_worker *w = spawn(INT64_C(200000000)); /* 200 ms */
     soa_worker_system *ws = soa_worker_system_create(w, 0);
@@ -236,7 +259,7 @@ static void test_through_the_scheduler(void **state)
 {
     (void)state;
     test_world t;
-    world_make(&t, N);
+    make(&t, N);
     soa_worker *w = spawn(0);
     soa_worker_system *ws = soa_worker_system_create(w, 0);
     soa_sched *s = soa_sched_create(t.w, NULL);
@@ -276,7 +299,7 @@ static void test_fork_exec_worker_binary(void **state)
     if (!exe)
         skip();
     test_world t;
-    world_make(&t, N);
+    make(&t, N);
     soa_worker_opts o;
     memset(&o, 0, sizeof o);
     o.exe = exe;
@@ -315,6 +338,87 @@ static void test_fork_exec_worker_binary(void **state)
     assert_non_null(strstr(why, "could not run the worker binary"));
 }
 
+/* In place, the arena holds a copy of Position only (8 bytes a row), not
+ * of Velocity or the ids; frames equal in-process frames; a structural
+ * change between begin and end commits nothing. */
+static void test_in_place_copies_only_written_columns(void **state)
+{
+    (void)state;
+    test_world t;
+    make(&t, N);
+    soa_worker *w = spawn(0);
+    soa_worker_system *ws = soa_worker_system_create(w, 0);
+    size_t before = soa_arena_used(soa_worker_arena(w));
+    soa_frame f = frame_at(0);
+    assert_int_equal(soa_worker_system_frame(ws, t.w, &f, 1), 0);
+    size_t used = soa_arena_used(soa_worker_arena(w)) - before;
+    size_t rows = N - N / 7;
+    /* the copies (at least doubled) and the plan: well under a snapshot's
+     * 8 + 8 + 8 bytes a row */
+    assert_true(used < rows * 8u * 2u + ((size_t)64 << 10));
+    assert_true(used >= rows * 8u);
+    assert_true(world_checksum(&t) == reference_checksum(N, 1));
+    /* Rows that moved under a frame: nothing is committed. */
+    soa_frame f1 = frame_at(1);
+    uint64_t kept = world_checksum(&t);
+    assert_int_equal(soa_worker_system_begin(ws, t.w, &f1, 1), 0);
+    soa_world_despawn(t.w, t.ents[0]);
+    errno = 0;
+    assert_int_equal(soa_worker_system_end(ws, t.w), -1);
+    assert_int_equal(errno, ESTALE);
+    assert_int_equal(soa_worker_system_committed(ws), 0);
+    Position p;
+    for (size_t i = 1; i < N; i += 97)
+        assert_int_equal(soa_world_read(t.w, t.ents[i], t.pos, &p), 0);
+    (void)kept;
+    soa_worker_system_destroy(ws);
+    soa_worker_destroy(w);
+    world_free(&t);
+}
+
+/* A kernel that writes a column it only reads (through a cast): in place
+ * the world is mapped read-only in the worker, so the write kills it
+ * (SIGSEGV) and the world is untouched. */
+static void scribble(const Integrate_view *v, const soa_frame *f, void *ctx)
+{
+    (void)f, (void)ctx;
+    float *vx = (float *)(uintptr_t)v->Velocity.x;
+    vx[v->begin] = 12345.0f;
+}
+
+static const soa_worker_task scribbler[] = {
+    {&Integrate_shm, (soa_fn)scribble, NULL},
+};
+
+static void test_worker_cannot_write_the_world(void **state)
+{
+    (void)state;
+    test_world t;
+    make(&t, N);
+    soa_worker_opts o;
+    memset(&o, 0, sizeof o);
+    o.tasks = scribbler;
+    o.ntasks = 1;
+    o.arena_bytes = 8u << 20;
+    o.share = t.region;
+    soa_worker *w = soa_worker_spawn(&o);
+    assert_non_null(w);
+    soa_worker_system *ws = soa_worker_system_create(w, 0);
+    uint64_t before = world_checksum(&t);
+    soa_frame f = frame_at(0);
+    errno = 0;
+    assert_int_equal(soa_worker_system_frame(ws, t.w, &f, 1), -1);
+    assert_int_equal(errno, ECHILD);
+    assert_non_null(strstr(soa_worker_error(w), "signal 11"));
+    assert_true(world_checksum(&t) == before);
+    Velocity v;
+    assert_int_equal(soa_world_read(t.w, t.ents[0], t.vel, &v), 0);
+    assert_true(v.x != 12345.0f);
+    soa_worker_system_destroy(ws);
+    soa_worker_destroy(w);
+    world_free(&t);
+}
+
 int main(void)
 {
     if (!soa_shm_available())
@@ -328,6 +432,15 @@ int main(void)
         cmocka_unit_test_setup(test_refused_request, skip_without_shm),
         cmocka_unit_test_setup(test_through_the_scheduler, skip_without_shm),
         cmocka_unit_test_setup(test_fork_exec_worker_binary, skip_without_shm),
+        cmocka_unit_test_setup(test_frames_match_in_process, in_place),
+        cmocka_unit_test_setup(test_many_ticks_per_request, in_place),
+        cmocka_unit_test_setup(test_kill_9_mid_tick_then_respawn, in_place),
+        cmocka_unit_test_setup(test_hung_worker_times_out, in_place),
+        cmocka_unit_test_setup(test_through_the_scheduler, in_place),
+        cmocka_unit_test_setup(test_fork_exec_worker_binary, in_place),
+        cmocka_unit_test_setup(test_in_place_copies_only_written_columns,
+                               in_place),
+        cmocka_unit_test_setup(test_worker_cannot_write_the_world, in_place),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

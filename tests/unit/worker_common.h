@@ -37,12 +37,18 @@ typedef struct test_world {
     soa_entity *ents;
     size_t n;
     soa_cid pos, vel;
+    soa_region *region; /* where the world lives, or NULL: the heap */
 } test_world;
+
+/* Worlds made while this is set live in a shared region (the in-place
+ * way of worker systems); otherwise on the heap (the snapshot way). */
+static int world_in_region;
 
 /* n entities; every 7th has no Velocity (not in the system). */
 static void world_make(test_world *t, size_t n)
 {
-    t->w = soa_world_create(NULL);
+    t->region = world_in_region ? soa_region_create((size_t)256 << 20) : NULL;
+    t->w = soa_world_create(t->region ? soa_region_allocator(t->region) : NULL);
     t->ents = (soa_entity *)calloc(n, sizeof *t->ents);
     t->n = n;
     t->pos = soa_world_register(t->w, &Position_desc);
@@ -60,6 +66,7 @@ static void world_make(test_world *t, size_t n)
 static void world_free(test_world *t)
 {
     soa_world_destroy(t->w);
+    soa_region_destroy(t->region);
     free(t->ents);
 }
 

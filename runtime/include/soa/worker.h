@@ -41,6 +41,7 @@
 #include "alloc.h"
 #include "desc.h"
 #include "mailbox.h"
+#include "region.h"
 #include "sched.h"
 #include "shmsnap.h"
 #include "world.h"
@@ -76,6 +77,11 @@ typedef struct soa_worker_opts {
     size_t arena_bytes;    /* the shared arena's capacity (0: 64 MiB) */
     int64_t timeout_ns;    /* per request (0: 1 s); SOA_WAIT_FOREVER */
     unsigned flags;        /* SOA_WORKER_THREADS */
+    /* Optional: a region the worker maps read-only (soa/region.h).  When
+     * a world lives in it (soa_world_create(soa_region_allocator(r))),
+     * worker systems read that world's columns in place and copy only
+     * their written columns (soa_worker_system_frame). */
+    soa_region *share;
     char *error;           /* optional: why spawn failed, for people */
     size_t error_size;     /* bytes at `error` */
 } soa_worker_opts;
@@ -198,22 +204,36 @@ soa_worker_system *soa_worker_system_create(soa_worker *w, uint32_t task);
 void soa_worker_system_destroy(soa_worker_system *ws);
 
 /*
- * One offloaded step: build the snapshot from `world`, publish it, have
- * the worker run `ticks` ticks starting with *frame, wait (the worker's
- * timeout), and commit the changed rows.  0, or -1 with errno, and then
- * nothing was committed: the world is as it was (build errors; the
- * worker's failure, see soa_worker_wait; ECHILD at once while the worker
- * is failed and not respawned).  Costs a build, one round trip, a commit.
+ * One offloaded step: have the worker run `ticks` ticks starting with
+ * *frame, wait (the worker's timeout), and commit the changed rows.
+ *   - In place, when `world` lives in the region the worker shares
+ *     (soa_worker_opts.share): the worker reads the world's columns where
+ *     they are, read-only; only the written columns are copied into the
+ *     arena for it, and the rows it marks are copied back and marked
+ *     changed in the world.
+ *   - Otherwise through a snapshot in the arena: every column is copied
+ *     out (build, publish) and the marked rows back.
+ * 0, or -1 with errno, and then nothing was committed: the world is as it
+ * was (ENOMEM: the arena is full; the worker's failure, see
+ * soa_worker_wait; ECHILD at once while the worker is failed and not
+ * respawned; ESTALE: the world's structure changed between begin and
+ * end).  Costs the copies, one round trip, a commit.
  */
 int soa_worker_system_frame(soa_worker_system *ws, soa_world *world,
                             const soa_frame *frame, uint64_t ticks);
 
 /* The same in two halves, so the main process can work meanwhile: begin
- * builds, publishes and posts (0 or -1); end waits and commits (0 or -1,
- * as above). */
+ * copies and posts (0 or -1); end waits and commits (0 or -1, as above).
+ * Between the two the world may be read and its values written, but its
+ * structure must not change (no spawn, despawn, add or remove). */
 int soa_worker_system_begin(soa_worker_system *ws, soa_world *world,
                             const soa_frame *frame, uint64_t ticks);
 int soa_worker_system_end(soa_worker_system *ws, soa_world *world);
+
+/* Spreads the commits of in-place frames over `pool` (NULL, the default:
+ * the calling thread alone), in whole blocks of the world's tables.  Call
+ * begin/end/frame from the thread that drives the pool. */
+void soa_worker_system_set_pool(soa_worker_system *ws, soa_pool *pool);
 
 /* Rows the last successful frame committed. */
 size_t soa_worker_system_committed(const soa_worker_system *ws);
