@@ -184,11 +184,13 @@ static size_t chunk_ptrs(const plan_run *p, size_t i, const unsigned char **ptrs
     return n;
 }
 
+/* Chunks [begin / 64, end / 64) of the plan: the pool hands out ranges
+ * in multiples of 64, so a chunk is 64 units of its range. */
 static void plan_chunk(void *ctx, size_t begin, size_t end, unsigned worker)
 {
     plan_run *p = ctx;
     const unsigned char **ptrs = p->s->ptrs + (size_t)worker * p->s->nptrs;
-    for (size_t i = begin; i < end; i++) {
+    for (size_t i = begin / 64u; i < (end + 63u) / 64u; i++) {
         size_t rows = chunk_ptrs(p, i, ptrs);
         if (!rows || (p->first && copy_in(p, i, ptrs, rows) != 0)) {
             atomic_store_explicit(&p->bad, 1, memory_order_relaxed);
@@ -233,7 +235,7 @@ static int serve_plan(server *s, const run_msg *r, int64_t *code)
         soa_frame f = {r->dt, r->time + (double)k * r->dt, r->first_index + k};
         p.frame = &f;
         p.first = k == 0;
-        soa_pool_for(s->pool, h.nchunks, 1, plan_chunk, &p);
+        soa_pool_for(s->pool, (size_t)h.nchunks * 64u, 64, plan_chunk, &p);
         soa_mailbox_set_progress(&s->mb, ++s->progress);
     }
     if (atomic_load(&p.bad)) {

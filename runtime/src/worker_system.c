@@ -302,8 +302,9 @@ typedef struct commit_job {
     atomic_size_t done;
 } commit_job;
 
-/* Blocks [begin, end) of the plan, counted across its matches: each
- * commits alone (its rows, its words of the world's bits). */
+/* Blocks [begin / 64, end / 64) of the plan, counted across its matches
+ * (the pool hands out ranges in multiples of 64: a block is 64 units):
+ * each commits alone (its rows, its words of the world's bits). */
 static void commit_blocks(void *ctx, size_t begin, size_t end, unsigned worker)
 {
     commit_job *j = ctx;
@@ -311,6 +312,8 @@ static void commit_blocks(void *ctx, size_t begin, size_t end, unsigned worker)
     const soa_sys_layout *L = layout_of(ws);
     size_t c = 0, n = 0;
     (void)worker;
+    begin /= 64u;
+    end = (end + 63u) / 64u;
     for (uint32_t i = 0; i < ws->plan.nm && c < end; i++)
         for (size_t b = 0; b * BLOCK < ws->plan.m[i].rows && c < end; b++, c++)
             for (uint32_t k = 0; c >= begin && k < L->nterms; k++)
@@ -326,7 +329,7 @@ static size_t end_in_place(soa_worker_system *ws)
     commit_job j;
     j.ws = ws;
     atomic_init(&j.done, 0);
-    soa_pool_for(ws->pool, plan_chunks(&ws->plan), 1, commit_blocks, &j);
+    soa_pool_for(ws->pool, plan_chunks(&ws->plan) * 64u, 64, commit_blocks, &j);
     return atomic_load(&j.done);
 }
 
