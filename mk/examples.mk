@@ -31,4 +31,5 @@ $(BUILD)/gen/%.h: tests/schemas/%.soa $(SOAC)
 TEST_GEN_HEADERS += $(BUILD)/gen/systems.h $(BUILD)/gen/sched_systems.h
 TSAN_TESTS += test_sched test_system test_system_ns
 TEST_DEPS += $(BIN_rel)/physics $(BUILD)/gen/systems.h
-TEST_PROGRAMS += tests/system_readonly.sh tests/physics_checksum.sh
+TEST_PROGRAMS += tests/system_readonly.sh tests/physics_checksum.sh \
+                 tests/kernel_vectorises.sh

@@ -1,7 +1,8 @@
 #!/bin/sh
 # examples/worker-process prints the checksum examples/physics prints for the
-# same entities and frames: with the worker as a separate binary (1 and 8
-# ticks per request, 2 kernel threads), as a thread (-T and
+# same entities and frames: with the worker as a separate binary reading the
+# shared world in place (1 and 8 ticks per request, 2 kernel threads) or
+# through a snapshot (-S), as a thread (-T and
 # SOA_WORKER_THREADS=1), and after its worker is killed with SIGKILL in the
 # middle of the run (the lost request is redone by a respawned worker).
 # Bad options exit 2; the worker binary run by hand exits 2.
@@ -24,6 +25,12 @@ out=$("$wp" -n 20000 -f 40 -m 8 -t 2)
 check "process, m=8, 2 threads" "$out"
 printf '%s\n' "$out" | grep -q '^worker: worker process [0-9]* (fork+exec ' ||
     { echo "FAIL: no process mode line"; fail=1; }
+printf '%s\n' "$out" | grep -q '^world: shared, read in place' ||
+    { echo "FAIL: the world is not shared by default"; fail=1; }
+out=$("$wp" -n 20000 -f 40 -m 4 -t 2 -S)
+check "process, snapshot (-S)" "$out"
+printf '%s\n' "$out" | grep -q '^world: on the heap, copied through a snapshot' ||
+    { echo "FAIL: -S does not say it copies"; fail=1; }
 out=$("$wp" -n 20000 -f 40 -m 3 -T)
 check "thread fallback (-T)" "$out"
 printf '%s\n' "$out" | grep -q 'runs as a thread in this process' ||
@@ -61,5 +68,5 @@ done
 [ $rc -eq 2 ] || { echo "FAIL: the worker binary by hand exited $rc, not 2"; fail=1; }
 "$wp" -n 100 -f 2 -w /nonexistent/worker >/dev/null 2>&1; rc=$?
 [ $rc -eq 1 ] || { echo "FAIL: a missing worker binary gave $rc, not 1"; fail=1; }
-[ $fail -eq 0 ] && echo "worker-process checksum $ref (process, thread, after kill -9)"
+[ $fail -eq 0 ] && echo "worker-process checksum $ref (process in place and by snapshot, thread, after kill -9)"
 exit $fail

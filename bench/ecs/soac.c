@@ -46,20 +46,6 @@ struct bench_soac {
 
 /* ---- the kernels --------------------------------------------------- */
 
-/* Sets bits [begin, end) a word at a time.  Callers own the words they
- * touch: chunk boundaries other than the last row are multiples of 64. */
-static void mark_rows(uint64_t *words, size_t begin, size_t end)
-{
-    while (begin < end && begin % 64u) {
-        soa_bitset_set(words, begin);
-        begin++;
-    }
-    for (; begin + 64u <= end; begin += 64u)
-        words[begin / 64u] = ~(uint64_t)0;
-    for (; begin < end; begin++)
-        soa_bitset_set(words, begin);
-}
-
 /* Rows [begin, end) the plain way, one row at a time, as the baseline. */
 static void kernel_rows(const Move_view *v, bench_kind kind)
 {
@@ -112,7 +98,7 @@ static void move_kernel(const Move_view *v, const soa_frame *f, void *ctx)
         kernel_blocks(v, s->kind);
     else
         kernel_rows(v, s->kind);
-    mark_rows(v->Position.changed, v->begin, v->end);
+    soa_bitset_set_range(v->Position.changed, v->begin, v->end);
 }
 
 /*

@@ -2,19 +2,23 @@
  * worker-process: examples/physics with Integrate in a separate worker
  * binary.
  *
- * The world lives here.  Integrate's snapshot (the SoA columns of every
- * entity with Position and Velocity) is built into a shared arena, a memfd
- * whose fd the worker binary received when it was started (fork+exec); the
- * worker runs the kernel on those columns in place, M ticks per request
- * with no round trip in between, and this process commits the changed rows
- * back.  Nothing is copied or serialised between the two processes.
+ * The world lives here, in a shared region (soa/region.h) that only this
+ * process can write: the worker binary maps it read-only when it starts
+ * (fork+exec, the region's fd on its command line).  Each request, the
+ * worker reads Velocity where it lies in the world's tables, writes
+ * Position into a per-request copy in a shared arena (the only column
+ * copied), runs the kernel M ticks back to back, and this process commits
+ * the rows it marked changed.  A worker killed mid-request leaves the world
+ * at its last committed frame.  -S instead keeps the world on the heap and
+ * copies every column through a snapshot (the way for programs whose
+ * world another process cannot map).
  *
  * It prints ticks per second and the checksum examples/physics prints for
  * the same -n and -f.  If the worker dies or hangs, the frame is not
  * committed, the error is printed, and a fresh worker takes over.
  *
  *   worker-process [-n ENTITIES] [-f FRAMES] [-m TICKS] [-t THREADS]
- *                  [-w WORKER] [-T]
+ *                  [-w WORKER] [-S] [-T]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,19 +39,22 @@ typedef struct options {
     unsigned threads;
     const char *worker;
     int force_threads;
+    int snapshot;
 } options;
 
 static int usage(const char *argv0)
 {
     fprintf(stderr,
             "usage: %s [-n ENTITIES] [-f FRAMES] [-m TICKS] [-t THREADS] "
-            "[-w WORKER] [-T]\n"
+            "[-w WORKER] [-S] [-T]\n"
             "  -n  entities (default 200000; every 10th has no Velocity)\n"
             "  -f  frames (ticks) at a simulated 60 Hz (default 120)\n"
             "  -m  ticks per request to the worker (default 1)\n"
             "  -t  kernel threads inside the worker (default 1)\n"
             "  -w  the worker binary (default: worker-process-worker next "
             "to this program)\n"
+            "  -S  copy every column through a snapshot instead of sharing "
+            "the world\n"
             "  -T  run the worker as a thread of this process (the fallback "
             "used when shared memory is unavailable)\n",
             argv0);
@@ -69,8 +76,8 @@ static int parse_options(int argc, char **argv, options *o)
 {
     size_t t = 1;
     int c;
-    *o = (options){200000, 120, 1, 1, NULL, 0};
-    while ((c = getopt(argc, argv, "n:f:m:t:w:Th")) != -1) {
+    *o = (options){200000, 120, 1, 1, NULL, 0, 0};
+    while ((c = getopt(argc, argv, "n:f:m:t:w:STh")) != -1) {
         switch (c) {
         case 'n': if (parse_size(optarg, 1, UINT32_MAX - 3u, &o->entities)) return -1; break;
         case 'f': if (parse_size(optarg, 1, 100000000, &o->frames)) return -1; break;
@@ -81,6 +88,7 @@ static int parse_options(int argc, char **argv, options *o)
             o->threads = (unsigned)t;
             break;
         case 'w': o->worker = optarg; break;
+        case 'S': o->snapshot = 1; break;
         case 'T': o->force_threads = 1; break;
         default: return -1;
         }
@@ -185,7 +193,16 @@ int main(int argc, char **argv)
     char path[PATH_MAX + 32];
     if (parse_options(argc, argv, &o) != 0)
         return usage(argv[0]);
-    soa_world *w = soa_world_create(NULL);
+    /* The world's home: a region the worker maps read-only, or (-S) the
+     * heap. */
+    soa_region *region = o.snapshot ? NULL
+                                    : soa_region_create(SOA_REGION_DEFAULT_BYTES);
+    if (!o.snapshot && !region) {
+        fprintf(stderr, "worker-process: cannot create a shared region (%s): "
+                "try -S\n", strerror(errno));
+        return 1;
+    }
+    soa_world *w = soa_world_create(region ? soa_region_allocator(region) : NULL);
     if (!w)
         return 1;
     soa_cid pos = soa_world_register(w, &Position_desc);
@@ -205,6 +222,7 @@ int main(int argc, char **argv)
     wo.arena_bytes = o.entities * 64u + ((size_t)4 << 20);
     wo.timeout_ns = 5000000000; /* generous: -n may be large */
     wo.flags = o.force_threads ? SOA_WORKER_THREADS : 0;
+    wo.share = region;
     wo.error = why;
     wo.error_size = sizeof why;
     soa_worker *wk = soa_worker_spawn(&wo);
@@ -216,8 +234,10 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("worker-process: %zu entities, %zu frames at %.0f Hz, %zu ticks "
-           "per request\nworker: %s\n", o.entities, o.frames, HZ, o.ticks,
-           soa_worker_mode(wk));
+           "per request\nworker: %s\nworld: %s\n", o.entities, o.frames, HZ,
+           o.ticks, soa_worker_mode(wk),
+           region ? "shared, read in place (only Position is copied)"
+                  : "on the heap, copied through a snapshot (-S)");
     fflush(stdout);
     double t0 = seconds();
     int rc = simulate(&o, wk, ws, w);
@@ -233,5 +253,6 @@ int main(int argc, char **argv)
     soa_worker_destroy(wk);
     free(ents);
     soa_world_destroy(w);
+    soa_region_destroy(region);
     return rc ? 1 : 0;
 }

@@ -782,18 +782,6 @@ static void fill_elems(unsigned char *d, const unsigned char *v, uint32_t size,
     }
 }
 
-/* Sets bits [i, i + n) of words. */
-static void set_bits(uint64_t *words, size_t i, size_t n)
-{
-    while (n) {
-        size_t k = i % 64u, take = 64u - k < n ? 64u - k : n;
-        words[i / 64u] |= take == 64u ? ~(uint64_t)0
-                                      : (((uint64_t)1 << take) - 1u) << k;
-        i += take;
-        n -= take;
-    }
-}
-
 /* Every component's defaults into rows a .. a + n of one block, marked. */
 static void fill_defaults(const soa_world *w, const table *t, at a, size_t n)
 {
@@ -805,7 +793,8 @@ static void fill_defaults(const soa_world *w, const table *t, at a, size_t n)
         for (uint32_t c = t->col0[k]; c < t->col0[k] + t->ncol_at[k]; c++)
             fill_elems(elem(t, c, a), def ? def + t->cols[c].offset : zero,
                        t->cols[c].size, n);
-        set_bits((uint64_t *)(void *)(a.block + t->bit_off[t->bit[k]]), a.i, n);
+        uint64_t *bits = (uint64_t *)(void *)(a.block + t->bit_off[t->bit[k]]);
+        soa_bitset_set_range(bits, a.i, a.i + n);
     }
 }
 

@@ -112,6 +112,26 @@ static void test_next_edges(void **state)
 }
 
 /* The foreach body may clear the current bit and set earlier ones. */
+/* set_range against setting each bit: every begin and end within three
+ * words (every head/tail mask, a range inside one word, whole words
+ * between), over words that already hold a pattern that must survive. */
+static void test_set_range(void **state)
+{
+    (void)state;
+    enum { NBITS = 192 };
+    for (size_t b = 0; b <= NBITS; b++) {
+        for (size_t e = 0; e <= NBITS; e++) {
+            uint64_t got[3], want[3];
+            for (size_t k = 0; k < 3; k++)
+                got[k] = want[k] = 0x8421084210842108ull >> k;
+            soa_bitset_set_range(got, b, e);
+            for (size_t i = b; i < e; i++)
+                soa_bitset_set(want, i);
+            assert_memory_equal(got, want, sizeof got);
+        }
+    }
+}
+
 static void test_foreach_with_body_edits(void **state)
 {
     (void)state;
@@ -276,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_set_clear_test_each_bit),
         cmocka_unit_test(test_bits_past_the_end_ignored),
         cmocka_unit_test(test_next_edges),
+        cmocka_unit_test(test_set_range),
         cmocka_unit_test(test_foreach_with_body_edits),
         cmocka_unit_test(test_model),
         cmocka_unit_test(test_atomic_set_from_threads),

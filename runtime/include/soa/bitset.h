@@ -38,6 +38,28 @@ static inline bool soa_bitset_test(const uint64_t *words, size_t bit)
     return (words[bit / 64u] >> (bit % 64u)) & 1u;
 }
 
+/* Sets bits [begin, end): whole words at once, the partial words at the
+ * ends bit-masked (so a kernel marks a chunk changed in end/64 stores).  Not
+ * atomic: the caller owns every word the range touches, as a pool chunk
+ * does.  begin >= end sets nothing. */
+static inline void soa_bitset_set_range(uint64_t *words, size_t begin,
+                                        size_t end)
+{
+    if (begin >= end)
+        return;
+    size_t w = begin / 64u, last = (end - 1u) / 64u;
+    uint64_t head = ~(uint64_t)0 << (begin % 64u);
+    uint64_t tail = ~(uint64_t)0 >> (63u - (end - 1u) % 64u);
+    if (w == last) {
+        words[w] |= head & tail;
+        return;
+    }
+    words[w] |= head;
+    for (w++; w < last; w++)
+        words[w] = ~(uint64_t)0;
+    words[last] |= tail;
+}
+
 /* Sets a bit with a relaxed atomic OR: safe when threads share a word.  The
  * bits are published by whatever synchronises the threads afterwards (the
  * pool's join is a release/acquire pair). */
