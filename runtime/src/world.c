@@ -866,6 +866,21 @@ static int row_move(soa_world *w, table *from, size_t r, table *to)
 
 /* ---- entities ------------------------------------------------------- */
 
+/* Room for `fresh` more slots past nslots, growing geometrically (so
+ * spawning one by one, or in many small batches, copies the slots
+ * O(log n) times): 0 or -1 (ENOMEM). */
+static int slots_reserve(soa_world *w, size_t fresh)
+{
+    if (fresh <= w->slots_cap - w->nslots)
+        return 0;
+    size_t cap = next_cap(w->slots_cap, w->nslots + fresh, MAX_SLOTS);
+    if (!cap || soa__grow_array(w->alloc, (void **)&w->slots, sizeof(slot),
+                                _Alignof(slot), w->slots_cap, cap) != 0)
+        return -1;
+    w->slots_cap = cap;
+    return 0;
+}
+
 /* A slot for a new entity (index into *i, generation into *gen): 0 or -1
  * (ENOMEM). */
 static int slot_take(soa_world *w, uint32_t *i, uint32_t *gen)
@@ -876,13 +891,8 @@ static int slot_take(soa_world *w, uint32_t *i, uint32_t *gen)
         *gen = w->slots[*i].b;
         return 0;
     }
-    if (w->nslots == w->slots_cap) {
-        size_t cap = next_cap(w->slots_cap, w->nslots + 1, MAX_SLOTS);
-        if (!cap || soa__grow_array(w->alloc, (void **)&w->slots, sizeof(slot),
-                                    _Alignof(slot), w->slots_cap, cap) != 0)
-            return -1;
-        w->slots_cap = cap;
-    }
+    if (slots_reserve(w, 1) != 0)
+        return -1;
     *i = (uint32_t)w->nslots++;
     *gen = 1;
     return 0;
@@ -940,9 +950,9 @@ static bool sort_set(const soa_cid *cids, uint32_t n, soa_cid *out)
 /* The table for an unsorted set of registered cids; NULL with errno. */
 static table *table_of_set(soa_world *w, const soa_cid *cids, uint32_t n)
 {
-    soa_cid *set = alloc_n(w->alloc, n, sizeof *set, 4);
+    soa_cid small[16], *set = small; /* no allocation for small sets */
     table *t = NULL;
-    if (!set)
+    if (n > 16 && !(set = alloc_n(w->alloc, n, sizeof *set, 4)))
         return NULL;
     bool ok = sort_set(cids, n, set);
     for (uint32_t k = 0; ok && k < n; k++)
@@ -951,7 +961,8 @@ static table *table_of_set(soa_world *w, const soa_cid *cids, uint32_t n)
         errno = EINVAL;
     else if (!(t = table_for(w, set, n)))
         errno = ENOMEM;
-    free_n(w->alloc, set, n, sizeof *set);
+    if (set != small)
+        free_n(w->alloc, set, n, sizeof *set);
     return t;
 }
 
@@ -977,16 +988,11 @@ int soa_world_spawn_n(soa_world *w, const soa_cid *cids, uint32_t ncids,
          f = w->slots[f].a & ~FREE_BIT)
         fresh++;
     fresh = n - fresh;
-    if (table_grow(w->alloc, t, rows) != 0 ||
-        (w->nslots + fresh > w->slots_cap &&
-         soa__grow_array(w->alloc, (void **)&w->slots, sizeof(slot),
-                         _Alignof(slot), w->slots_cap, w->nslots + fresh))) {
+    if (table_grow(w->alloc, t, rows) != 0 || slots_reserve(w, fresh) != 0) {
         table_shrink(w->alloc, t);
         errno = ENOMEM;
         return -1;
     }
-    if (w->nslots + fresh > w->slots_cap)
-        w->slots_cap = w->nslots + fresh;
     size_t r0 = t->rows;
     for (size_t j = 0; j < n; j++) {
         uint32_t i, gen;

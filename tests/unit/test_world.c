@@ -315,6 +315,26 @@ static void bulk_spawn_and_despawn(void **state)
     end_world(w);
 }
 
+/* Spawning in many small batches grows the entity index geometrically,
+ * as spawning one by one does: 100000 batches of one entity allocate a
+ * few dozen times, not once per batch (which copied the whole index
+ * each time: quadratic, minutes for 1M entities). */
+static void small_batches_grow_geometrically(void **state)
+{
+    (void)state;
+    soa_world *w = new_world();
+    soa_cid p = soa_world_register(w, &pos_desc);
+    size_t before = ca.allocs;
+    soa_entity last = SOA_ENTITY_NULL;
+    for (int i = 0; i < 100000; i++)
+        assert_int_equal(soa_world_spawn_n(w, &p, 1, 1, &last), 0);
+    assert_int_equal(soa_world_entities(w), 100000);
+    assert_int_equal(soa_entity_index(last), 99999);
+    /* 25 blocks of rows, ~14 doublings of the index, a few for tables */
+    assert_true(ca.allocs - before < 64);
+    end_world(w);
+}
+
 static size_t count_calls;
 static void count_entity(void *ctx, soa_entity e)
 {
@@ -672,6 +692,7 @@ int main(void)
         cmocka_unit_test(values_move_with_their_entity),
         cmocka_unit_test(blocks_hold_their_columns_in_place),
         cmocka_unit_test(bulk_spawn_and_despawn),
+        cmocka_unit_test(small_batches_grow_geometrically),
         cmocka_unit_test(changed_bits_live_with_the_data),
         cmocka_unit_test(out_of_memory_leaves_the_world_intact),
         cmocka_unit_test(random_ops_match_a_model),
