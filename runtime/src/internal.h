@@ -109,6 +109,12 @@ typedef size_t (*soa__rows_fn)(void *ctx, size_t begin, size_t end);
 SOA__HIDDEN size_t soa__snap_for(soa_pool *pool, size_t rows, soa__rows_fn fn,
                                  void *ctx);
 
+/* Whether snapshot `snap`'s rows are still where its last build found
+ * them in w (the world's structure did not change since): its commit then
+ * writes each row back by the build's own record, never by the entity
+ * ids in the snapshot's columns. */
+SOA__HIDDEN bool soa__snap_current(const void *snap, const soa_world *w);
+
 /* ---- shared-memory snapshot headers (shmsnap.c) -------------------- */
 
 /* Bytes of a header with ncomps component hashes and ncols columns (0 on

@@ -168,8 +168,18 @@ static void attach_local(soa_ring *r, struct soa_ring_shm *shm, uint32_t cap)
     r->shm = shm;
     r->slots = (soa_msg *)(void *)(shm + 1);
     r->mask = cap - 1;
-    r->cached = 0;
+    r->reserved = 0;
+    /* Where the ring stands when this side joins; from here on each side
+     * trusts only its own count. */
+    r->head = atomic_load_explicit(&shm->head, memory_order_acquire);
+    r->tail = atomic_load_explicit(&shm->tail, memory_order_acquire);
     r->spin_ns = r->spin_cur = SOA_RING_SPIN_NS;
+}
+
+/* Whether `ahead` - `behind` is a possible count of messages in flight. */
+static bool in_flight_ok(const soa_ring *r, uint64_t ahead, uint64_t behind)
+{
+    return ahead - behind <= (uint64_t)r->mask + 1u; /* wraps when behind > ahead */
 }
 
 void soa_ring_set_spin(soa_ring *r, int64_t spin_ns)
@@ -227,10 +237,15 @@ int soa_ring_send(soa_ring *r, soa_msg *m, int64_t timeout_ns)
         return -1;
     }
     struct soa_ring_shm *s = r->shm;
-    /* Only this side writes head: a relaxed load reads our own value. */
-    uint64_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
+    uint64_t head = r->head; /* ours: never read back from shared memory */
     uint64_t tail = atomic_load_explicit(&s->tail, memory_order_acquire);
-    while (head - tail > r->mask) { /* full */
+    for (;;) {
+        if (!in_flight_ok(r, head, tail)) {
+            errno = EPROTO; /* the consumer is ahead of us, or far behind */
+            return -1;
+        }
+        if (head - tail <= r->mask)
+            break;
         if (wait_change(r, &s->tail, &s->tail_wake, &s->prod_sleeping, tail,
                         timeout_ns) != 0)
             return -1;
@@ -238,6 +253,8 @@ int soa_ring_send(soa_ring *r, soa_msg *m, int64_t timeout_ns)
     }
     m->seq = head + 1;
     r->slots[head & r->mask] = *m;
+    r->head = head + 1;
+    r->tail = tail;
     publish(&s->head, &s->head_wake, &s->cons_sleeping, head + 1);
     return 0;
 }
@@ -249,7 +266,7 @@ int soa_ring_recv(soa_ring *r, soa_msg *out, int64_t timeout_ns)
         return -1;
     }
     struct soa_ring_shm *s = r->shm;
-    uint64_t tail = atomic_load_explicit(&s->tail, memory_order_relaxed);
+    uint64_t tail = r->tail; /* ours: never read back from shared memory */
     uint64_t head = atomic_load_explicit(&s->head, memory_order_acquire);
     if (head == tail) {
         if (wait_change(r, &s->head, &s->head_wake, &s->cons_sleeping, tail,
@@ -257,8 +274,8 @@ int soa_ring_recv(soa_ring *r, soa_msg *out, int64_t timeout_ns)
             return -1;
         head = atomic_load_explicit(&s->head, memory_order_acquire);
     }
-    if (head - tail > (uint64_t)r->mask + 1) {
-        errno = EPROTO; /* more published than the ring holds */
+    if (!in_flight_ok(r, head, tail)) {
+        errno = EPROTO; /* more published than the ring holds, or less */
         return -1;
     }
     soa_msg m = r->slots[tail & r->mask];
@@ -267,6 +284,8 @@ int soa_ring_recv(soa_ring *r, soa_msg *out, int64_t timeout_ns)
         return -1;
     }
     *out = m;
+    r->tail = tail + 1;
+    r->head = head;
     publish(&s->tail, &s->tail_wake, &s->prod_sleeping, tail + 1);
     return 0;
 }
@@ -283,16 +302,12 @@ uint32_t soa_ring_pending(const soa_ring *r)
 
 uint64_t soa_ring_next_send_seq(const soa_ring *r)
 {
-    if (!r || !r->shm)
-        return 0;
-    return atomic_load_explicit(&r->shm->head, memory_order_acquire) + 1;
+    return r && r->shm ? r->head + 1 : 0; /* the producer's own count */
 }
 
 uint64_t soa_ring_next_recv_seq(const soa_ring *r)
 {
-    if (!r || !r->shm)
-        return 0;
-    return atomic_load_explicit(&r->shm->tail, memory_order_acquire) + 1;
+    return r && r->shm ? r->tail + 1 : 0; /* the consumer's own count */
 }
 
 /* ---- mailboxes ------------------------------------------------------------ */

@@ -601,7 +601,9 @@ static size_t commit_term(const commit_ctx *c, uint32_t k, size_t begin,
     const uint64_t *changed = changed_of(c->snap, &c->L->terms[k]);
     size_t rows = *head_of(c->snap).rows, n = 0;
     for (size_t b = begin / 64u; b < soa_bitset_words(end); b++) {
-        uint64_t bits = changed[b];
+        /* Read once: in a worker's arena the word is the worker's to
+         * write, even now; only the rows of this word are ever used. */
+        uint64_t bits = __atomic_load_n(&changed[b], __ATOMIC_RELAXED);
         if (!bits)
             continue;
         if (rows - b * 64u < 64u)
@@ -646,6 +648,12 @@ size_t soa_snap_commit_on(const void *snap, soa_world *w, soa_pool *pool)
     commit_ctx c = {snap, h.core->layout, st, w,
                     soa__world_shape(w) == st->shape};
     return soa__snap_for(pool, *h.rows, commit_rows, &c);
+}
+
+bool soa__snap_current(const void *snap, const soa_world *w)
+{
+    const soa_snap_state *st = snap ? head_of(snap).core->state : NULL;
+    return st && st->plan.w == w && soa__world_shape(w) == st->shape;
 }
 
 size_t soa_snap_commit(const void *snap, soa_world *w)

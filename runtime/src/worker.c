@@ -11,6 +11,44 @@
  * deadline a live one is SIGKILLed and reaped before the call returns, so
  * nothing can still write to the snapshot when the caller decides not to
  * commit.
+ *
+ * The rules of shared memory.  The main process never trusts a byte a
+ * worker can write; these rules are how (test_worker_hostile.c checks them
+ * with a worker that overwrites everything it can, at random):
+ *
+ *   1. What the worker can write is the arena, all of it: the root block,
+ *      the mailbox, snapshot headers and columns, frame plans, the copies
+ *      of written columns and their changed bitsets.  What it only reads,
+ *      a world in a shared region, it maps read-only from a memfd sealed
+ *      with F_SEAL_FUTURE_WRITE: the kernel refuses to make it writable
+ *      (mprotect, a writable mmap, write, truncate).
+ *   2. Everything the main process needs to interpret the arena is its
+ *      own, in private memory: the root's and the mailbox's offsets, each
+ *      ring's mask, slots and own counter, every snapshot's and plan's row
+ *      maps and column pointers, the world's shape at the build.
+ *   3. The arena's control data (root, mailbox, plans, snapshot headers)
+ *      is written from that private data and never read back.  Respawn
+ *      writes the root and the mailbox afresh, so a worker that wrecked
+ *      them cannot stop the next one from starting.
+ *   4. What the main process does read from the arena is data, checked
+ *      before use: a message is copied out and its sequence number, kind
+ *      and fields checked; the peer's ring counter is checked against our
+ *      own; progress is clamped to the ticks asked for and never goes
+ *      back; a changed-bit word is loaded once and masked to its chunk's
+ *      rows; written values are copied as bytes into the rows those bits
+ *      select, in places the private plan gives, never interpreted.  So
+ *      the worst a worker can do is write any value into a row of a
+ *      component its system writes, which is its right.
+ *   5. A frame under which the world's structure changed commits nothing
+ *      (ESTALE): rows are never looked up by ids the worker could rewrite.
+ *   6. After any failure the worker is killed and reaped before the call
+ *      returns: no late write lands after the decision not to commit.
+ *
+ * Beyond memory, a worker is an ordinary process of the same user: where
+ * the system lets it ptrace its parent or write /proc/PID/mem (no Yama, or
+ * root), only a sandbox (another uid, seccomp) keeps a malicious one out.
+ * These rules make a buggy or compromised kernel unable to hurt the main
+ * process through what they share.
  */
 #define _GNU_SOURCE
 #include "soa/worker.h"
@@ -47,7 +85,8 @@ struct soa_worker {
     soa_worker_opts opts;
     char *exe;
     soa_arena *arena;
-    size_t root_off;
+    size_t root_off;            /* where the root block is (ours) */
+    size_t mb_off, mb_bytes;    /* where the mailbox is (ours) */
     soa_mailbox mb;
     locked_alloc alloc;
     pthread_mutex_t alloc_lock; /* arena allocations */
@@ -58,6 +97,8 @@ struct soa_worker {
     bool thread_live;           /* joinable */
     atomic_int thread_done;     /* set by the thread as it leaves serve */
     uint64_t posted, answered;  /* RUN requests of this incarnation */
+    _Atomic uint64_t ticks_posted; /* ticks those requests asked for */
+    _Atomic uint64_t progress;  /* the most ticks seen done (monotonic) */
     int status, err;
     char error[256];
     char mode[256];
@@ -189,6 +230,11 @@ static int start_thread(soa_worker *w)
     return 0;
 }
 
+/* What recv_reply is told while a worker starts: only then does an exit
+ * status mean what soa_worker_main says it means (a kernel may exit with
+ * any status). */
+static const char AT_START[] = "at start";
+
 /* Whether the child exited; if so reaps it and records how.  A waitpid
  * that cannot see the child (SIGCHLD ignored) falls back to kill(pid, 0). */
 static bool child_gone(soa_worker *w, const char *during)
@@ -205,7 +251,7 @@ static bool child_gone(soa_worker *w, const char *during)
              during);
     else if (r > 0 && WIFEXITED(st))
         fail(w, SOA_WORKER_EDIED, ECHILD, "worker %ld exited with status %d%s %s",
-             pid, WEXITSTATUS(st),
+             pid, WEXITSTATUS(st), during != AT_START ? "" :
              WEXITSTATUS(st) == EXIT_MISMATCH ? " (its task table does not "
                                                 "match this program's)" :
              WEXITSTATUS(st) == 127 ? " (could not run the worker binary)" :
@@ -268,22 +314,41 @@ static int recv_reply(soa_worker *w, soa_msg *m, int64_t timeout_ns,
                 timeout_ns / 1000000, during);
 }
 
-/* Formats the mailbox, starts the worker, waits for its hello. */
+/* Writes the root block from what this process knows (never from what is
+ * in the arena: the last worker may have overwritten it). */
+static void write_root(soa_worker *w)
+{
+    worker_root *r = soa_arena_ptr(w->arena, w->root_off);
+    memset(r, 0, sizeof *r);
+    r->magic = ROOT_MAGIC;
+    r->version = ROOT_VERSION;
+    r->ntasks = w->opts.ntasks;
+    r->mailbox_off = w->mb_off;
+    r->mailbox_bytes = w->mb_bytes;
+    r->threads = w->opts.threads;
+    for (uint32_t i = 0; i < w->opts.ntasks; i++)
+        r->task_hash[i] = w->opts.tasks[i].sys->system->layout_hash;
+}
+
+/* Formats the root and the mailbox, starts the worker, waits for its
+ * hello. */
 static int start(soa_worker *w)
 {
-    const worker_root *r = soa_arena_ptr(w->arena, w->root_off);
-    if (soa_mailbox_init(&w->mb, soa_arena_ptr(w->arena, r->mailbox_off),
-                         (size_t)r->mailbox_bytes, MAILBOX_CAPACITY) != 0)
+    write_root(w);
+    if (soa_mailbox_init(&w->mb, soa_arena_ptr(w->arena, w->mb_off),
+                         w->mb_bytes, MAILBOX_CAPACITY) != 0)
         return fail(w, SOA_WORKER_ESPAWN, errno, "mailbox: %s",
                     strerror(errno));
     w->posted = w->answered = 0;
+    atomic_store(&w->ticks_posted, 0);
+    atomic_store(&w->progress, 0);
     w->status = SOA_WORKER_OK;
     w->err = 0;
     w->error[0] = '\0';
     if ((w->process ? start_process(w) : start_thread(w)) != 0)
         return -1;
     soa_msg hello;
-    if (recv_reply(w, &hello, w->opts.timeout_ns, "at start") != 0) {
+    if (recv_reply(w, &hello, w->opts.timeout_ns, AT_START) != 0) {
         if (w->status == SOA_WORKER_ETIMEDOUT || w->status == SOA_WORKER_EDIED)
             w->status = SOA_WORKER_ESPAWN;
         return -1;
@@ -370,7 +435,7 @@ static int check_opts(const soa_worker_opts *o, bool threads)
     return 0;
 }
 
-/* Lays out the root and the mailbox in a fresh arena. */
+/* Places the root and the mailbox in a fresh arena (start writes them). */
 static int layout_arena(soa_worker *w)
 {
     size_t mb = soa_mailbox_bytes(MAILBOX_CAPACITY);
@@ -380,16 +445,9 @@ static int layout_arena(soa_worker *w)
         errno = ENOMEM;
         return -1;
     }
-    memset(r, 0, sizeof *r);
-    r->magic = ROOT_MAGIC;
-    r->version = ROOT_VERSION;
-    r->ntasks = w->opts.ntasks;
-    r->mailbox_off = soa_arena_offset(w->arena, m);
-    r->mailbox_bytes = mb;
-    r->threads = w->opts.threads;
-    for (uint32_t i = 0; i < w->opts.ntasks; i++)
-        r->task_hash[i] = w->opts.tasks[i].sys->system->layout_hash;
     w->root_off = soa_arena_offset(w->arena, r);
+    w->mb_off = soa_arena_offset(w->arena, m);
+    w->mb_bytes = mb;
     return 0;
 }
 
@@ -534,15 +592,38 @@ uint64_t soa__worker_post(soa_worker *w, uint32_t kind, uint32_t task,
     run_msg r = {task, snap_offset, first->index, ticks, first->dt,
                  first->time};
     soa_msg m = run_pack(kind, &r);
-    if (soa_ring_send(&w->mb.req, &m, 0) != 0)
+    if (soa_ring_send(&w->mb.req, &m, 0) != 0) {
+        if (errno == EPROTO) {
+            int err = errno;
+            kill_process(w);
+            fail(w, SOA_WORKER_EREFUSED, err,
+                 "the worker's request ring is corrupt");
+        }
         return 0;
+    }
     w->posted++;
+    uint64_t asked = atomic_load_explicit(&w->ticks_posted, memory_order_relaxed);
+    atomic_store_explicit(&w->ticks_posted,
+                          ticks > UINT64_MAX - asked ? UINT64_MAX : asked + ticks,
+                          memory_order_relaxed);
     return m.seq;
 }
 
 uint64_t soa_worker_progress(const soa_worker *w)
 {
-    return w ? soa_mailbox_progress(&w->mb) : 0;
+    if (!w)
+        return 0;
+    /* The worker writes the counter: never more than was asked, never
+     * less than was seen. */
+    soa_worker *mw = (soa_worker *)(uintptr_t)w; /* progress is atomic */
+    uint64_t p = soa_mailbox_progress(&w->mb);
+    uint64_t asked = atomic_load_explicit(&mw->ticks_posted, memory_order_relaxed);
+    if (p > asked)
+        p = asked;
+    uint64_t seen = atomic_load(&mw->progress);
+    while (p > seen && !atomic_compare_exchange_weak(&mw->progress, &seen, p))
+        ;
+    return p > seen ? p : seen;
 }
 
 /* Checks one DONE: 0, or -1 with the failure recorded. */

@@ -279,8 +279,9 @@ static size_t commit_block(const soa_worker_system *ws, const soa__match *m,
     size_t n = m->rows - b * BLOCK < BLOCK ? m->rows - b * BLOCK : BLOCK;
     size_t row = m->base + b * BLOCK, done = 0;
     for (size_t w = 0; w < soa_bitset_words(n); w++) {
-        uint64_t bits;
-        memcpy(&bits, &ws->sbits[k][row / 64u + w], sizeof bits); /* once */
+        /* Read once: the word is the worker's to write, even now. */
+        uint64_t bits = __atomic_load_n(&ws->sbits[k][row / 64u + w],
+                                        __ATOMIC_RELAXED);
         if (n - w * 64u < 64u)
             bits &= ((uint64_t)1 << (n - w * 64u)) - 1u;
         if (!bits)
@@ -386,9 +387,12 @@ int soa_worker_system_end(soa_worker_system *ws, soa_world *world)
         errno = err;
         return -1;
     }
-    if (ws->in_place && soa__world_shape(world) != ws->shape) {
-        /* Rows moved since the plan: its rows are not the entities' any
-         * more.  Nothing is committed. */
+    if (ws->in_place ? soa__world_shape(world) != ws->shape
+                     : !soa__snap_current(ws->snap, world)) {
+        /* Rows moved since the plan or the build: its rows are not the
+         * entities' any more, and the only other record of them, the
+         * snapshot's entity ids, is in the arena, where the worker writes.
+         * Nothing is committed. */
         ws->committed = 0;
         errno = ESTALE;
         return -1;

@@ -173,6 +173,40 @@ static void test_corruption_detected(void **state)
     free(mem);
 }
 
+/* Each side trusts only its own counter: a peer that rewrites the
+ * consumer's tail cannot make the consumer skip or repeat messages, and a
+ * tail that is impossible for the producer (ahead of its head, or further
+ * behind than the ring holds) is refused, never used to pick a slot. */
+static void test_own_counters_are_private(void **state)
+{
+    (void)state;
+    size_t n = soa_ring_bytes(8);
+    char *mem = alloc_lines(n);
+    soa_ring p, c;
+    soa_msg m = {0}, out;
+    assert_int_equal(soa_ring_init(&p, mem, n, 8), 0);
+    assert_int_equal(soa_ring_open(&c, mem, n), 0);
+    for (uint32_t i = 0; i < 3; i++) {
+        m.kind = 10 + i;
+        assert_int_equal(soa_ring_send(&p, &m, 0), 0);
+    }
+    uint64_t *tail = (uint64_t *)(void *)(mem + 2 * 64);
+    *tail = 2; /* the producer, hostile, skips the consumer ahead */
+    assert_int_equal(soa_ring_recv(&c, &out, 0), 0);
+    assert_int_equal(out.kind, 10);
+    assert_int_equal(soa_ring_next_recv_seq(&c), 2);
+    *tail = 99; /* the consumer, hostile, claims more than was sent */
+    errno = 0;
+    assert_int_equal(soa_ring_send(&p, &m, 0), -1);
+    assert_int_equal(errno, EPROTO);
+    *tail = 1;
+    uint64_t *head = (uint64_t *)(void *)(mem + 64);
+    *head = 0; /* and our head rewritten: the next send still gets seq 4 */
+    assert_int_equal(soa_ring_send(&p, &m, 0), 0);
+    assert_int_equal(m.seq, 4);
+    free(mem);
+}
+
 static void test_mailbox_open_and_progress(void **state)
 {
     (void)state;
@@ -297,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_send_recv_order_full_empty),
         cmocka_unit_test(test_timeouts),
         cmocka_unit_test(test_corruption_detected),
+        cmocka_unit_test(test_own_counters_are_private),
         cmocka_unit_test(test_mailbox_open_and_progress),
         cmocka_unit_test(test_two_threads_stream),
         cmocka_unit_test(test_two_threads_stream_futex_only),

@@ -395,13 +395,7 @@ static void test_worker_cannot_write_the_world(void **state)
     (void)state;
     test_world t;
     make(&t, N);
-    soa_worker_opts o;
-    memset(&o, 0, sizeof o);
-    o.tasks = scribbler;
-    o.ntasks = 1;
-    o.arena_bytes = 8u << 20;
-    o.share = t.region;
-    soa_worker *w = soa_worker_spawn(&o);
+    soa_worker *w = spawn_one(scribbler, &t, 0);
     assert_non_null(w);
     soa_worker_system *ws = soa_worker_system_create(w, 0);
     uint64_t before = world_checksum(&t);

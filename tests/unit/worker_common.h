@@ -105,6 +105,21 @@ static uint64_t reference_checksum(size_t n, uint64_t frames)
     return sum;
 }
 
+/* A forked worker with the one task `task`, sharing t's region when the
+ * world lives in one: NULL with errno when it does not start. */
+static inline soa_worker *spawn_one(const soa_worker_task *task,
+                                    const test_world *t, int64_t timeout_ns)
+{
+    soa_worker_opts o;
+    memset(&o, 0, sizeof o);
+    o.tasks = task;
+    o.ntasks = 1;
+    o.arena_bytes = 1u << 20;
+    o.timeout_ns = timeout_ns;
+    o.share = t->region;
+    return soa_worker_spawn(&o);
+}
+
 static soa_frame frame_at(uint64_t k)
 {
     soa_frame f = {DT, (double)k * DT, k};

@@ -52,14 +52,18 @@ typedef struct soa_msg {
 #define SOA_WAIT_FOREVER ((int64_t)-1)
 
 /* A side's local handle of a ring.  Private: filled by soa_ring_init or
- * soa_ring_open, then used only through the functions below.  The mask and
- * slot pointer are this side's own, validated once, never re-read from
- * shared memory. */
+ * soa_ring_open, then used only through the functions below.  The mask,
+ * the slot pointer and this side's own counter (a producer's head, a
+ * consumer's tail) are this side's, never re-read from shared memory: the
+ * peer can only ever change the counter it owns, and that is checked
+ * against ours before it is used, so a peer that scribbles over the ring
+ * makes it fail with EPROTO, never index outside it. */
 typedef struct soa_ring {
     struct soa_ring_shm *shm;
     struct soa_msg *slots;
     uint32_t mask;
-    uint32_t cached; /* producer: last tail seen; consumer: last head seen */
+    uint32_t reserved;
+    uint64_t head, tail; /* this side's copies (its own one is the truth) */
     int64_t spin_ns;  /* the most this side polls before it sleeps */
     int64_t spin_cur; /* the current, adaptive budget (<= spin_ns) */
 } soa_ring;
@@ -99,8 +103,9 @@ int soa_ring_open(soa_ring *r, void *mem, size_t bytes);
  * with the next sequence number (written back to m->seq) and wakes a
  * sleeping consumer.  When the ring is full it waits up to `timeout_ns`
  * (0: not at all; SOA_WAIT_FOREVER) for room; a signal does not cut the
- * wait short.  0, or -1 with errno EAGAIN (full, timeout 0), ETIMEDOUT or
- * EINVAL (NULL).  Release ordering: everything the producer wrote before the
+ * wait short.  0, or -1 with errno EAGAIN (full, timeout 0), ETIMEDOUT,
+ * EPROTO (the consumer's counter is impossible: the shared memory was
+ * corrupted) or EINVAL (NULL).  Release ordering: everything the producer wrote before the
  * send is visible to the consumer that receives the message.
  */
 int soa_ring_send(soa_ring *r, soa_msg *m, int64_t timeout_ns);

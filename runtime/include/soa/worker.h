@@ -16,8 +16,17 @@
  * one is then killed); the frame is not committed, so the world keeps its
  * last committed state; soa_worker_status/soa_worker_error say what
  * happened, and soa_worker_respawn starts a fresh worker on the same arena.
- * The worker side trusts nothing it reads from shared memory: the mailbox
- * and snapshot headers are validated and bounds-checked against the arena.
+ * Exit reasons are reported as they are: exit status N, signal N, timeout,
+ * a broken protocol.
+ *
+ * Trust: neither side trusts what the other can write.  The main process
+ * keeps everything it needs to read the arena in its own memory, never
+ * reads back the control blocks it wrote there, and takes from the arena
+ * only checked messages, masked changed bits and the bytes of written
+ * values; a worker that overwrites its whole arena can at most write any
+ * value into rows of components its system writes.  The worker validates
+ * and bounds-checks every header and offset it reads.  (The rules are at
+ * the top of runtime/src/worker.c.)
  *
  * Fallback: when shared memory is unavailable (soa_shm_available() false),
  * or when asked (SOA_WORKER_THREADS, or the environment variable
