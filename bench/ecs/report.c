@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
@@ -144,6 +145,8 @@ void bench_print_table(const bench_result *r, size_t nr, double bw)
     printf("\nsoac benchmark: ns per entity per frame, median of samples; "
            "ratios against the baseline of the same run\n");
     printf("memcpy of 64 MiB: %.2f GB/s (median)\n", bw);
+    const char *omp = getenv("OMP_WAIT_POLICY");
+    printf("OpenMP wait policy: %s\n", omp && *omp ? omp : "libgomp's default");
     print_load();
     printf("\n");
     print_results(r, nr);
