@@ -1,7 +1,8 @@
 #!/bin/sh
 # Every public runtime header compiles on its own, with no warning, as C99,
 # C11 (gcc and clang) and C++17 (g++ and clang++), under the strictest flags
-# we promise users.
+# we promise users (in C++ also -Wold-style-cast and
+# -Wzero-as-null-pointer-constant).
 cd "$(dirname "$0")/.." || exit 2
 strict="-Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -12,8 +13,11 @@ for h in runtime/include/soa/*.h; do
     cp "$tmp/t.c" "$tmp/t.cpp"
     for cc in "gcc -std=c99" "gcc -std=c11" "clang -std=c99" "clang -std=c11" \
               "g++ -std=c++17" "clang++ -std=c++17"; do
-        case "$cc" in *++*) src="$tmp/t.cpp" ;; *) src="$tmp/t.c" ;; esac
-        if ! $cc $strict -Iruntime/include -c "$src" -o "$tmp/t.o" 2>"$tmp/err"; then
+        case "$cc" in
+        *++*) src="$tmp/t.cpp"; extra="-Wold-style-cast -Wzero-as-null-pointer-constant" ;;
+        *) src="$tmp/t.c"; extra="" ;;
+        esac
+        if ! $cc $strict $extra -Iruntime/include -c "$src" -o "$tmp/t.o" 2>"$tmp/err"; then
             echo "FAIL: $h with $cc"; cat "$tmp/err"; fail=1
         fi
     done

@@ -73,7 +73,7 @@ static inline bool soa_mul_ok(size_t a, size_t b, size_t *out)
 /* a + b into *out; false when it would overflow. */
 static inline bool soa_add_ok(size_t a, size_t b, size_t *out)
 {
-    if (a > (size_t)-1 - b)
+    if (a > SIZE_MAX - b)
         return false;
     *out = a + b;
     return true;

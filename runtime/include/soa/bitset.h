@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cast.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -20,17 +22,17 @@ extern "C" {
 /* Words needed for `nbits` bits.  Never overflows. */
 static inline size_t soa_bitset_words(size_t nbits)
 {
-    return nbits / 64u + (size_t)(nbits % 64u != 0u);
+    return nbits / 64u + (nbits % 64u != 0u ? 1u : 0u);
 }
 
 static inline void soa_bitset_set(uint64_t *words, size_t bit)
 {
-    words[bit / 64u] |= (uint64_t)1 << (bit % 64u);
+    words[bit / 64u] |= UINT64_C(1) << (bit % 64u);
 }
 
 static inline void soa_bitset_clear(uint64_t *words, size_t bit)
 {
-    words[bit / 64u] &= ~((uint64_t)1 << (bit % 64u));
+    words[bit / 64u] &= ~(UINT64_C(1) << (bit % 64u));
 }
 
 static inline bool soa_bitset_test(const uint64_t *words, size_t bit)
@@ -48,15 +50,15 @@ static inline void soa_bitset_set_range(uint64_t *words, size_t begin,
     if (begin >= end)
         return;
     size_t w = begin / 64u, last = (end - 1u) / 64u;
-    uint64_t head = ~(uint64_t)0 << (begin % 64u);
-    uint64_t tail = ~(uint64_t)0 >> (63u - (end - 1u) % 64u);
+    uint64_t head = ~UINT64_C(0) << (begin % 64u);
+    uint64_t tail = ~UINT64_C(0) >> (63u - (end - 1u) % 64u);
     if (w == last) {
         words[w] |= head & tail;
         return;
     }
     words[w] |= head;
     for (w++; w < last; w++)
-        words[w] = ~(uint64_t)0;
+        words[w] = ~UINT64_C(0);
     words[last] |= tail;
 }
 
@@ -65,7 +67,7 @@ static inline void soa_bitset_set_range(uint64_t *words, size_t begin,
  * pool's join is a release/acquire pair). */
 static inline void soa_bitset_set_atomic(uint64_t *words, size_t bit)
 {
-    __atomic_fetch_or(&words[bit / 64u], (uint64_t)1 << (bit % 64u),
+    __atomic_fetch_or(&words[bit / 64u], UINT64_C(1) << (bit % 64u),
                       __ATOMIC_RELAXED);
 }
 
@@ -79,12 +81,12 @@ static inline void soa_bitset_clear_all(uint64_t *words, size_t nbits)
 
 static inline unsigned soa__popcount64(uint64_t x)
 {
-    return (unsigned)__builtin_popcountll((unsigned long long)x);
+    return SOA_CAST(unsigned, __builtin_popcountll(x));
 }
 
 static inline unsigned soa__ctz64(uint64_t x)
 {
-    return (unsigned)__builtin_ctzll((unsigned long long)x);
+    return SOA_CAST(unsigned, __builtin_ctzll(x));
 }
 
 /* Number of set bits among bits [0, nbits).  Bits past nbits in the last
@@ -96,7 +98,7 @@ static inline size_t soa_bitset_count(const uint64_t *words, size_t nbits)
         total += soa__popcount64(words[i]);
     if (nbits % 64u)
         total += soa__popcount64(words[full] &
-                                 (((uint64_t)1 << (nbits % 64u)) - 1u));
+                                 ((UINT64_C(1) << (nbits % 64u)) - 1u));
     return total;
 }
 
@@ -109,7 +111,7 @@ static inline size_t soa_bitset_next(const uint64_t *words, size_t nbits,
     if (from >= nbits)
         return nbits;
     size_t w = from / 64u, nw = soa_bitset_words(nbits);
-    uint64_t cur = words[w] & (~(uint64_t)0 << (from % 64u));
+    uint64_t cur = words[w] & (~UINT64_C(0) << (from % 64u));
     for (;;) {
         if (cur) {
             size_t bit = w * 64u + soa__ctz64(cur);

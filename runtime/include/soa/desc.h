@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cast.h"
+
 #include "alloc.h"
 #include "pool.h"
 
@@ -190,7 +192,7 @@ typedef struct soa_system_desc {
  * `size_t rows, cap;`. */
 static inline size_t soa_snap_rows(const void *snap)
 {
-    return *(const size_t *)snap;
+    return *SOA_CAST(const size_t *, snap);
 }
 
 #ifdef __cplusplus

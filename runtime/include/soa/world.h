@@ -45,6 +45,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cast.h"
+
 #include "alloc.h"
 #include "desc.h"
 
@@ -64,12 +66,12 @@ typedef uint32_t soa_cid;
 
 static inline uint32_t soa_entity_index(soa_entity e)
 {
-    return (uint32_t)(e & 0xffffffffu);
+    return SOA_CAST(uint32_t, e & 0xffffffffu);
 }
 
 static inline uint32_t soa_entity_generation(soa_entity e)
 {
-    return (uint32_t)(e >> 32);
+    return SOA_CAST(uint32_t, e >> 32);
 }
 
 /* An empty world whose storage comes from `alloc` (NULL: the heap; a
