@@ -32,6 +32,8 @@
  * at registration.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "soa/sched.h"
@@ -74,9 +76,23 @@ struct soa_sched {
     uint32_t *order;                /* indices sorted by (stage, wave, index) */
     uint32_t order_cap;
     soa_frame frame;
+    char error[256];                /* why the last add or stage failed */
 };
 
 /* ---- small helpers ------------------------------------------------- */
+
+/* Records why a call failed (for soa_sched_error) and returns `code`. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int refuse(soa_sched *s, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->error, sizeof s->error, fmt, ap);
+    va_end(ap);
+    return code;
+}
 
 static uint64_t now_ns(void)
 {
@@ -165,15 +181,19 @@ void soa_sched_destroy(soa_sched *s)
 
 int soa_sched_stage(soa_sched *s, const char *name)
 {
-    if (!s || !name || !name[0] || find_stage(s, name) >= 0)
+    if (!s)
         return SOA_SCHED_EINVAL;
+    if (!name || !name[0])
+        return refuse(s, SOA_SCHED_EINVAL, "a stage needs a name");
+    if (find_stage(s, name) >= 0)
+        return refuse(s, SOA_SCHED_EINVAL, "stage '%s' already exists", name);
     size_t len = strlen(name) + 1;
     char *copy = alloc_bytes(s->alloc, len, 1);
     if (!copy ||
         grow(s->alloc, (void **)&s->stages, &s->stages_cap, s->nstages,
              sizeof *s->stages) != 0) {
         s->alloc->free(s->alloc, copy, len);
-        return SOA_SCHED_ENOMEM;
+        return refuse(s, SOA_SCHED_ENOMEM, "stage '%s': out of memory", name);
     }
     memcpy(copy, name, len);
     s->stages[s->nstages++] = copy;
@@ -197,17 +217,27 @@ static soa_cid local_cid(const soa_world *w, const soa_component_desc *d)
 
 /* Fills out[0..n) with the cids of descs: registered in the world for an
  * offloaded system (as its build would), looked up for a local one. */
-static int resolve(soa_sched *s, bool offloaded,
+static int resolve(soa_sched *s, const char *sys, bool offloaded,
                    const soa_component_desc *const *descs, uint32_t n,
                    soa_cid *out)
 {
     if (n && !descs)
-        return SOA_SCHED_EINVAL;
+        return refuse(s, SOA_SCHED_EINVAL, "system '%s': a NULL component list",
+                      sys);
     for (uint32_t i = 0; i < n; i++) {
+        if (!descs[i] || !descs[i]->name)
+            return refuse(s, SOA_SCHED_ECOMPONENT,
+                          "system '%s': a NULL component", sys);
         out[i] = offloaded ? soa_world_register(s->world, descs[i])
                            : local_cid(s->world, descs[i]);
         if (out[i] == SOA_CID_INVALID)
-            return SOA_SCHED_ECOMPONENT;
+            return refuse(s, SOA_SCHED_ECOMPONENT,
+                          "system '%s': component '%s' is %s", sys,
+                          descs[i]->name,
+                          offloaded ? "refused by the world (another component "
+                                      "of that name has another layout)"
+                                    : "not registered in this world, or has "
+                                      "another layout there");
     }
     return SOA_SCHED_OK;
 }
@@ -246,12 +276,15 @@ static int sys_accesses(soa_sched *s, sched_sys *y, const soa_sched_spec *sp)
     y->writes = alloc_bytes(s->alloc, y->nwrites * sizeof(soa_cid),
                             _Alignof(soa_cid));
     if ((y->nreads && !y->reads) || (y->nwrites && !y->writes))
-        return SOA_SCHED_ENOMEM;
-    int rc = resolve(s, d != NULL, d ? d->reads : sp->reads, nr, y->reads);
+        return refuse(s, SOA_SCHED_ENOMEM, "system '%s': out of memory",
+                      y->name);
+    int rc = resolve(s, y->name, d != NULL, d ? d->reads : sp->reads, nr,
+                     y->reads);
     if (rc == SOA_SCHED_OK)
-        rc = resolve(s, d != NULL, d ? d->writes : sp->writes, nw, y->writes);
+        rc = resolve(s, y->name, d != NULL, d ? d->writes : sp->writes, nw,
+                     y->writes);
     if (rc == SOA_SCHED_OK && d)
-        rc = resolve(s, true, d->without, nwo, y->reads + nr);
+        rc = resolve(s, y->name, true, d->without, nwo, y->reads + nr);
     return rc;
 }
 
@@ -298,27 +331,61 @@ static void place(soa_sched *s, sched_sys *y, uint32_t idx)
     s->order[pos] = idx;
 }
 
+/* The system already added that `n` repeats, or NULL: the same stage,
+ * the same function (offloaded: system and kernel; local: run function,
+ * flags and declared components) and the same ctx.  Such a pair would run
+ * the same work twice a frame. */
+static const sched_sys *same_system(const soa_sched *s, const sched_sys *n)
+{
+    for (uint32_t i = 0; i < s->nsys; i++) {
+        const sched_sys *y = s->sys[i];
+        if (y->stage != n->stage || y->ctx != n->ctx ||
+            y->desc != n->desc || y->kernel != n->kernel || y->run != n->run ||
+            y->flags != n->flags || y->nreads != n->nreads ||
+            y->nwrites != n->nwrites)
+            continue;
+        if ((!n->nreads ||
+             memcmp(y->reads, n->reads, n->nreads * sizeof *n->reads) == 0) &&
+            (!n->nwrites ||
+             memcmp(y->writes, n->writes, n->nwrites * sizeof *n->writes) == 0))
+            return y;
+    }
+    return NULL;
+}
+
+static int index_of(const soa_sched *s, const sched_sys *y)
+{
+    for (uint32_t i = 0; i < s->nsys; i++)
+        if (s->sys[i] == y)
+            return (int)i;
+    return -1;
+}
+
 int soa_sched_add(soa_sched *s, const soa_sched_spec *spec)
 {
     if (!s || !spec)
-        return SOA_SCHED_EINVAL;
+        return s ? refuse(s, SOA_SCHED_EINVAL, "no spec") : SOA_SCHED_EINVAL;
+    const char *name = spec->name ? spec->name
+                       : spec->system && spec->system->name ? spec->system->name
+                                                            : "(local)";
     int rc = check_spec(spec);
     if (rc != SOA_SCHED_OK)
-        return rc;
-    int stage = find_stage(s, spec->stage ? spec->stage : DEFAULT_STAGE);
+        return refuse(s, rc, "system '%s': %s", name, soa_sched_strerror(rc));
+    const char *stage_name = spec->stage ? spec->stage : DEFAULT_STAGE;
+    int stage = find_stage(s, stage_name);
     if (stage < 0)
-        return SOA_SCHED_ESTAGE;
-    if (s->nsys >= (uint32_t)INT32_MAX)
-        return SOA_SCHED_ENOMEM;
-    if (grow(s->alloc, (void **)&s->sys, &s->sys_cap, s->nsys,
+        return refuse(s, SOA_SCHED_ESTAGE, "system '%s': unknown stage '%s'",
+                      name, stage_name);
+    if (s->nsys >= (uint32_t)INT32_MAX ||
+        grow(s->alloc, (void **)&s->sys, &s->sys_cap, s->nsys,
              sizeof *s->sys) != 0 ||
         grow(s->alloc, (void **)&s->order, &s->order_cap, s->nsys,
              sizeof *s->order) != 0)
-        return SOA_SCHED_ENOMEM;
+        return refuse(s, SOA_SCHED_ENOMEM, "system '%s': out of memory", name);
 
     sched_sys *y = alloc_bytes(s->alloc, sizeof *y, _Alignof(sched_sys));
     if (!y)
-        return SOA_SCHED_ENOMEM;
+        return refuse(s, SOA_SCHED_ENOMEM, "system '%s': out of memory", name);
     memset(y, 0, sizeof *y);
     y->stage = (uint32_t)stage;
     y->flags = spec->flags;
@@ -327,11 +394,16 @@ int soa_sched_add(soa_sched *s, const soa_sched_spec *spec)
     y->kernel = spec->kernel;
     y->ctx = spec->ctx;
     y->owner = s;
-    y->name = spec->name ? spec->name
-              : spec->system ? spec->system->name : "(local)";
+    y->name = name;
     if (y->desc)
         soa__plan_init(&y->plan, y->desc->layout, s->alloc);
     rc = sys_accesses(s, y, spec);
+    const sched_sys *dup = rc == SOA_SCHED_OK ? same_system(s, y) : NULL;
+    if (dup)
+        rc = refuse(s, SOA_SCHED_EDUP,
+                    "system '%s' is already added (as system %d, '%s'): it "
+                    "would run twice a frame",
+                    name, index_of(s, dup), dup->name);
     if (rc != SOA_SCHED_OK) {
         sys_free(s->alloc, y);
         return rc;
@@ -506,6 +578,11 @@ uint64_t soa_sched_frames(const soa_sched *s)
     return s ? s->frame.index : 0;
 }
 
+const char *soa_sched_error(const soa_sched *s)
+{
+    return s ? s->error : "no scheduler";
+}
+
 const char *soa_sched_strerror(int code)
 {
     switch (code) {
@@ -518,6 +595,9 @@ const char *soa_sched_strerror(int code)
         return "a component is not registered in the world or has another "
                "layout";
     case SOA_SCHED_ENOMEM: return "out of memory";
+    case SOA_SCHED_EDUP:
+        return "the same system (stage, function, components and ctx) is "
+               "already added";
     }
     return "unknown scheduler error";
 }

@@ -80,8 +80,11 @@ static void bad_registrations_fail_cleanly(void **state)
     assert_int_equal(soa_sched_add(s, &sp), SOA_SCHED_EINVAL);
 
     sp = local_spec(ra, 1, wb, 1, nop_local, NULL);
+    sp.name = "physics";
     sp.stage = "render";
     assert_int_equal(soa_sched_add(s, &sp), SOA_SCHED_ESTAGE);
+    assert_string_equal(soa_sched_error(s),
+                        "system 'physics': unknown stage 'render'");
 
     /* Local systems need their components registered, with that layout. */
     soa_component_desc other = D_desc;
@@ -89,6 +92,8 @@ static void bad_registrations_fail_cleanly(void **state)
     const soa_component_desc *ro[] = {&other};
     sp = local_spec(ro, 1, NULL, 0, nop_local, NULL);
     assert_int_equal(soa_sched_add(s, &sp), SOA_SCHED_ECOMPONENT);
+    assert_non_null(strstr(soa_sched_error(s), "component 'Unregistered' is "
+                                               "not registered in this world"));
     other = A_desc;
     other.layout_hash ^= 1;
     sp = local_spec(NULL, 0, ro, 1, nop_local, NULL);
@@ -118,6 +123,7 @@ static void bad_registrations_fail_cleanly(void **state)
 
     /* Stages: duplicates and empty names are refused. */
     assert_int_equal(soa_sched_stage(s, "update"), SOA_SCHED_EINVAL);
+    assert_string_equal(soa_sched_error(s), "stage 'update' already exists");
     assert_int_equal(soa_sched_stage(s, ""), SOA_SCHED_EINVAL);
     assert_int_equal(soa_sched_stage(s, NULL), SOA_SCHED_EINVAL);
     assert_int_equal(soa_sched_stage(s, "render"), SOA_SCHED_OK);
@@ -133,9 +139,24 @@ static void bad_registrations_fail_cleanly(void **state)
     assert_int_equal(soa_sched_add(s, &sp), 1);
     assert_int_equal(soa_sched_run_frame(s, 0.1, 0.0), 0);
 
+    /* The same system twice would run twice a frame: refused, by name.
+     * The same system with another kernel or ctx is another system. */
+    assert_int_equal(soa_sched_add(s, &sp), SOA_SCHED_EDUP);
+    assert_string_equal(soa_sched_error(s),
+                        "system 'AtoB' is already added (as system 1, "
+                        "'AtoB'): it would run twice a frame");
+    static int other_ctx;
+    sp.ctx = &other_ctx;
+    assert_int_equal(soa_sched_add(s, &sp), 2);
+    sp = local_spec(ra, 1, wb, 1, nop_local, NULL);
+    sp.stage = "render";
+    assert_int_equal(soa_sched_add(s, &sp), SOA_SCHED_EDUP);
+    assert_int_equal(soa_sched_count(s), 3);
+
     const int codes[] = {SOA_SCHED_OK, SOA_SCHED_EINVAL, SOA_SCHED_ESTAGE,
-                         SOA_SCHED_ECOMPONENT, SOA_SCHED_ENOMEM};
-    for (int i = 0; i < 5; i++)
+                         SOA_SCHED_ECOMPONENT, SOA_SCHED_ENOMEM,
+                         SOA_SCHED_EDUP};
+    for (int i = 0; i < 6; i++)
         for (int j = 0; j < i; j++)
             assert_string_not_equal(soa_sched_strerror(codes[i]),
                                     soa_sched_strerror(codes[j]));

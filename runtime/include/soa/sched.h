@@ -76,7 +76,8 @@ enum {
     SOA_SCHED_EINVAL = -1,      /* NULL spec, neither or both kinds, NULL fn */
     SOA_SCHED_ESTAGE = -2,      /* unknown stage name */
     SOA_SCHED_ECOMPONENT = -3,  /* a component not registered / refused */
-    SOA_SCHED_ENOMEM = -4
+    SOA_SCHED_ENOMEM = -4,
+    SOA_SCHED_EDUP = -5         /* the same system is already added */
 };
 
 /* A scheduler over `world`, running on `pool` (NULL: the caller alone).
@@ -91,12 +92,22 @@ void soa_sched_destroy(soa_sched *s);
 int soa_sched_stage(soa_sched *s, const char *name);
 
 /* Registers a system at the end of its stage: its index (>= 0) or an error
- * code above.  Nothing is registered on error.  A local system's components
- * must already be registered in the world, with the same layout hash (its
+ * code above, and then soa_sched_error says which system and what.
+ * Nothing is registered on error.  A local system's components must
+ * already be registered in the world, with the same layout hash (its
  * function uses their cids); an offloaded system's components (reads,
  * writes, without) are registered here: a refusal is
- * SOA_SCHED_ECOMPONENT. */
+ * SOA_SCHED_ECOMPONENT.  Adding a system again to the same stage (an
+ * offloaded one with the same S_system, kernel and ctx; a local one with
+ * the same run function, flags, components and ctx) would run it twice a
+ * frame: SOA_SCHED_EDUP. */
 int soa_sched_add(soa_sched *s, const soa_sched_spec *spec);
+
+/* What the last failed soa_sched_add or soa_sched_stage was refused for,
+ * naming the system, stage or component ("system 'Integrate' is already
+ * added (as system 0)"); "" when nothing failed yet.  Owned by s, valid
+ * until the next call on it. */
+const char *soa_sched_error(const soa_sched *s);
 
 /* Runs one frame: every stage in order.  0, or -1 when an offloaded
  * system could not be planned (errno ENOMEM; that system did not run this
