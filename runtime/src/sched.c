@@ -31,14 +31,15 @@
  * since the last one: jobs and wave lists live in the scheduler, allocated
  * at registration.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "soa/sched.h"
-
-#include <assert.h>
+#include "soa/bitset.h"
 
 #include "internal.h"
 #include "plan.h"
@@ -62,6 +63,10 @@ typedef struct sched_sys {
     soa_job job;
     bool built;                     /* this frame's plan succeeded */
     bool submitted;                 /* `job` is pending on the pool */
+    bool checked;                   /* debug: saved before this run */
+    bool warned;                    /* the debug check named it once */
+    unsigned char *saved;           /* debug: written columns before */
+    size_t saved_cap;
     soa_sched_stats stats;
 } sched_sys;
 
@@ -76,6 +81,7 @@ struct soa_sched {
     uint32_t *order;                /* indices sorted by (stage, wave, index) */
     uint32_t order_cap;
     soa_frame frame;
+    bool debug;                     /* the unmarked-writes check */
     char error[256];                /* why the last add or stage failed */
 };
 
@@ -145,6 +151,8 @@ soa_sched *soa_sched_create(soa_world *world, soa_pool *pool)
     s->world = world;
     s->pool = pool;
     s->alloc = a;
+    const char *debug = getenv("SOA_DEBUG");
+    s->debug = debug && debug[0] && strcmp(debug, "0") != 0;
     if (soa_sched_stage(s, DEFAULT_STAGE) != SOA_SCHED_OK) {
         a->free(a, s, sizeof *s);
         errno = ENOMEM;
@@ -159,6 +167,7 @@ static void sys_free(soa_alloc *a, sched_sys *y)
         return;
     if (y->desc)
         soa__plan_free(&y->plan);
+    free(y->saved);
     a->free(a, y->reads, y->nreads * sizeof *y->reads);
     a->free(a, y->writes, y->nwrites * sizeof *y->writes);
     a->free(a, y, sizeof *y);
@@ -493,6 +502,83 @@ static void run_together(soa_sched *s, sched_sys *const *ys, uint32_t n)
     }
 }
 
+/* ---- the debug check: writes not marked changed ------------------- */
+
+/* Walks the written columns of y's planned rows block by block, in one
+ * fixed order.  save: copies them to y->saved (0, or -1 when out of
+ * memory: the check skips this frame).  Otherwise compares them with
+ * y->saved and counts the rows that differ but are not marked changed,
+ * naming the first on stderr the first time. */
+static int debug_walk(sched_sys *y, bool save)
+{
+    const soa_sys_layout *L = y->desc->layout;
+    size_t need = 0, at = 0, unmarked = 0;
+    const char *comp = NULL;
+    soa_entity first = SOA_ENTITY_NULL;
+    for (uint32_t k = 0; k < L->nterms; k++)
+        if (L->terms[k].access == SOA_ACCESS_WRITE)
+            for (uint32_t j = 0; j < L->terms[k].ncols; j++)
+                need += L->cols[L->terms[k].col0 + j].size;
+    need *= y->stats.rows;
+    if (save && need > y->saved_cap) {
+        unsigned char *p = realloc(y->saved, need);
+        if (!p)
+            return -1;
+        y->saved = p;
+        y->saved_cap = need;
+    }
+    for (uint32_t i = 0; i < y->plan.nm; i++) {
+        const soa__match *m = &y->plan.m[i];
+        for (size_t b = 0; b * SOA_BLOCK_ROWS < m->rows; b++) {
+            unsigned char *block = soa__table_block(m->t, b);
+            size_t n = m->rows - b * SOA_BLOCK_ROWS;
+            n = n < SOA_BLOCK_ROWS ? n : SOA_BLOCK_ROWS;
+            for (uint32_t k = 0; k < L->nterms; k++) {
+                const soa_sys_term *t = &L->terms[k];
+                if (t->access != SOA_ACCESS_WRITE || !t->ncols)
+                    continue;
+                const uint64_t *bits =
+                    (const uint64_t *)(const void *)(block + m->off[L->ncols + k]);
+                for (size_t r = 0; r < n; r++) {
+                    bool differs = false;
+                    size_t col_at = at;
+                    for (uint32_t j = t->col0; j < t->col0 + t->ncols; j++) {
+                        size_t size = L->cols[j].size;
+                        unsigned char *v = block + m->off[j] + r * size;
+                        unsigned char *was = y->saved + col_at + r * size;
+                        if (save)
+                            memcpy(was, v, size);
+                        else if (memcmp(was, v, size) != 0)
+                            differs = true;
+                        col_at += n * size;
+                    }
+                    if (differs && !soa_bitset_test(bits, r) && !unmarked++) {
+                        comp = t->comp->name;
+                        first = ((const soa_entity *)(const void *)block)[r];
+                    }
+                }
+                for (uint32_t j = t->col0; j < t->col0 + t->ncols; j++)
+                    at += n * L->cols[j].size;
+            }
+        }
+    }
+    assert(at == need);
+    if (save)
+        return 0;
+    y->stats.unmarked = unmarked;
+    if (unmarked && !y->warned) {
+        y->warned = true;
+        fprintf(stderr,
+                "soa: system '%s' changed %zu rows of '%s' without marking "
+                "them changed (entity %#llx, frame %llu): change tracking "
+                "does not see them, and a snapshot or worker process would "
+                "drop them; mark each with soa_bitset_set(v->%s.changed, i)\n",
+                y->name, unmarked, comp, (unsigned long long)first,
+                (unsigned long long)y->owner->frame.index, comp);
+    }
+    return 0;
+}
+
 /* Runs systems order[from, to): one wave. */
 static int run_wave(soa_sched *s, uint32_t from, uint32_t to)
 {
@@ -503,10 +589,13 @@ static int run_wave(soa_sched *s, uint32_t from, uint32_t to)
     for (uint32_t k = from; k < to; k++) {
         sched_sys *y = all[s->order[k]];
         y->stats.run_ns = 0;
+        y->stats.unmarked = 0;
         if (y->desc) {
             plan(s, y);
             if (!y->built && !err)
                 err = errno ? errno : ENOMEM;
+            /* Out of memory for the copy: this frame goes unchecked. */
+            y->checked = s->debug && y->built && debug_walk(y, true) == 0;
         }
     }
     if (to - from == 1 || !s->pool) {
@@ -523,11 +612,22 @@ static int run_wave(soa_sched *s, uint32_t from, uint32_t to)
             run_together(s, batch, n);
         }
     }
+    for (uint32_t k = from; s->debug && k < to; k++) {
+        sched_sys *y = all[s->order[k]];
+        if (y->desc && y->checked)
+            debug_walk(y, false);
+    }
     if (err) {
         errno = err;
         rc = -1;
     }
     return rc;
+}
+
+void soa_sched_set_debug(soa_sched *s, bool on)
+{
+    if (s)
+        s->debug = on;
 }
 
 int soa_sched_run_frame(soa_sched *s, double dt, double time)

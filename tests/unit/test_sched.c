@@ -167,6 +167,59 @@ static void bad_registrations_fail_cleanly(void **state)
     soa_world_destroy(w);
 }
 
+/* ---- the debug check ----------------------------------------------- */
+
+/* Writes B = A + 1 on every row; marks the even rows only (forget = 1) or
+ * all of them. */
+static void write_b(const AtoB_view *v, const soa_frame *f, void *ctx)
+{
+    const int *forget = ctx;
+    (void)f;
+    for (size_t i = v->begin; i < v->end; i++) {
+        v->B.v[i] = v->A.v[i] + 1u + (uint32_t)f->index;
+        if (!*forget || i % 2 == 0)
+            soa_bitset_set(v->B.changed, i);
+    }
+}
+
+/* With the check on, rows written but not marked are counted (and named
+ * on stderr once); rows marked, or the check off, count nothing. */
+static void unmarked_writes_are_caught(void **state)
+{
+    (void)state;
+    soa_world *w = world_with_comps(NULL);
+    soa_cid ab[2] = {soa_world_cid(w, &A_desc), soa_world_cid(w, &B_desc)};
+    assert_int_equal(soa_world_spawn_n(w, ab, 2, 5000, NULL), 0);
+    soa_pool *pool = soa_pool_create(2);
+    soa_sched *s = soa_sched_create(w, pool);
+    static int forget = 1;
+    soa_sched_spec sp;
+    memset(&sp, 0, sizeof sp);
+    sp.system = &AtoB_system;
+    sp.kernel = AtoB_kernel_fn(write_b);
+    sp.ctx = &forget;
+    assert_int_equal(soa_sched_add(s, &sp), 0);
+    soa_sched_stats st;
+    assert_int_equal(soa_sched_run_frame(s, 0.1, 0.0), 0); /* off */
+    assert_int_equal(soa_sched_get_stats(s, 0, &st), 0);
+    assert_int_equal(st.unmarked, 0);
+    soa_sched_set_debug(s, true);
+    for (int k = 0; k < 2; k++) { /* reported once, counted each frame */
+        soa_world_clear_changed(w, ab[1]); /* spawning marked them all */
+        assert_int_equal(soa_sched_run_frame(s, 0.1, 0.0), 0);
+        assert_int_equal(soa_sched_get_stats(s, 0, &st), 0);
+        assert_int_equal(st.unmarked, 2500);
+    }
+    forget = 0;
+    soa_world_clear_changed(w, ab[1]);
+    assert_int_equal(soa_sched_run_frame(s, 0.1, 0.0), 0);
+    assert_int_equal(soa_sched_get_stats(s, 0, &st), 0);
+    assert_int_equal(st.unmarked, 0);
+    soa_sched_destroy(s);
+    soa_pool_destroy(pool);
+    soa_world_destroy(w);
+}
+
 /* ---- order --------------------------------------------------------- */
 
 typedef struct order_log {
@@ -653,6 +706,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bad_registrations_fail_cleanly),
+        cmocka_unit_test(unmarked_writes_are_caught),
         cmocka_unit_test(stages_run_in_order_and_conflicts_in_waves),
         cmocka_unit_test(independent_systems_overlap),
         cmocka_unit_test(pool_run_equals_one_by_one),

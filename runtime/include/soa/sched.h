@@ -130,6 +130,8 @@ typedef struct soa_sched_stats {
     size_t committed;     /* 0: nothing is copied back (its changed rows
                              are marked in the world: soa/world.h) */
     int failed;           /* 1 when it could not be planned (not run) */
+    size_t unmarked;      /* with the debug check on (soa_sched_set_debug):
+                             rows the kernel changed without marking them */
 } soa_sched_stats;
 
 /* Systems registered so far (indices 0 .. count-1). */
@@ -141,6 +143,19 @@ int soa_sched_get_stats(const soa_sched *s, int index, soa_sched_stats *out);
 
 /* Frames run so far (the next frame's soa_frame.index). */
 uint64_t soa_sched_frames(const soa_sched *s);
+
+/*
+ * The debug check for kernels that forget to mark what they change: before
+ * each offloaded system runs, its written columns are copied aside; after,
+ * every row whose values differ but whose changed bit is clear is counted
+ * (soa_sched_stats.unmarked) and the first frame it happens, the system,
+ * the component and an entity are named on stderr.  Such writes stay in
+ * the world here (the kernel runs in place) but change tracking never
+ * sees them, and a snapshot or worker process would drop them.  Costs a
+ * copy and a compare of the written columns per frame: for development.
+ * On from creation when the environment has SOA_DEBUG set (not "0").
+ */
+void soa_sched_set_debug(soa_sched *s, bool on);
 
 /* A human-readable message for an error code. */
 const char *soa_sched_strerror(int code);
