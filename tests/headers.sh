@@ -22,5 +22,30 @@ for h in runtime/include/soa/*.h; do
         fi
     done
 done
+# The public macros, expanded in the user's code (a macro that casts the
+# C way warns there, not in the header).
+cat > "$tmp/m.c" <<'EOM'
+#include "soa/soa.h"
+void soa_macros_test(void);
+void soa_macros_test(void)
+{
+    soa_entity e = SOA_ENTITY_NULL;
+    soa_cid c = SOA_CID_INVALID;
+    size_t off = SOA_ARENA_BAD_OFFSET, room = SOA_REGION_DEFAULT_BYTES;
+    int64_t forever = SOA_WAIT_FOREVER;
+    void *none = SOA_NULL;
+    (void)e, (void)c, (void)off, (void)room, (void)forever, (void)none;
+}
+EOM
+cp "$tmp/m.c" "$tmp/m.cpp"
+for cc in "gcc -std=c99" "clang -std=c11" "g++ -std=c++17" "clang++ -std=c++17"; do
+    case "$cc" in
+    *++*) src="$tmp/m.cpp"; extra="-Wold-style-cast -Wzero-as-null-pointer-constant" ;;
+    *) src="$tmp/m.c"; extra="" ;;
+    esac
+    if ! $cc $strict $extra -Iruntime/include -c "$src" -o "$tmp/m.o" 2>"$tmp/err"; then
+        echo "FAIL: the public macros with $cc"; cat "$tmp/err"; fail=1
+    fi
+done
 [ $fail -eq 0 ] && echo "all public headers compile cleanly (C99, C11, C++17; gcc, clang)"
 exit $fail

@@ -150,7 +150,7 @@ soa_alloc *soa_arena_allocator(soa_arena *a);
  * soa_arena_ptr(a, off) for off > capacity returns NULL (off == capacity is
  * the one-past-the-end pointer).
  */
-#define SOA_ARENA_BAD_OFFSET ((size_t)-1)
+#define SOA_ARENA_BAD_OFFSET SIZE_MAX
 size_t soa_arena_offset(const soa_arena *a, const void *p);
 void *soa_arena_ptr(const soa_arena *a, size_t offset);
 

@@ -49,7 +49,7 @@ typedef struct soa_msg {
 } soa_msg;
 
 /* "Wait forever" for the timeout arguments below. */
-#define SOA_WAIT_FOREVER ((int64_t)-1)
+#define SOA_WAIT_FOREVER INT64_C(-1)
 
 /* A side's local handle of a ring.  Private: filled by soa_ring_init or
  * soa_ring_open, then used only through the functions below.  The mask,

@@ -56,9 +56,9 @@ soa_region *soa_region_create(size_t max_bytes);
 
 /* 64 GiB of address space (1 GiB on 32-bit systems). */
 #if SIZE_MAX > 0xffffffffu
-#define SOA_REGION_DEFAULT_BYTES ((size_t)1 << 36)
+#define SOA_REGION_DEFAULT_BYTES (UINT64_C(1) << 36)
 #else
-#define SOA_REGION_DEFAULT_BYTES ((size_t)1 << 30)
+#define SOA_REGION_DEFAULT_BYTES (1u << 30)
 #endif
 
 /*

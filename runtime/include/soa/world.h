@@ -58,8 +58,8 @@ typedef uint64_t soa_entity;
 typedef uint32_t soa_cid;
 
 /* No entity: never alive.  Generations start at 1. */
-#define SOA_ENTITY_NULL ((soa_entity)0)
-#define SOA_CID_INVALID ((soa_cid)UINT32_MAX)
+#define SOA_ENTITY_NULL SOA_CAST(soa_entity, 0)
+#define SOA_CID_INVALID SOA_CAST(soa_cid, UINT32_MAX)
 
 /* Rows per block of a table: a multiple of 64 (and of SOA_POOL_GRAIN). */
 #define SOA_BLOCK_ROWS 4096u
