@@ -97,6 +97,9 @@ static int refuse(soa_sched *s, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(s->error, sizeof s->error, fmt, ap);
     va_end(ap);
+    errno = code == SOA_SCHED_ENOMEM ? ENOMEM
+            : code == SOA_SCHED_ESTAGE ? ENOENT
+            : code == SOA_SCHED_EDUP ? EEXIST : EINVAL;
     return code;
 }
 
@@ -190,8 +193,10 @@ void soa_sched_destroy(soa_sched *s)
 
 int soa_sched_stage(soa_sched *s, const char *name)
 {
-    if (!s)
+    if (!s) {
+        errno = EINVAL;
         return SOA_SCHED_EINVAL;
+    }
     if (!name || !name[0])
         return refuse(s, SOA_SCHED_EINVAL, "a stage needs a name");
     if (find_stage(s, name) >= 0)
@@ -372,8 +377,10 @@ static int index_of(const soa_sched *s, const sched_sys *y)
 
 int soa_sched_add(soa_sched *s, const soa_sched_spec *spec)
 {
-    if (!s || !spec)
+    if (!s || !spec) {
+        errno = EINVAL;
         return s ? refuse(s, SOA_SCHED_EINVAL, "no spec") : SOA_SCHED_EINVAL;
+    }
     const char *name = spec->name ? spec->name
                        : spec->system && spec->system->name ? spec->system->name
                                                             : "(local)";

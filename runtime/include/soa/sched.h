@@ -70,7 +70,8 @@ typedef struct soa_sched_spec {
  */
 #define SOA_SCHED_EXCLUSIVE 1u
 
-/* Error codes of soa_sched_add (negative), also set as errno-like values. */
+/* Error codes of soa_sched_add and soa_sched_stage (negative); errno is
+ * set as well: EINVAL, ENOENT (unknown stage), ENOMEM, EEXIST (EDUP). */
 enum {
     SOA_SCHED_OK = 0,
     SOA_SCHED_EINVAL = -1,      /* NULL spec, neither or both kinds, NULL fn */

@@ -13,6 +13,25 @@
  *   mailbox.h  sequence-numbered shared-memory rings for worker processes
  *   shmsnap.h  a system snapshot in shared memory that a worker attaches to
  *   worker.h   worker processes that run offloaded systems (or a thread)
+ *   cast.h     SOA_CAST & co.: casts that read as C casts and are C++ casts
+ *
+ * How every function reports an error:
+ *   - A function that returns a pointer returns NULL, a handle or id its
+ *     null value (SOA_ENTITY_NULL, SOA_CID_INVALID), an int -1 (or another
+ *     negative value), and each sets errno to say why (EINVAL: a bad
+ *     argument, ENOMEM, ESRCH: a dead entity, ENOENT: a missing
+ *     component, ESTALE: rows moved under a frame, and so on, as each
+ *     header documents).  Lookups that only ask (soa_world_cid,
+ *     soa_world_has, soa_world_alive) answer "no" without an errno.
+ *     Success never clears errno.
+ *   - Two families return their own negative codes as well, for callers
+ *     that switch on them: soa_sched_add/soa_sched_stage (SOA_SCHED_E*,
+ *     errno set too; soa_sched_error(s) names the system, stage or
+ *     component) and the shared-memory snapshot calls (SOA_SHM_E*,
+ *     soa_shm_strerror).
+ *   - Where a person needs more than an errno, there is a message:
+ *     soa_sched_error, soa_worker_error (exit status, signal, timeout).
+ *   - Functions documented as no-ops on NULL (destroy, release) never fail.
  */
 #ifndef SOA_SOA_H
 #define SOA_SOA_H
