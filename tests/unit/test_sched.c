@@ -3,6 +3,7 @@
  * equivalence test: random systems run through a pool give exactly the
  * world that running them one by one in registration order gives. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -82,7 +83,9 @@ static void bad_registrations_fail_cleanly(void **state)
     sp = local_spec(ra, 1, wb, 1, nop_local, NULL);
     sp.name = "physics";
     sp.stage = "render";
+    errno = 0;
     assert_int_equal(soa_sched_add(s, &sp), SOA_SCHED_ESTAGE);
+    assert_int_equal(errno, ENOENT);
     assert_string_equal(soa_sched_error(s),
                         "system 'physics': unknown stage 'render'");
 
@@ -141,7 +144,9 @@ static void bad_registrations_fail_cleanly(void **state)
 
     /* The same system twice would run twice a frame: refused, by name.
      * The same system with another kernel or ctx is another system. */
+    errno = 0;
     assert_int_equal(soa_sched_add(s, &sp), SOA_SCHED_EDUP);
+    assert_int_equal(errno, EEXIST);
     assert_string_equal(soa_sched_error(s),
                         "system 'AtoB' is already added (as system 1, "
                         "'AtoB'): it would run twice a frame");
