@@ -2,10 +2,11 @@
 # How long soac takes on a big schema: 10,000 components of 10 fields each
 # (mixed scalar, enum and array fields) and 1,000 systems.  Not a test:
 # prints the median of RUNS runs for --check (front end only) and for a
-# full header.  Usage: bench/soac_big.sh [RUNS] (default 5); needs `make`.
+# full header.  Usage: bench/soac_big.sh [RUNS] (default 5); SOAC=path picks
+# the binary (default build/bin/soac; needs `make`).
 cd "$(dirname "$0")/.." || exit 2
 runs=${1:-5}
-soac=build/bin/soac
+soac=${SOAC:-build/bin/soac}
 [ -x $soac ] || { echo "build soac first: make" >&2; exit 2; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "map.h"
 #include "scalar.h"
 
 /* ---- arena ---------------------------------------------------------- */
@@ -110,6 +111,7 @@ struct soac_enum {
     /* resolved */
     const char *cname;       /* ns_Name */
     const struct soac_file *file;
+    soac_map index;          /* item name -> its first soac_enum_item */
 };
 
 typedef struct soac_field soac_field;

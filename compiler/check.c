@@ -14,18 +14,14 @@
 #include <string.h>
 
 #include "compile.h"
+#include "map.h"
 #include "names.h"
 
 /* ---- lookups ------------------------------------------------------- */
 
 const soac_enum_item *soac_enum_find(const soac_enum *e, const char *name)
 {
-    for (size_t i = 0; i < e->items.len; i++) {
-        const soac_enum_item *it = e->items.items[i];
-        if (strcmp(it->name, name) == 0)
-            return it;
-    }
-    return NULL;
+    return soac_map_get_str(&e->index, name);
 }
 
 /* ---- reserved names ------------------------------------------------ */
@@ -111,8 +107,9 @@ static bool check_name(soac_diag *d, const char *name, soac_loc loc,
     return true;
 }
 
-/* ---- a string map (open addressing; keys are borrowed) ------------- */
+/* ---- declared names ------------------------------------------------ */
 
+/* What a name in a soac_map of names stands for. */
 typedef struct map_entry {
     const char *key;
     const char *what;   /* "component", "enum", ... */
@@ -121,68 +118,23 @@ typedef struct map_entry {
     void *decl;         /* names: the soac_enum/soac_component/soac_system */
 } map_entry;
 
-typedef struct map {
-    map_entry *slots;
-    size_t cap, len;
-} map;
-
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-#define FNV_OFFSET 0xcbf29ce484222325ull
-
-static map_entry *map_slot(map *m, const char *key)
-{
-    size_t mask = m->cap - 1;
-    size_t i = (size_t)fnv1a(FNV_OFFSET, key, strlen(key)) & mask;
-    while (m->slots[i].key && strcmp(m->slots[i].key, key) != 0)
-        i = (i + 1) & mask;
-    return &m->slots[i];
-}
-
-static void map_grow(map *m)
-{
-    size_t cap = m->cap ? m->cap * 2 : 256;
-    map old = *m;
-    m->slots = calloc(cap, sizeof *m->slots);
-    if (!m->slots) {
-        fputs("soac: out of memory\n", stderr);
-        exit(2);
-    }
-    m->cap = cap;
-    for (size_t i = 0; i < old.cap; i++)
-        if (old.slots[i].key)
-            *map_slot(m, old.slots[i].key) = old.slots[i];
-    free(old.slots);
-}
-
 /* The entry for `key`: the existing one, or a new one (key set, rest
- * zero) when it was absent; *fresh says which. */
-static map_entry *map_put(map *m, const char *key, bool *fresh)
+ * zero, in the arena) when it was absent; *fresh says which. */
+static map_entry *map_put(soac_arena *a, soac_map *m, const char *key,
+                          bool *fresh)
 {
-    if ((m->len + 1) * 2 > m->cap)
-        map_grow(m);
-    map_entry *e = map_slot(m, key);
-    *fresh = e->key == NULL;
+    void **slot = soac_map_put_str(m, key, fresh);
     if (*fresh) {
+        map_entry *e = soac_arena_alloc(a, sizeof *e);
         e->key = key;
-        m->len++;
+        *slot = e;
     }
-    return e;
+    return *slot;
 }
 
-static const map_entry *map_get(const map *m, const char *key)
+static const map_entry *map_get(const soac_map *m, const char *key)
 {
-    if (!m->cap)
-        return NULL;
-    map_entry *e = map_slot((map *)m, key);
-    return e->key ? e : NULL;
+    return soac_map_get_str(m, key);
 }
 
 /* ---- the checker --------------------------------------------------- */
@@ -190,8 +142,8 @@ static const map_entry *map_get(const map *m, const char *key)
 typedef struct checker {
     soac_schema *s;
     soac_diag *d;
-    map names;      /* schema names: every enum, component and system */
-    map cnames;     /* generated C identifiers */
+    soac_map names;  /* schema names: every enum, component and system */
+    soac_map cnames; /* generated C identifiers */
 } checker;
 
 static char *cat(soac_arena *a, const char *x, const char *sep, const char *y)
@@ -233,7 +185,7 @@ static void declare(checker *ck, const char *name, soac_loc loc,
                     const char *what, void *decl)
 {
     bool fresh;
-    map_entry *e = map_put(&ck->names, name, &fresh);
+    map_entry *e = map_put(ck->s->arena, &ck->names, name, &fresh);
     if (!fresh) {
         soac_error(ck->d, loc, "duplicate name '%s': already declared as %s %s at %s:%u:%u",
                    name, e->what[0] == 'e' ? "an" : "a", e->what,
@@ -449,18 +401,22 @@ static void check_enum(checker *ck, soac_enum *e)
         soac_error(ck->d, e->loc, "enum '%s' has no values", e->name);
     bool neg = false, have = false;
     uint64_t mag = 0;
-    bool *valid = soac_arena_alloc(ck->s->arena, e->items.len + 1);
+    /* e->index: each name's first item; values: each value's first item */
+    soac_map values;
+    soac_map_init(&e->index, ck->s->arena, e->items.len);
+    soac_map_init(&values, NULL, e->items.len);
     for (size_t i = 0; i < e->items.len; i++) {
         soac_enum_item *it = e->items.items[i];
         it->cname = cat(ck->s->arena, e->cname, "_", it->name);
         check_name(ck->d, it->name, it->loc, "enum value");
-        for (size_t k = 0; k < i; k++) {
-            const soac_enum_item *o = e->items.items[k];
-            if (strcmp(o->name, it->name) == 0) {
-                soac_error(ck->d, it->loc, "duplicate enum value name '%s' in enum %s (first at line %u)",
-                           it->name, e->name, o->loc.line);
-                break;
-            }
+        bool fresh;
+        void **first = soac_map_put_str(&e->index, it->name, &fresh);
+        if (fresh) {
+            *first = it;
+        } else {
+            const soac_enum_item *o = *first;
+            soac_error(ck->d, it->loc, "duplicate enum value name '%s' in enum %s (first at line %u)",
+                       it->name, e->name, o->loc.line);
         }
         bool overflow = false;
         if (it->value) {
@@ -498,17 +454,18 @@ static void check_enum(checker *ck, soac_enum *e)
             continue;
         }
         it->ival = neg ? (int64_t)(0 - mag) : (int64_t)mag;
-        valid[i] = true;
-        for (size_t k = 0; k < i; k++) {
-            const soac_enum_item *o = e->items.items[k];
-            if (valid[k] && o->ival == it->ival &&
-                strcmp(o->name, it->name) != 0) {
+        void **same = soac_map_put(&values, &it->ival, sizeof it->ival, &fresh);
+        if (fresh) {
+            *same = it;
+        } else {
+            const soac_enum_item *o = *same;
+            /* one name twice with one value was reported as a name */
+            if (strcmp(o->name, it->name) != 0)
                 soac_error(ck->d, it->loc, "enum value '%s' has the same value as '%s' (each value needs its own number)",
                            it->name, o->name);
-                break;
-            }
         }
     }
+    soac_map_free(&values);
 }
 
 /* ---- components ---------------------------------------------------- */
@@ -519,23 +476,23 @@ static void check_enum(checker *ck, soac_enum *e)
 static uint64_t layout_hash(const soac_component *c)
 {
     char num[32];
-    uint64_t h = FNV_OFFSET;
-    h = fnv1a(h, "soa-layout-1", 13);
-    h = fnv1a(h, c->cname, strlen(c->cname) + 1);
+    uint64_t h = SOAC_FNV_OFFSET;
+    h = soac_fnv1a(h, "soa-layout-1", 13);
+    h = soac_fnv1a(h, c->cname, strlen(c->cname) + 1);
     for (size_t i = 0; i < c->fields.len; i++) {
         const soac_field *f = c->fields.items[i];
         if (f->type.scalar == SOAC_NONE)
             return 0;
         const char *ty = soac_scalar_get(f->type.scalar)->name;
-        h = fnv1a(h, f->name, strlen(f->name) + 1);
+        h = soac_fnv1a(h, f->name, strlen(f->name) + 1);
         if (f->type.enm) {
-            h = fnv1a(h, "enum", 4);
-            h = fnv1a(h, f->type.enm->cname, strlen(f->type.enm->cname) + 1);
+            h = soac_fnv1a(h, "enum", 4);
+            h = soac_fnv1a(h, f->type.enm->cname, strlen(f->type.enm->cname) + 1);
         }
-        h = fnv1a(h, ty, strlen(ty) + 1);
+        h = soac_fnv1a(h, ty, strlen(ty) + 1);
         snprintf(num, sizeof num, "%llu",
                  (unsigned long long)(f->type.is_array ? f->type.array_len : 1));
-        h = fnv1a(h, num, strlen(num) + 1);
+        h = soac_fnv1a(h, num, strlen(num) + 1);
     }
     return h;
 }
@@ -546,19 +503,22 @@ static void check_component(checker *ck, soac_component *c)
     if (IN(snap_members, c->name))
         soac_error(ck->d, c->loc, "component name '%s' collides with a member of the generated system snapshot and view (rows, cap, eids, soa, begin, end)",
                    c->name);
+    soac_map seen; /* each field name's first field */
+    soac_map_init(&seen, NULL, c->fields.len);
     for (size_t i = 0; i < c->fields.len; i++) {
         soac_field *f = c->fields.items[i];
         check_name(ck->d, f->name, f->loc, "field");
         if (strcmp(f->name, "changed") == 0 || strcmp(f->name, "cap") == 0)
             soac_error(ck->d, f->loc, "field name '%s' collides with the '%s' member of %s_cols",
                        f->name, f->name, c->cname);
-        for (size_t k = 0; k < i; k++) {
-            const soac_field *o = c->fields.items[k];
-            if (strcmp(o->name, f->name) == 0) {
-                soac_error(ck->d, f->loc, "duplicate field '%s' in component %s (first at line %u)",
-                           f->name, c->name, o->loc.line);
-                break;
-            }
+        bool fresh;
+        void **first = soac_map_put_str(&seen, f->name, &fresh);
+        if (fresh) {
+            *first = f;
+        } else {
+            const soac_field *o = *first;
+            soac_error(ck->d, f->loc, "duplicate field '%s' in component %s (first at line %u)",
+                       f->name, c->name, o->loc.line);
         }
         if (f->type.is_array &&
             (f->type.array_len < 1 || f->type.array_len > SOAC_MAX_ARRAY)) {
@@ -572,24 +532,19 @@ static void check_component(checker *ck, soac_component *c)
         if (resolve_type(ck, &f->type, false))
             check_default(ck, f);
     }
+    soac_map_free(&seen);
     c->layout_hash = layout_hash(c);
 }
 
 /* ---- systems ------------------------------------------------------- */
-
-static bool has(const soac_list *l, const soac_component *c)
-{
-    for (size_t i = 0; i < l->len; i++)
-        if (l->items[i] == c)
-            return true;
-    return false;
-}
 
 /* Resolves one list (read, write or without); reports unknown names and
  * names listed twice in it. */
 static void resolve_refs(checker *ck, soac_system *s, soac_list *refs,
                          const char *list)
 {
+    soac_map listed; /* the names resolved so far */
+    soac_map_init(&listed, NULL, refs->len);
     for (size_t i = 0; i < refs->len; i++) {
         soac_ref *r = refs->items[i];
         const map_entry *e = map_get(&ck->names, r->name);
@@ -603,29 +558,27 @@ static void resolve_refs(checker *ck, soac_system *s, soac_list *refs,
                        r->name, e->what[0] == 'e' ? "an" : "a", e->what);
             continue;
         }
-        for (size_t k = 0; k < i; k++) {
-            const soac_ref *o = refs->items[k];
-            if (strcmp(o->name, r->name) == 0) {
-                soac_error(ck->d, r->loc, "duplicate: '%s' is listed twice in %s of system %s",
-                           r->name, list, s->name);
-                break;
-            }
-        }
+        bool fresh;
+        soac_map_put_str(&listed, r->name, &fresh);
+        if (!fresh)
+            soac_error(ck->d, r->loc, "duplicate: '%s' is listed twice in %s of system %s",
+                       r->name, list, s->name);
         r->comp = e->decl;
     }
+    soac_map_free(&listed);
 }
 
 /* The hash of the system's name and its terms' layouts, each group of
  * terms (read, write, without) after its letter. */
 static uint64_t system_hash(const soac_system *s)
 {
-    uint64_t h = fnv1a(FNV_OFFSET, "soa-system-1", 13);
-    h = fnv1a(h, s->cname, strlen(s->cname) + 1);
+    uint64_t h = soac_fnv1a(SOAC_FNV_OFFSET, "soa-system-1", 13);
+    h = soac_fnv1a(h, s->cname, strlen(s->cname) + 1);
     for (soac_access use = SOAC_READ; use <= SOAC_WITHOUT; use++) {
-        h = fnv1a(h, &"rwx"[use - SOAC_READ], 1);
+        h = soac_fnv1a(h, &"rwx"[use - SOAC_READ], 1);
         for (size_t i = 0; i < s->nterms; i++)
             if (s->terms[i].access == use)
-                h = fnv1a(h, &s->terms[i].comp->layout_hash,
+                h = soac_fnv1a(h, &s->terms[i].comp->layout_hash,
                           sizeof s->terms[i].comp->layout_hash);
     }
     return h;
@@ -636,32 +589,53 @@ typedef struct term_lists {
     soac_list r, w, wo;
 } term_lists;
 
+/* How a system uses a component so far (0: not at all); the key is the
+ * pointer's bytes, borrowed from the soac_ref holding it. */
+static soac_access use_of(const soac_map *uses, const soac_component *const *c)
+{
+    return (soac_access)(uintptr_t)soac_map_get(uses, c, sizeof *c);
+}
+
+static void set_use(soac_map *uses, const soac_component *const *c,
+                    soac_access use)
+{
+    bool fresh;
+    *soac_map_put(uses, c, sizeof *c, &fresh) = (void *)(uintptr_t)use;
+}
+
 static void resolve_terms(checker *ck, soac_system *s, term_lists *t)
 {
     soac_arena *a = ck->s->arena;
+    soac_map uses;
+    soac_map_init(&uses, NULL, s->writes.len + s->reads.len + s->without.len);
     for (size_t i = 0; i < s->writes.len; i++) {
         const soac_ref *r = s->writes.items[i];
-        if (r->comp && !has(&t->w, r->comp))
+        if (r->comp && !use_of(&uses, &r->comp)) {
+            set_use(&uses, &r->comp, SOAC_WRITE);
             soac_list_push(a, &t->w, (void *)r->comp);
+        }
     }
     for (size_t i = 0; i < s->reads.len; i++) {
         const soac_ref *r = s->reads.items[i];
-        if (r->comp && !has(&t->w, r->comp) && !has(&t->r, r->comp))
+        if (r->comp && !use_of(&uses, &r->comp)) {
+            set_use(&uses, &r->comp, SOAC_READ);
             soac_list_push(a, &t->r, (void *)r->comp);
+        }
     }
     for (size_t i = 0; i < s->without.len; i++) {
         const soac_ref *r = s->without.items[i];
         if (!r->comp)
             continue;
-        if (has(&t->w, r->comp))
-            soac_error(ck->d, r->loc, "'%s' is both in write and in without of system %s: no entity can match",
-                       r->name, s->name);
-        else if (has(&t->r, r->comp))
-            soac_error(ck->d, r->loc, "'%s' is both in read and in without of system %s: no entity can match",
-                       r->name, s->name);
-        else if (!has(&t->wo, r->comp))
+        soac_access use = use_of(&uses, &r->comp);
+        if (use == SOAC_WRITE || use == SOAC_READ) {
+            soac_error(ck->d, r->loc, "'%s' is both in %s and in without of system %s: no entity can match",
+                       r->name, use == SOAC_WRITE ? "write" : "read", s->name);
+        } else if (!use) {
+            set_use(&uses, &r->comp, SOAC_WITHOUT);
             soac_list_push(a, &t->wo, (void *)r->comp);
+        }
     }
+    soac_map_free(&uses);
 }
 
 static void add_terms(soac_system *s, const soac_list *l, soac_access use)
@@ -725,7 +699,7 @@ static bool claim(checker *ck, const char *id, const char *what,
                   const char *owner, soac_loc loc)
 {
     bool fresh;
-    map_entry *e = map_put(&ck->cnames, id, &fresh);
+    map_entry *e = map_put(ck->s->arena, &ck->cnames, id, &fresh);
     if (fresh) {
         e->what = what;
         e->owner = owner;
@@ -842,8 +816,8 @@ void soac_check(soac_schema *s, soac_diag *d)
     }
     for (size_t i = 0; i < s->components.len; i++)
         check_field_names(&ck, s->components.items[i]);
-    free(ck.names.slots);
-    free(ck.cnames.slots);
+    soac_map_free(&ck.names);
+    soac_map_free(&ck.cnames);
     if (d->errors == 0)
         soac_model_build(s);
 }

@@ -339,6 +339,46 @@ static void limits(void **state)
     free(dep);
 }
 
+/* Duplicate checks look names up in hash tables: declarations of 100,000
+ * names check in well under a second (bench/soac_dups.sh times them; the
+ * quadratic checks took a minute), and the duplicates are still found. */
+static void wide_declarations(void **state)
+{
+    (void)state;
+    enum { N = 100000, TAGS = 2000 };
+    FILE *f = fopen(path("wide.soa"), "w");
+    assert_non_null(f);
+    fputs("component Wide {\n", f);
+    for (int i = 0; i < N; i++)
+        fprintf(f, "    f%d: f32;\n", i);
+    fputs("    f77777: u8;\n}\nenum Big : u32 {\n", f);
+    for (int i = 0; i < N; i++)
+        fprintf(f, "    v%d,\n", i);
+    fputs("    v5, w = 9\n}\n", f);
+    for (int i = 0; i < TAGS; i++)
+        fprintf(f, "component T%d {}\n", i);
+    fputs("system S { write T0; read", f);
+    for (int i = 0; i < TAGS; i++)
+        fprintf(f, "%s T%d", i ? "," : "", i);
+    fputs(", T1999; without T1, T7, T7; }\n", f);
+    assert_int_equal(fclose(f), 0);
+    char *out;
+    assert_int_equal(run(&out, "--check %s", path("wide.soa")), 1);
+    const char *want[] = {
+        "wide.soa:100002:5: error: duplicate field 'f77777' in component Wide (first at line 77779)",
+        "wide.soa:200005:5: error: duplicate enum value name 'v5' in enum Big (first at line 100010)",
+        "wide.soa:200005:9: error: enum value 'w' has the same value as 'v9'",
+        ": error: duplicate: 'T1999' is listed twice in read of system S",
+        ": error: 'T1' is both in read and in without of system S",
+        ": error: duplicate: 'T7' is listed twice in without of system S",
+        "8 errors generated.",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (!strstr(out, want[i]))
+            fail_msg("soac --check lacks \"%s\"; it said:\n%.3000s", want[i], out);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +391,7 @@ int main(void)
         cmocka_unit_test(depfile_failure_keeps_header),
         cmocka_unit_test(layout_hash),
         cmocka_unit_test(limits),
+        cmocka_unit_test(wide_declarations),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
