@@ -22,13 +22,16 @@ typedef struct soac_loader {
     /*
      * Finds `path` and reads it: 0 and a new source (key: the file's
      * identity, so one file reached by two paths is read once; display:
-     * `path`), or -1 with errno (ENOENT: no such file, try the next place).
+     * `path`), or -1 with errno (ENOENT: no such file, try the next place;
+     * anything else is reported with soac_read_strerror).  `include` says
+     * whether a schema asked for the file (the main file is the user's).
      */
-    int (*load)(void *ctx, const char *path, soac_source **out);
+    int (*load)(void *ctx, const char *path, bool include, soac_source **out);
     void *ctx;
 } soac_loader;
 
-/* The file-system loader (realpath identity). */
+/* The file-system loader (realpath identity; soac_read_file, which refuses
+ * an include that is not a regular file). */
 extern const soac_loader soac_fs_loader;
 
 typedef struct soac_options {

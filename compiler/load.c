@@ -5,6 +5,7 @@
  * files first, the main file last).  A file reached twice is read once; a
  * file reached while it is still being loaded closes a cycle. */
 #define _DEFAULT_SOURCE 1 /* realpath */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -15,7 +16,7 @@
 #include "out.h"
 #include "parse.h"
 
-static int fs_load(void *ctx, const char *path, soac_source **out)
+static int fs_load(void *ctx, const char *path, bool include, soac_source **out)
 {
     (void)ctx;
     char *key = realpath(path, NULL);
@@ -23,7 +24,7 @@ static int fs_load(void *ctx, const char *path, soac_source **out)
         return -1;
     char *text;
     size_t len;
-    if (soac_read_file(path, &text, &len) != 0) {
+    if (soac_read_file(path, SOAC_MAX_SOURCE, include, &text, &len) != 0) {
         int e = errno;
         free(key);
         errno = e;
@@ -36,24 +37,30 @@ static int fs_load(void *ctx, const char *path, soac_source **out)
 
 const soac_loader soac_fs_loader = { fs_load, NULL };
 
+/* A file being loaded: its includes are followed one at a time. */
+typedef struct frame {
+    soac_file *file;
+    size_t next;       /* the next of file->includes to follow */
+} frame;
+
+/* What the loader knows of each file it read (keyed by its source's key):
+ * whether it is still open (on the stack: reaching it again closes a
+ * cycle), and where. */
+typedef struct seen_file {
+    soac_file *file;
+    bool open;
+    size_t depth;      /* its frame, while open */
+} seen_file;
+
 typedef struct loader_state {
     soac_schema *s;
     const soac_options *opt;
     soac_diag *diag;
-    soac_list stack;   /* soac_file * being loaded, outermost first */
-    soac_list done;    /* soac_file * fully loaded */
+    frame *stack;      /* the files being loaded, outermost first */
+    size_t depth, cap;
+    soac_map seen;     /* source key -> seen_file */
     unsigned syntax_errors;
 } loader_state;
-
-static const soac_file *find_key(const soac_list *l, const char *key)
-{
-    for (size_t i = 0; i < l->len; i++) {
-        const soac_file *f = l->items[i];
-        if (strcmp(f->src->key, key) == 0)
-            return f;
-    }
-    return NULL;
-}
 
 /* "dir/" of a display path ("" when it has no directory). */
 static char *dir_of(soac_arena *a, const char *path)
@@ -74,27 +81,64 @@ static char *join(soac_arena *a, const char *dir, const char *name)
     return p;
 }
 
-static soac_file *load(loader_state *st, soac_source *src);
+/* How many files of a cycle its message names: the first CYCLE_HEAD and
+ * the last CYCLE_TAIL of a longer one, so that one message stays short. */
+#define CYCLE_HEAD 4
+#define CYCLE_TAIL 3
 
 /* Reports the cycle that `inc` closes: the stack from `target` on. */
 static void report_cycle(loader_state *st, const soac_include *inc,
-                         const soac_file *target)
+                         const seen_file *target)
 {
     soac_out msg = { 0 };
-    size_t i = 0;
-    while (i < st->stack.len && st->stack.items[i] != target)
-        i++;
-    for (; i < st->stack.len; i++) {
-        const soac_file *f = st->stack.items[i];
-        soac_out_printf(&msg, "%s -> ", f->display);
+    size_t n = st->depth - target->depth;
+    for (size_t i = target->depth; i < st->depth; i++) {
+        size_t k = i - target->depth;
+        if (n > CYCLE_HEAD + CYCLE_TAIL && k == CYCLE_HEAD) {
+            soac_out_printf(&msg, "... (%zu more) -> ", n - CYCLE_HEAD - CYCLE_TAIL);
+            i += n - CYCLE_HEAD - CYCLE_TAIL - 1;
+            continue;
+        }
+        soac_out_printf(&msg, "%s -> ", st->stack[i].file->display);
     }
     soac_error(st->diag, inc->loc, "include cycle: %s%s",
-               msg.data ? msg.data : "", target->display);
+               msg.data ? msg.data : "", target->file->display);
     soac_out_free(&msg);
 }
 
-/* Resolves and loads one include of `from`. */
-static void follow(loader_state *st, const soac_file *from, soac_include *inc)
+/* Starts loading `src` (not seen before): parses it and pushes its frame. */
+static soac_file *open_file(loader_state *st, soac_source *src)
+{
+    soac_arena *a = st->s->arena;
+    soac_list_push(a, &st->s->sources, src);
+    soac_file *f = soac_parse(a, st->diag, src, &st->syntax_errors);
+    if (st->depth == st->cap) {
+        size_t cap = st->cap ? st->cap * 2 : 64;
+        frame *stack = cap > (size_t)-1 / sizeof *stack
+                     ? NULL : realloc(st->stack, cap * sizeof *stack);
+        if (!stack) {
+            fputs("soac: out of memory\n", stderr);
+            exit(2);
+        }
+        st->stack = stack;
+        st->cap = cap;
+    }
+    seen_file *sf = soac_arena_alloc(a, sizeof *sf);
+    sf->file = f;
+    sf->open = true;
+    sf->depth = st->depth;
+    bool fresh;
+    *soac_map_put_str(&st->seen, src->key, &fresh) = sf;
+    assert(fresh);
+    st->stack[st->depth++] = (frame){ f, 0 };
+    return f;
+}
+
+/* Resolves one include of `from`: the source of a file to load next, or
+ * NULL when there is none (the file was loaded already, or an error was
+ * reported). */
+static soac_source *follow(loader_state *st, const soac_file *from,
+                           soac_include *inc)
 {
     soac_arena *a = st->s->arena;
     const soac_loader *ld = st->opt && st->opt->loader ? st->opt->loader
@@ -102,7 +146,7 @@ static void follow(loader_state *st, const soac_file *from, soac_include *inc)
     size_t ndirs = st->opt ? st->opt->ninclude_dirs : 0;
     if (inc->path[0] == '\0') {
         soac_error(st->diag, inc->loc, "empty include path");
-        return;
+        return NULL;
     }
     for (size_t i = 0; i <= ndirs; i++) {
         if (inc->path[0] == '/' && i > 0)
@@ -112,26 +156,22 @@ static void follow(loader_state *st, const soac_file *from, soac_include *inc)
                         : st->opt->include_dirs[i - 1];
         char *cand = join(a, dir, inc->path);
         soac_source *src;
-        if (ld->load(ld->ctx, cand, &src) != 0) {
+        if (ld->load(ld->ctx, cand, true, &src) != 0) {
             if (errno == ENOENT || errno == ENOTDIR)
                 continue;
             soac_error(st->diag, inc->loc, "cannot read '%s': %s", cand,
-                       strerror(errno));
-            return;
+                       soac_read_strerror(errno));
+            return NULL;
         }
-        const soac_file *f = find_key(&st->stack, src->key);
-        if (f) {
+        const seen_file *f = soac_map_get_str(&st->seen, src->key);
+        if (f && f->open)
             report_cycle(st, inc, f);
-            soac_source_free(src);
-            return;
-        }
-        if ((f = find_key(&st->done, src->key))) {
-            inc->file = f;
-            soac_source_free(src);
-            return;
-        }
-        inc->file = load(st, src);
-        return;
+        else if (f)
+            inc->file = f->file;
+        if (!f)
+            return src;
+        soac_source_free(src);
+        return NULL;
     }
     if (ndirs)
         soac_error(st->diag, inc->loc,
@@ -141,19 +181,31 @@ static void follow(loader_state *st, const soac_file *from, soac_include *inc)
         soac_error(st->diag, inc->loc,
                    "cannot find include \"%s\" (looked next to %s; add -I DIR to search elsewhere)",
                    inc->path, from->display);
+    return NULL;
 }
 
-static soac_file *load(loader_state *st, soac_source *src)
+/* Loads `main` and everything it includes, depth first with a stack of
+ * its own (an include chain may be as long as there are files), each file
+ * appended to schema->files once its includes are. */
+static soac_file *load_all(loader_state *st, soac_source *main)
 {
-    soac_list_push(st->s->arena, &st->s->sources, src);
-    soac_file *f = soac_parse(st->s->arena, st->diag, src, &st->syntax_errors);
-    soac_list_push(st->s->arena, &st->stack, f);
-    for (size_t i = 0; i < f->includes.len; i++)
-        follow(st, f, f->includes.items[i]);
-    st->stack.len--;
-    soac_list_push(st->s->arena, &st->done, f);
-    soac_list_push(st->s->arena, &st->s->files, f);
-    return f;
+    soac_file *first = open_file(st, main);
+    while (st->depth) {
+        frame *top = &st->stack[st->depth - 1];
+        soac_file *f = top->file;
+        if (top->next == f->includes.len) {
+            seen_file *sf = soac_map_get_str(&st->seen, f->src->key);
+            sf->open = false;
+            st->depth--;
+            soac_list_push(st->s->arena, &st->s->files, f);
+            continue;
+        }
+        soac_include *inc = f->includes.items[top->next++];
+        soac_source *src = follow(st, f, inc);
+        if (src)
+            inc->file = open_file(st, src);
+    }
+    return first;
 }
 
 soac_schema *soac_compile(const char *path, const soac_options *opt,
@@ -161,8 +213,9 @@ soac_schema *soac_compile(const char *path, const soac_options *opt,
 {
     const soac_loader *ld = opt && opt->loader ? opt->loader : &soac_fs_loader;
     soac_source *src;
-    if (ld->load(ld->ctx, path, &src) != 0) {
-        soac_error_noloc(diag, "cannot read '%s': %s", path, strerror(errno));
+    if (ld->load(ld->ctx, path, false, &src) != 0) {
+        soac_error_noloc(diag, "cannot read '%s': %s", path,
+                         soac_read_strerror(errno));
         return NULL;
     }
     soac_arena *a = soac_arena_new();
@@ -173,7 +226,10 @@ soac_schema *soac_compile(const char *path, const soac_options *opt,
     st.s = s;
     st.opt = opt;
     st.diag = diag;
-    s->main = load(&st, src);
+    soac_map_init(&st.seen, NULL, 0);
+    s->main = load_all(&st, src);
+    free(st.stack);
+    soac_map_free(&st.seen);
     /* a schema with syntax errors is not checked: its half-parsed
      * declarations would only add confusing follow-up errors */
     if (st.syntax_errors == 0)

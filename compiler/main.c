@@ -181,7 +181,7 @@ static int same_content(const char *path, const soac_out *data)
 {
     char *text;
     size_t len;
-    if (soac_read_file(path, &text, &len) != 0)
+    if (soac_read_file(path, SOAC_MAX_SOURCE, true, &text, &len) != 0)
         return 0;
     int same = len == data->len && memcmp(text, data->data, len) == 0;
     free(text);

@@ -1,8 +1,14 @@
 /* source.c: loaded files and the diagnostic printer (see source.h). */
+#define _DEFAULT_SOURCE 1 /* O_CLOEXEC, ssize_t */
+#include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "out.h"
 #include "source.h"
@@ -43,44 +49,87 @@ void soac_source_free(soac_source *s)
     free(s);
 }
 
-int soac_read_file(const char *path, char **text, size_t *len)
+/* Reads fd to its end into a malloc'd buffer, starting with room for
+ * `hint` bytes; an errno when it cannot or when there are more than `max`
+ * (the buffer never grows past max + 2: the bytes, one more, the NUL). */
+static int read_all(int fd, size_t hint, size_t max, char **text, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    size_t cap = 4096, n = 0;
+    size_t cap = (hint < max ? hint : max) + 2, n = 0;
     char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (ferror(f)) {
-            int e = errno ? errno : EIO;
-            free(buf);
-            fclose(f);
-            errno = e;
-            return -1;
-        }
-        if (feof(f))
-            break;
+    if (!buf)
+        return ENOMEM;
+    for (;;) {
         if (n + 1 == cap) {
-            char *p = cap > (size_t)-1 / 2 ? NULL : realloc(buf, cap * 2);
+            if (n > max)
+                break;
+            size_t grown = cap - 2 > max / 2 ? max + 2 : cap * 2;
+            char *p = realloc(buf, grown);
             if (!p) {
                 free(buf);
-                buf = NULL;
-                break;
+                return ENOMEM;
             }
             buf = p;
-            cap *= 2;
+            cap = grown;
         }
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            return e;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
     }
-    fclose(f);
-    if (!buf) {
-        errno = ENOMEM;
-        return -1;
+    if (n > max) {
+        free(buf);
+        return EFBIG;
     }
     buf[n] = '\0';
     *text = buf;
     *len = n;
     return 0;
+}
+
+int soac_read_file(const char *path, size_t max, bool regular_only,
+                   char **text, size_t *len)
+{
+    assert(max < (size_t)-1 / 2);
+    /* regular only: opening a FIFO must not wait for a writer before its
+     * type is known (O_NONBLOCK changes nothing for a regular file);
+     * otherwise a FIFO is opened as cat would, waiting for the writer */
+    int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC |
+                        (regular_only ? O_NONBLOCK : 0));
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    int err = fstat(fd, &st) != 0 ? errno : 0;
+    bool regular = !err && S_ISREG(st.st_mode);
+    if (!err && S_ISDIR(st.st_mode))
+        err = EISDIR;
+    else if (!err && regular_only && !regular)
+        err = SOAC_ENOTREG;
+    else if (regular && (uintmax_t)st.st_size > max)
+        err = EFBIG;
+    if (!err)
+        err = read_all(fd, regular ? (size_t)st.st_size : 4096, max, text, len);
+    close(fd);
+    if (err) {
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+const char *soac_read_strerror(int err)
+{
+    if (err == SOAC_ENOTREG)
+        return "not a regular file (an included schema must be a file, not a device, FIFO or socket)";
+    if (err == EFBIG)
+        return "file too large (a schema has at most 1 GiB)";
+    return strerror(err);
 }
 
 /* Appends the line holding `loc` and a caret under its column.  Tabs are

@@ -12,6 +12,7 @@
 #ifndef SOAC_SOURCE_H
 #define SOAC_SOURCE_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,9 +34,27 @@ soac_source *soac_source_new(const char *key, const char *display,
                              char *text, size_t len);
 void soac_source_free(soac_source *s);
 
-/* Reads a whole file into a malloc'd, NUL-terminated buffer.  0, or -1 with
- * errno set (the caller reports it). */
-int soac_read_file(const char *path, char **text, size_t *len);
+/* The largest schema file: the scanner takes its length as an int. */
+#define SOAC_MAX_SOURCE ((size_t)1 << 30)
+
+/* The errno soac_read_file gives a file that is not a regular one. */
+#define SOAC_ENOTREG ENODEV
+
+/*
+ * Reads a whole file into a malloc'd, NUL-terminated buffer (*text, *len
+ * bytes): 0, or -1 with errno set (the caller reports it with
+ * soac_read_strerror).  Never holds more than `max` bytes: a longer file
+ * fails with EFBIG, a regular one before anything is read, anything else
+ * (a pipe, a device such as /dev/zero) as soon as it has given max + 1.
+ * A directory fails with EISDIR.  With `regular_only`, anything else that
+ * is not a regular file fails with SOAC_ENOTREG before it is read or
+ * waited on (a FIFO with no writer).
+ */
+int soac_read_file(const char *path, size_t max, bool regular_only,
+                   char **text, size_t *len);
+
+/* The text for an errno from soac_read_file or a loader. */
+const char *soac_read_strerror(int err);
 
 /* ---- diagnostics ----------------------------------------------------- */
 

@@ -63,6 +63,9 @@ TEST_DEPS     += $(SOAC) $(SOAC_asan) $(LIBSOA)
 TEST_PROGRAMS += tests/compiler/regen.sh tests/compiler/golden.sh \
                  tests/compiler/compile.sh tests/compiler/reserved.sh
 
+# test_compiler_source checks compiler/source.c's file reading directly.
+test_compiler_source_SRCS := compiler/source.c compiler/out.c
+
 # Headers generated from test schemas for the generated-API tests.
 $(BUILD)/gen/%.h: tests/compiler/schemas/%.soa $(SOAC)
 	@mkdir -p $(@D)

@@ -19,13 +19,15 @@ static inline const char *soac_path(void)
     return s && *s ? s : "build/asan/bin/soac";
 }
 
-/* Runs `soac ARGS 2>&1` through the shell; returns its exit status (-1 if
- * it did not exit normally) and its output in *out (malloc'd). */
-static inline int soac_run(const char *args, char **out)
+/* Runs the shell command `cmd 2>&1` with $SOAC set to the soac under test;
+ * returns its exit status (-1 if it did not exit normally) and its output
+ * in *out (malloc'd). */
+static inline int soac_sh(const char *cmd, char **out)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", soac_path(), args);
-    FILE *p = popen(cmd, "r");
+    char line[4200];
+    snprintf(line, sizeof line, "%.4096s 2>&1", cmd);
+    setenv("SOAC", soac_path(), 1);
+    FILE *p = popen(line, "r");
     if (!p) {
         *out = strdup("popen failed");
         return -1;
@@ -51,6 +53,14 @@ static inline int soac_run(const char *args, char **out)
         buf[len] = '\0';
     *out = buf ? buf : strdup("");
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Runs `soac ARGS 2>&1` through the shell, as soac_sh. */
+static inline int soac_run(const char *args, char **out)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "\"$SOAC\" %s", args);
+    return soac_sh(cmd, out);
 }
 
 /* A whole file (NUL-terminated, malloc'd) or NULL; *len its size. */

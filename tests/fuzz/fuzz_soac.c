@@ -27,8 +27,10 @@ typedef struct mem_files {
     size_t size;
 } mem_files;
 
-static int mem_load(void *ctx, const char *path, soac_source **out)
+static int mem_load(void *ctx, const char *path, bool include,
+                    soac_source **out)
 {
+    (void)include;
     const mem_files *m = ctx;
     const char *src;
     size_t len;

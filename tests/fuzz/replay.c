@@ -20,7 +20,7 @@ static int run_file(const char *path)
 {
     char *text;
     size_t len;
-    if (soac_read_file(path, &text, &len) != 0) {
+    if (soac_read_file(path, SOAC_MAX_SOURCE, true, &text, &len) != 0) {
         perror(path);
         return -1;
     }

@@ -60,6 +60,24 @@ static int run(char **out, const char *fmt, ...)
     return rc;
 }
 
+/* Runs a shell command line (printf-style; "$SOAC" is the soac under
+ * test) like run(). */
+static int sh(char **out, const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    char *o;
+    int rc = soac_sh(cmd, &o);
+    if (out)
+        *out = o;
+    else
+        free(o);
+    return rc;
+}
+
 static int entries(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -379,6 +397,104 @@ static void wide_declarations(void **state)
     free(out);
 }
 
+/* Includes are followed with a stack of the loader's own: a 60,000-file
+ * chain compiles in a 2 MiB stack (recursion overflowed 8 MiB at 60,000
+ * files, at 30,000 under ASan), and a cycle through all of them is named
+ * in one short message. */
+static void include_chain(void **state)
+{
+    (void)state;
+    enum { N = 60000 };
+    char dir[512], file[600];
+    snprintf(dir, sizeof dir, "%s/chain", tmpdir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(file, sizeof file, "%s/f%d.soa", dir, i);
+        FILE *f = fopen(file, "w");
+        assert_non_null(f);
+        if (i < N - 1)
+            fprintf(f, "include \"f%d.soa\";\n%s", i + 1,
+                    i == 0 ? "component C0 { x: f32; }\n" : "");
+        else
+            fprintf(f, "component Z { x: f32; }\n");
+        assert_int_equal(fclose(f), 0);
+    }
+    char *out;
+    int rc = sh(&out, "ulimit -s 2048 && exec \"$SOAC\" -o %s --depfile %s %s/f0.soa",
+                path("chain.h"), path("chain.d"), dir);
+    if (rc != 0)
+        fail_msg("soac: exit %d: %.2000s", rc, out);
+    free(out);
+    char *h = slurp(path("chain.h"), NULL);
+    assert_non_null(h);
+    /* emission order: the deepest include first */
+    const char *z = strstr(h, "typedef struct Z {"), *c0 = strstr(h, "typedef struct C0 {");
+    assert_true(z && c0 && z < c0);
+    free(h);
+    char *d = slurp(path("chain.d"), NULL);
+    snprintf(file, sizeof file, "\n%s/f59999.soa:\n", dir);
+    assert_non_null(strstr(d, file));
+    free(d);
+
+    /* the last file closes a cycle through every one */
+    snprintf(file, sizeof file, "%s/f%d.soa", dir, N - 1);
+    assert_int_equal(spit(file, "include \"f0.soa\";\n"), 0);
+    rc = sh(&out, "ulimit -s 2048 && exec \"$SOAC\" --check %s/f0.soa", dir);
+    assert_int_equal(rc, 1);
+    char want[8192];
+    snprintf(want, sizeof want,
+             "%s/f59999.soa:1:9: error: include cycle: %s/f0.soa -> %s/f1.soa -> "
+             "%s/f2.soa -> %s/f3.soa -> ... (59993 more) -> %s/f59997.soa -> "
+             "%s/f59998.soa -> %s/f59999.soa -> %s/f0.soa\n",
+             dir, dir, dir, dir, dir, dir, dir, dir, dir);
+    if (!strstr(out, want))
+        fail_msg("soac lacks \"%s\"; it said:\n%.3000s", want, out);
+    free(out);
+}
+
+/* An include that is not a regular file is refused before it is read (a
+ * FIFO would wait for ever, /dev/zero fill the memory); a file over 1 GiB
+ * is refused by its size.  The main file is the user's: a FIFO works. */
+static void include_not_regular(void **state)
+{
+    (void)state;
+    assert_int_equal(mkfifo(path("fifo.soa"), 0644), 0);
+    assert_int_equal(spit(path("usefifo.soa"), "include \"fifo.soa\";\ncomponent A { x: f32; }\n"), 0);
+    char *out, want[1024];
+    assert_int_equal(sh(&out, "timeout 60 \"$SOAC\" --check %s", path("usefifo.soa")), 1);
+    snprintf(want, sizeof want, "%s:1:9: error: cannot read '%s': not a regular file",
+             path("usefifo.soa"), path("fifo.soa"));
+    if (!strstr(out, want))
+        fail_msg("soac lacks \"%s\"; it said:\n%s", want, out);
+    free(out);
+
+    assert_int_equal(sh(&out, "printf 'component F { x: f32; }\\n' > %s & "
+                              "timeout 60 \"$SOAC\" -o %s %s; rc=$?; wait; exit $rc",
+                        path("fifo.soa"), path("fifo.h"), path("fifo.soa")), 0);
+    free(out);
+    char *h = slurp(path("fifo.h"), NULL);
+    assert_non_null(h);
+    assert_non_null(strstr(h, "typedef struct F {"));
+    free(h);
+
+    /* sparse: no disk is used */
+    assert_int_equal(spit(path("huge.soa"), ""), 0);
+    assert_int_equal(truncate(path("huge.soa"), (off_t)1 << 30 | 1), 0);
+    assert_int_equal(spit(path("usehuge.soa"), "include \"huge.soa\";\n"), 0);
+    assert_int_equal(run(&out, "--check %s", path("usehuge.soa")), 1);
+    snprintf(want, sizeof want, "%s:1:9: error: cannot read '%s': file too large",
+             path("usehuge.soa"), path("huge.soa"));
+    if (!strstr(out, want))
+        fail_msg("soac lacks \"%s\"; it said:\n%s", want, out);
+    free(out);
+    assert_int_equal(run(&out, "--check %s", path("huge.soa")), 2);
+    snprintf(want, sizeof want, "soac: error: cannot read '%s': file too large",
+             path("huge.soa"));
+    if (!strstr(out, want))
+        fail_msg("soac lacks \"%s\"; it said:\n%s", want, out);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +508,8 @@ int main(void)
         cmocka_unit_test(layout_hash),
         cmocka_unit_test(limits),
         cmocka_unit_test(wide_declarations),
+        cmocka_unit_test(include_chain),
+        cmocka_unit_test(include_not_regular),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
