@@ -2,21 +2,20 @@
  * main.c: the soac command line (see SPEC "soac, the command").
  *
  * Exit status: 0 success, 1 schema errors, 2 usage or I/O errors.  Output
- * files are written whole to a temporary file in the same directory and
- * renamed over the target, and only when their content changes.
+ * files are written as write.h says: whole or not at all, and only when
+ * their content changes.
  */
-#define _DEFAULT_SOURCE 1 /* mkstemp, fchmod */
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "compile.h"
 #include "emit.h"
+#include "write.h"
 
 static const char usage_text[] =
     "usage: soac [-I DIR]... [-o OUT.h] [--depfile FILE] [--explain] [--check] SCHEMA.soa\n"
@@ -168,69 +167,30 @@ static void make_guard(soac_out *g, const char *ns, const char *out)
     g->data[--g->len] = '\0';
 }
 
-/* Whether two paths name one existing file. */
+/* Whether two paths name one existing regular file (anything else may be
+ * written twice: -o /dev/null --depfile /dev/null). */
 static bool same_file(const char *a, const char *b)
 {
     struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && S_ISREG(sa.st_mode) &&
+           sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* 1 when `path` holds exactly `data`, 0 otherwise. */
-static int same_content(const char *path, const soac_out *data)
+/* Refuses outputs that would overwrite the schema or each other: 0, or 2
+ * after saying which. */
+static int check_outputs(const cli *c, const char *out)
 {
-    char *text;
-    size_t len;
-    if (soac_read_file(path, SOAC_MAX_SOURCE, true, &text, &len) != 0)
-        return 0;
-    int same = len == data->len && memcmp(text, data->data, len) == 0;
-    free(text);
-    return same;
-}
-
-/* Replaces `path` with `data` atomically, unless it already holds it.  0,
- * or 2 after printing why. */
-static int write_file(const char *path, const soac_out *data)
-{
-    if (same_content(path, data))
-        return 0;
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
-    if (!tmp) {
-        fprintf(stderr, "soac: error: out of memory\n");
+    if (same_file(out, c->schema) ||
+        (c->depfile && same_file(c->depfile, c->schema))) {
+        fprintf(stderr, "soac: error: refusing to overwrite '%s' with generated output\n",
+                c->schema);
         return 2;
     }
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, ".tmp-XXXXXX", 12);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        fprintf(stderr, "soac: error: cannot create a temporary file next to '%s': %s\n",
-                path, strerror(errno));
-        free(tmp);
+    if (c->depfile && same_file(c->depfile, out)) {
+        fprintf(stderr, "soac: error: refusing to write the depfile '%s' over the header '%s'\n",
+                c->depfile, out);
         return 2;
     }
-    mode_t mask = umask(0);
-    umask(mask);
-    size_t done = 0;
-    int err = fchmod(fd, 0666 & ~mask) != 0 ? errno : 0;
-    while (!err && done < data->len) {
-        ssize_t w = write(fd, data->data + done, data->len - done);
-        if (w < 0 && errno != EINTR)
-            err = errno;
-        else if (w > 0)
-            done += (size_t)w;
-    }
-    if (close(fd) != 0 && !err)
-        err = errno;
-    if (!err && rename(tmp, path) != 0)
-        err = errno;
-    if (err) {
-        fprintf(stderr, "soac: error: cannot write '%s': %s\n", path, strerror(err));
-        unlink(tmp);
-        free(tmp);
-        return 2;
-    }
-    free(tmp);
     return 0;
 }
 
@@ -247,6 +207,22 @@ static void put_make_path(soac_out *o, const char *p)
     }
 }
 
+/* The first path of the rule that make cannot name (a newline ends a
+ * rule, and no escape puts one in a path), or NULL. */
+static const char *unnameable(const soac_schema *s, const char *out)
+{
+    if (strchr(out, '\n'))
+        return out;
+    for (size_t i = 0; i < s->files.len; i++) {
+        const soac_file *f = s->files.items[i];
+        if (strchr(f->display, '\n'))
+            return f->display;
+    }
+    return NULL;
+}
+
+/* `OUT: SCHEMA included...` and an empty rule per included file; every
+ * path can be named (unnameable() is NULL). */
 static void make_depfile(soac_out *o, const soac_schema *s, const char *out)
 {
     put_make_path(o, out);
@@ -270,6 +246,20 @@ static void make_depfile(soac_out *o, const soac_schema *s, const char *out)
         put_make_path(o, f->display);
         soac_out_puts(o, ":\n");
     }
+}
+
+/* Refuses a depfile whose rule would name `path` (which has a newline). */
+static int depfile_error(const char *depfile, const char *path)
+{
+    fprintf(stderr, "soac: error: cannot write the depfile '%s': the path '", depfile);
+    for (const char *p = path; *p; p++) {
+        if (*p == '\n')
+            fputs("\\n", stderr);
+        else
+            fputc(*p, stderr);
+    }
+    fputs("' has a newline, which no make rule can hold\n", stderr);
+    return 2;
 }
 
 /* Per component, one line per field (an array field on one line) and the
@@ -334,11 +324,7 @@ static int run(const cli *c)
         char *def = c->out ? NULL : default_output(c->schema);
         const char *out = c->out ? c->out : def;
         soac_out header = { 0 }, guard = { 0 }, dep = { 0 };
-        if (same_file(out, c->schema) ||
-            (c->depfile && (same_file(c->depfile, c->schema) ||
-                            same_file(c->depfile, out)))) {
-            fprintf(stderr, "soac: error: refusing to overwrite '%s' with generated output\n",
-                    c->schema);
+        if (check_outputs(c, out) != 0) {
             free(def);
             soac_schema_free(s);
             return 2;
@@ -349,11 +335,16 @@ static int run(const cli *c)
          * it was (older than the schema), so the build runs soac again
          * instead of trusting a header whose dependencies it never saw. */
         if (c->depfile) {
-            make_depfile(&dep, s, out);
-            rc = write_file(c->depfile, &dep);
+            const char *bad = unnameable(s, out);
+            if (bad) {
+                rc = depfile_error(c->depfile, bad);
+            } else {
+                make_depfile(&dep, s, out);
+                rc = soac_write_output(c->depfile, &dep);
+            }
         }
         if (rc == 0)
-            rc = write_file(out, &header);
+            rc = soac_write_output(out, &header);
         soac_out_free(&header);
         soac_out_free(&guard);
         soac_out_free(&dep);
@@ -365,6 +356,9 @@ static int run(const cli *c)
 
 int main(int argc, char **argv)
 {
+    /* past a file size limit (ulimit -f) a write fails with EFBIG, and
+     * the temporary file is removed, instead of a kill leaving it */
+    signal(SIGXFSZ, SIG_IGN);
     cli c;
     memset(&c, 0, sizeof c);
     int rc = parse_args(argc, argv, &c);

@@ -9,9 +9,11 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -126,6 +128,14 @@ static void usage_errors(void **state)
     free(out);
     char *kept = slurp(path("p.soa"), NULL);
     assert_string_equal(kept, good);
+    free(kept);
+    /* the header and the depfile in one file: refused */
+    assert_int_equal(spit(path("p.h"), "old\n"), 0);
+    assert_int_equal(run(&out, "-o %s --depfile %s %s", path("p.h"), path("p.h"), path("p.soa")), 2);
+    assert_non_null(strstr(out, "refusing to write the depfile"));
+    free(out);
+    kept = slurp(path("p.h"), NULL);
+    assert_string_equal(kept, "old\n");
     free(kept);
 }
 
@@ -495,6 +505,177 @@ static void include_not_regular(void **state)
     free(out);
 }
 
+/* Whether `name` in the test directory is a character device (major,
+ * minor). */
+static bool is_chardev(const char *name, unsigned major_no, unsigned minor_no)
+{
+    struct stat st;
+    return lstat(path(name), &st) == 0 && S_ISCHR(st.st_mode) &&
+           major(st.st_rdev) == major_no && minor(st.st_rdev) == minor_no;
+}
+
+/* -o and --depfile onto a device write to the device: the node stays (as
+ * root, soac replaced it with a regular file).  The test makes a null
+ * device of its own; the system's /dev/null is never touched. */
+static void output_device(void **state)
+{
+    (void)state;
+    if (mknod(path("null"), S_IFCHR | 0666, makedev(1, 3)) != 0)
+        skip(); /* not root, or no device nodes here: nothing to check */
+    assert_int_equal(spit(path("dev.soa"), good), 0);
+    int before = entries(tmpdir);
+    char *out;
+    int rc = run(&out, "-o %s --depfile %s %s", path("null"), path("null"), path("dev.soa"));
+    if (rc != 0)
+        fail_msg("soac: exit %d: %s", rc, out);
+    free(out);
+    assert_true(is_chardev("null", 1, 3));
+    assert_int_equal(entries(tmpdir), before); /* no temporary left */
+}
+
+/* -o onto a symbolic link writes the file it names, as cp does: the link
+ * stays, the temporary file goes next to the target, an unchanged target
+ * keeps its mtime, and a dangling link is refused. */
+static void output_symlink(void **state)
+{
+    (void)state;
+    char dir[512], cmd[1024];
+    snprintf(dir, sizeof dir, "%s/links", tmpdir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(cmd, sizeof cmd, "%s/sub", dir);
+    assert_int_equal(mkdir(cmd, 0755), 0);
+    snprintf(cmd, sizeof cmd, "%s/other", dir);
+    assert_int_equal(mkdir(cmd, 0755), 0);
+    snprintf(cmd, sizeof cmd, "%s/other/t.h", dir);
+    assert_int_equal(spit(cmd, "old\n"), 0);
+    snprintf(cmd, sizeof cmd, "%s/sub/l.h", dir);
+    assert_int_equal(symlink("../other/t.h", cmd), 0);
+    assert_int_equal(spit(path("sym.soa"), good), 0);
+    char *out;
+    assert_int_equal(run(&out, "-o %s/sub/l.h %s", dir, path("sym.soa")), 0);
+    free(out);
+    struct stat st;
+    assert_int_equal(lstat(cmd, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    snprintf(cmd, sizeof cmd, "%s/sub", dir);
+    assert_int_equal(entries(cmd), 1);
+    snprintf(cmd, sizeof cmd, "%s/other", dir);
+    assert_int_equal(entries(cmd), 1);
+    snprintf(cmd, sizeof cmd, "%s/other/t.h", dir);
+    char *h = slurp(cmd, NULL);
+    assert_non_null(strstr(h, "typedef struct Velocity {"));
+    free(h);
+    /* unchanged: not rewritten */
+    struct timeval old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+    assert_int_equal(utimes(cmd, old), 0);
+    assert_int_equal(run(NULL, "-o %s/sub/l.h %s", dir, path("sym.soa")), 0);
+    assert_int_equal(stat(cmd, &st), 0);
+    assert_int_equal(st.st_mtime, 1000000000);
+    /* dangling: refused, nothing created */
+    snprintf(cmd, sizeof cmd, "%s/sub/d.h", dir);
+    assert_int_equal(symlink("../other/none.h", cmd), 0);
+    assert_int_equal(run(&out, "-o %s %s", cmd, path("sym.soa")), 2);
+    assert_non_null(strstr(out, "not writing through dangling symbolic link"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s/other/none.h", dir);
+    assert_int_equal(access(cmd, F_OK), -1);
+}
+
+/* Outputs that are streams are written to, never read first: -o
+ * /dev/stdout into a pipe (it hung), and a FIFO with a reader. */
+static void output_stream(void **state)
+{
+    (void)state;
+    assert_int_equal(spit(path("st.soa"), good), 0);
+    char cmp[512];
+    snprintf(cmp, sizeof cmp, "%s/cmp", tmpdir);
+    assert_int_equal(mkdir(cmp, 0755), 0);
+    /* the same base names give the same include guards */
+    assert_int_equal(run(NULL, "-o %s/stdout %s", cmp, path("st.soa")), 0);
+    assert_int_equal(run(NULL, "-o %s/fifo %s", cmp, path("st.soa")), 0);
+    char *want, *out, p[600];
+    snprintf(p, sizeof p, "%s/stdout", cmp);
+    want = slurp(p, NULL);
+    assert_int_equal(sh(&out, "timeout 60 \"$SOAC\" -o /dev/stdout %s | cat", path("st.soa")), 0);
+    assert_string_equal(out, want);
+    free(out);
+    free(want);
+
+    assert_int_equal(mkfifo(path("fifo"), 0644), 0);
+    assert_int_equal(sh(&out, "cat %s > %s & timeout 60 \"$SOAC\" -o %s %s; rc=$?; wait; exit $rc",
+                        path("fifo"), path("got"), path("fifo"), path("st.soa")), 0);
+    free(out);
+    snprintf(p, sizeof p, "%s/fifo", cmp);
+    want = slurp(p, NULL);
+    char *got = slurp(path("got"), NULL);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    struct stat st;
+    assert_int_equal(lstat(path("fifo"), &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+}
+
+/* Past `ulimit -f` the write fails (SIGXFSZ used to kill soac and leave
+ * the temporary file): exit 2, the old output intact, nothing left. */
+static void output_file_size_limit(void **state)
+{
+    (void)state;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/fsize", tmpdir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    char h[600], schema[600];
+    snprintf(h, sizeof h, "%s/old.h", dir);
+    snprintf(schema, sizeof schema, "%s/s.soa", dir);
+    assert_int_equal(spit(h, "old\n"), 0);
+    assert_int_equal(spit(schema, good), 0);
+    char *out;
+    assert_int_equal(sh(&out, "ulimit -f 1 && exec \"$SOAC\" -o %s %s", h, schema), 2);
+    assert_non_null(strstr(out, "File too large"));
+    free(out);
+    char *now = slurp(h, NULL);
+    assert_string_equal(now, "old\n");
+    free(now);
+    assert_int_equal(entries(dir), 2);
+}
+
+/* A newline in a path cannot be written in a make rule: a depfile naming
+ * one is refused (exit 2, neither output written). */
+static void depfile_newline(void **state)
+{
+    (void)state;
+    assert_int_equal(spit(path("nl.soa"), "include \"lib.soa\";\ncomponent N { t: T; }\n"), 0);
+    char dir[512], lib[600];
+    snprintf(dir, sizeof dir, "%s/in\nc", tmpdir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(lib, sizeof lib, "%s/lib.soa", dir);
+    assert_int_equal(spit(lib, "enum T : u8 { a }\n"), 0);
+    char *out;
+    assert_int_equal(sh(&out, "\"$SOAC\" -I \"%s/$(printf 'in\\nc')\" -o \"%s/$(printf 'a\\nb.h')\" --depfile %s %s",
+                        tmpdir, tmpdir, path("nl.d"), path("nl.soa")), 2);
+    char want[1024];
+    snprintf(want, sizeof want, "soac: error: cannot write the depfile '%s': the path '%s/a\\nb.h' has a newline",
+             path("nl.d"), tmpdir);
+    if (!strstr(out, want))
+        fail_msg("soac lacks \"%s\"; it said:\n%s", want, out);
+    free(out);
+    assert_int_equal(access(path("nl.d"), F_OK), -1);
+    assert_int_equal(access(path("a\nb.h"), F_OK), -1);
+    /* the include's path too */
+    assert_int_equal(sh(&out, "\"$SOAC\" -I \"%s/$(printf 'in\\nc')\" -o %s --depfile %s %s",
+                        tmpdir, path("nl.h"), path("nl.d"), path("nl.soa")), 2);
+    snprintf(want, sizeof want, "the path '%s/in\\nc/lib.soa' has a newline", tmpdir);
+    if (!strstr(out, want))
+        fail_msg("soac lacks \"%s\"; it said:\n%s", want, out);
+    free(out);
+    assert_int_equal(access(path("nl.h"), F_OK), -1);
+    /* without a depfile there is no rule to break */
+    assert_int_equal(sh(&out, "\"$SOAC\" -I \"%s/$(printf 'in\\nc')\" -o \"%s/$(printf 'a\\nb.h')\" %s",
+                        tmpdir, tmpdir, path("nl.soa")), 0);
+    free(out);
+    assert_int_equal(access(path("a\nb.h"), F_OK), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -510,6 +691,11 @@ int main(void)
         cmocka_unit_test(wide_declarations),
         cmocka_unit_test(include_chain),
         cmocka_unit_test(include_not_regular),
+        cmocka_unit_test(output_device),
+        cmocka_unit_test(output_symlink),
+        cmocka_unit_test(output_stream),
+        cmocka_unit_test(output_file_size_limit),
+        cmocka_unit_test(depfile_newline),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
