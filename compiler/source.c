@@ -132,28 +132,85 @@ const char *soac_read_strerror(int err)
     return strerror(err);
 }
 
-/* Appends the line holding `loc` and a caret under its column.  Tabs are
- * kept in the caret line so the caret lines up in a terminal. */
+/* The most bytes of a source line a diagnostic shows: a window around the
+ * caret, so that an error on a line of megabytes prints a few hundred. */
+#define SHOW_BYTES 200
+
+/* The most bytes of a message (before its source line): names in it are
+ * the schema's, and may be megabytes long. */
+#define MESSAGE_BYTES 1000
+
+static bool utf8_continuation(char c)
+{
+    return ((unsigned char)c & 0xc0) == 0x80;
+}
+
+/* The part [*b, *e) of the line around `at` to show: at most SHOW_BYTES,
+ * the caret in the middle when the line is longer, cut between UTF-8
+ * characters.  Looks at no more than SHOW_BYTES either side of `at`. */
+static void show_window(const soac_source *s, size_t at, size_t *b, size_t *e)
+{
+    size_t lo = at > SHOW_BYTES ? at - SHOW_BYTES : 0;
+    size_t hi = s->len - at > SHOW_BYTES ? at + SHOW_BYTES : s->len;
+    *b = at;
+    while (*b > lo && s->text[*b - 1] != '\n')
+        (*b)--;
+    *e = at;
+    while (*e < hi && s->text[*e] != '\n' && s->text[*e] != '\r')
+        (*e)++;
+    if (*e - *b > SHOW_BYTES) {
+        size_t right = *e - at, left = at - *b;
+        size_t keep_left = right < SHOW_BYTES / 2 ? SHOW_BYTES - right : SHOW_BYTES / 2;
+        if (left > keep_left)
+            *b = at - keep_left;
+        if (*e - *b > SHOW_BYTES)
+            *e = *b + SHOW_BYTES;
+    }
+    while (*b < at && utf8_continuation(s->text[*b]))
+        (*b)++;
+    while (*e > at && *e < s->len && utf8_continuation(s->text[*e]))
+        (*e)--;
+}
+
+/* Appends the line holding `loc` and a caret under its column ("..."
+ * where a long line is cut).  Tabs are kept in the caret line so the caret
+ * lines up in a terminal. */
 static void show_line(soac_out *o, soac_loc loc)
 {
     const soac_source *s = loc.src;
     if (!s || loc.offset > s->len)
         return;
-    size_t b = loc.offset, e = loc.offset;
-    while (b > 0 && s->text[b - 1] != '\n')
-        b--;
-    while (e < s->len && s->text[e] != '\n' && s->text[e] != '\r')
-        e++;
-    soac_out_puts(o, "    ");
+    size_t b, e;
+    show_window(s, loc.offset, &b, &e);
+    bool cut_left = b > 0 && s->text[b - 1] != '\n';
+    bool cut_right = e < s->len && s->text[e] != '\n' && s->text[e] != '\r';
+    soac_out_puts(o, cut_left ? "    ..." : "    ");
     for (size_t i = b; i < e; i++) {
         unsigned char ch = (unsigned char)s->text[i];
         char c = ch == '\t' || ch >= 0x20 ? (char)ch : ' ';
         soac_out_write(o, &c, 1);
     }
-    soac_out_puts(o, "\n    ");
+    soac_out_puts(o, cut_right ? "...\n    " : "\n    ");
+    if (cut_left)
+        soac_out_puts(o, "   ");
     for (size_t i = b; i < loc.offset; i++)
         soac_out_puts(o, s->text[i] == '\t' ? "\t" : " ");
     soac_out_puts(o, "^\n");
+}
+
+/* Appends the first `n` bytes of a message, at most MESSAGE_BYTES of them
+ * (cut between UTF-8 characters, then "..."). */
+static void put_message(soac_out *o, const char *msg, size_t n)
+{
+    if (n <= MESSAGE_BYTES) {
+        soac_out_write(o, msg, n);
+        return;
+    }
+    n = MESSAGE_BYTES;
+    while (n > 0 && utf8_continuation(msg[n]))
+        n--;
+    soac_out_write(o, msg, n);
+    soac_out_puts(o, "...");
 }
 
 static unsigned rank_of(soac_diag *d, const soac_source *src)
@@ -200,7 +257,7 @@ void soac_verror(soac_diag *d, soac_loc loc, const char *fmt, va_list ap)
             exit(2);
         }
         vsnprintf(buf, (size_t)n + 1, fmt, ap);
-        soac_out_write(&text, buf, (size_t)n);
+        put_message(&text, buf, (size_t)n);
         free(buf);
     }
     soac_out_puts(&text, "\n");

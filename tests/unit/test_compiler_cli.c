@@ -676,6 +676,80 @@ static void depfile_newline(void **state)
     assert_int_equal(access(path("a\nb.h"), F_OK), 0);
 }
 
+/* Each caret line of `out` has its '^' under an '@' of the line above it;
+ * returns how many carets there were. */
+static int carets_under_at(const char *out)
+{
+    int n = 0;
+    for (const char *l = out, *prev = NULL; *l;) {
+        const char *end = strchr(l, '\n');
+        if (!end)
+            break;
+        const char *caret = memchr(l, '^', (size_t)(end - l));
+        if (prev && caret && strspn(l, " \t") == (size_t)(caret - l)) {
+            assert_true(caret - l < end - l);
+            assert_int_equal(prev[caret - l], '@');
+            n++;
+        }
+        prev = l;
+        l = end + 1;
+    }
+    return n;
+}
+
+/* An error shows at most ~200 columns of its line around the caret, and at
+ * most ~1000 bytes of message: 25 errors on one 4 MB line printed 168 MB. */
+static void long_lines(void **state)
+{
+    (void)state;
+    enum { GAP = 160000, ERRORS = 25 };
+    char *src = malloc(GAP * ERRORS + 64);
+    strcpy(src, "component A { x: f32; }");
+    size_t n = strlen(src);
+    for (int i = 0; i < ERRORS; i++) {
+        memset(src + n, ' ', GAP);
+        n += GAP;
+        src[n++] = '@';
+    }
+    strcpy(src + n, "\n");
+    assert_int_equal(spit(path("long.soa"), src), 0);
+    char *out;
+    assert_int_equal(run(&out, "--check %s", path("long.soa")), 1);
+    assert_true(strlen(out) < 20 * 600);
+    assert_non_null(strstr(out, "long.soa:1:160024: error: unexpected character '@'\n    ...  "));
+    assert_non_null(strstr(out, "25 errors generated (only the first 20 shown)."));
+    assert_int_equal(carets_under_at(out), 20);
+    free(out);
+
+    /* a caret at either end of a long line: the window is cut once */
+    memset(src, ' ', 2003);
+    src[0] = '@';
+    src[1000] = '\n';
+    src[2001] = '@';
+    strcpy(src + 2002, "\n");
+    assert_int_equal(spit(path("ends.soa"), src), 0);
+    assert_int_equal(run(&out, "--check %s", path("ends.soa")), 1);
+    assert_int_equal(carets_under_at(out), 2);
+    char want[512];
+    snprintf(want, sizeof want, "ends.soa:1:1: error: unexpected character '@'\n    @%199s...\n    ^\n", "");
+    assert_non_null(strstr(out, want));
+    snprintf(want, sizeof want, "ends.soa:2:1001: error: unexpected character '@'\n    ...%199s@\n", "");
+    assert_non_null(strstr(out, want));
+    free(out);
+
+    /* a 4 MB name in a message */
+    memset(src, 'y', 4000000);
+    memcpy(src, "component A { x: ", 17);
+    strcpy(src + 4000000, "; }\n");
+    assert_int_equal(spit(path("longname.soa"), src), 0);
+    assert_int_equal(run(&out, "--check %s", path("longname.soa")), 1);
+    assert_true(strlen(out) < 2000);
+    assert_non_null(strstr(out, "longname.soa:1:18: error: unknown type 'yyyy"));
+    assert_non_null(strstr(out, "yyy...\n    component A { x: yyy"));
+    free(out);
+    free(src);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -696,6 +770,7 @@ int main(void)
         cmocka_unit_test(output_stream),
         cmocka_unit_test(output_file_size_limit),
         cmocka_unit_test(depfile_newline),
+        cmocka_unit_test(long_lines),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
