@@ -103,14 +103,20 @@ static void fifo(void **state)
     assert_int_equal(mkfifo(path("fifo"), 0644), 0);
     size_t len;
     assert_int_equal(read_err(path("fifo"), 100, true, &len), SOAC_ENOTREG);
+    /* each writer is waited for before the next: a FIFO's data outlives
+     * its reader while a writer holds it open */
     char cmd[600];
-    snprintf(cmd, sizeof cmd, "head -c 5000 /dev/zero > %s &", path("fifo"));
-    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "head -c 5000 /dev/zero > %s", path("fifo"));
+    FILE *w = popen(cmd, "r");
+    assert_non_null(w);
     assert_int_equal(read_err(path("fifo"), 100, false, &len), EFBIG);
-    snprintf(cmd, sizeof cmd, "printf 'component A {}' > %s &", path("fifo"));
-    assert_int_equal(system(cmd), 0);
+    pclose(w);
+    snprintf(cmd, sizeof cmd, "printf 'component A {}' > %s", path("fifo"));
+    w = popen(cmd, "r");
+    assert_non_null(w);
     assert_int_equal(read_err(path("fifo"), 100, false, &len), 0);
     assert_int_equal(len, 14);
+    assert_int_equal(pclose(w), 0);
 }
 
 int main(void)
