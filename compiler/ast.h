@@ -80,11 +80,11 @@ typedef enum soac_value_kind {
 typedef struct soac_value {
     soac_value_kind kind;
     soac_loc loc;
-    const char *text;      /* the literal as written, for messages */
+    const char *text;      /* the literal as written ('-' included): the
+                            * value of a FLOAT (soac_float_value) */
     bool negative;         /* INT: a leading '-' */
     uint64_t magnitude;    /* INT: absolute value (checked for overflow) */
     bool too_big;          /* INT: the literal does not fit 64 bits */
-    double fval;           /* FLOAT */
     bool bval;             /* BOOL */
     const char *name;      /* NAME */
     soac_list elems;       /* ARRAY: soac_value * */

@@ -8,7 +8,6 @@
  * goes on after one.  A schema with no error gets its model (model.c).
  */
 #include <assert.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,18 +330,22 @@ static void check_scalar_default(checker *ck, const soac_type *t,
             soac_error(ck->d, v->loc, "bad default: '%s' is not a bool (use true or false)", v->text);
         return;
     case SOAC_KIND_FLOAT: {
-        if (v->kind == SOAC_VAL_INT && v->too_big) {
-            soac_error(ck->d, v->loc, "bad default: %s does not fit %s", v->text, type_text(t));
-            return;
-        }
         if (v->kind != SOAC_VAL_INT && v->kind != SOAC_VAL_FLOAT) {
             soac_error(ck->d, v->loc, "bad default: '%s' is not a number", v->text);
             return;
         }
-        double x = v->kind == SOAC_VAL_FLOAT ? v->fval : (double)v->magnitude;
-        if (!isfinite(x) || fabs(x) > sc->max)
-            soac_error(ck->d, v->loc, "bad default: %s does not fit %s (largest magnitude %g)",
-                       v->text, type_text(t), sc->max);
+        double x;
+        char limit[64];
+        soac_float_fit fit = soac_float_value(sc, v->text, &x);
+        if (fit == SOAC_FLOAT_OVERFLOW) {
+            soac_float_text(sc, sc->max, limit, sizeof limit);
+            soac_error(ck->d, v->loc, "bad default: %s does not fit %s (largest magnitude %s)",
+                       v->text, type_text(t), limit);
+        } else if (fit == SOAC_FLOAT_UNDERFLOW) {
+            soac_float_text(sc, sc->min, limit, sizeof limit);
+            soac_error(ck->d, v->loc, "bad default: %s is too small for %s: it rounds to zero (smallest magnitude %s)",
+                       v->text, type_text(t), limit);
+        }
         return;
     }
     case SOAC_KIND_SIGNED:

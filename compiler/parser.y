@@ -25,7 +25,6 @@ typedef struct SOAC_YYLTYPE {
 }
 
 %code {
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -304,12 +303,8 @@ static soac_value *float_value(soac_parser *p, soac_tok t, SOAC_YYLTYPE l,
                                bool negative)
 {
     soac_value *v = simple_value(p, SOAC_VAL_FLOAT, t, l);
-    errno = 0;
-    v->fval = strtod(t.text, NULL);
-    if (negative) {
-        v->fval = -v->fval;
+    if (negative)
         v->text = strcat(strcpy(node(p, strlen(t.text) + 2), "-"), t.text);
-    }
     return v;
 }
 

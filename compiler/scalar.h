@@ -47,6 +47,7 @@ struct soac_scalar_info {
     /* integers: a value fits when -neg_max <= value <= pos_max */
     uint64_t neg_max, pos_max;
     double max;             /* floats: the largest finite magnitude */
+    double min;             /* floats: the smallest non-zero magnitude */
     /* Appends a C literal of `v` (a checked default of this type; NULL:
      * zero) that reads back exactly, warning-free under -Wconversion. */
     void (*literal)(soac_out *o, const soac_scalar_info *t,
@@ -62,6 +63,28 @@ static inline bool soac_scalar_is_int(const soac_scalar_info *t)
 {
     return t->kind == SOAC_KIND_SIGNED || t->kind == SOAC_KIND_UNSIGNED;
 }
+
+/* Whether a number literal fits a float type. */
+typedef enum soac_float_fit {
+    SOAC_FLOAT_FITS,        /* it rounds to a finite value (to zero only
+                             * when it is zero) */
+    SOAC_FLOAT_OVERFLOW,    /* it rounds to infinity */
+    SOAC_FLOAT_UNDERFLOW    /* it is not zero, but rounds to zero */
+} soac_float_fit;
+
+/*
+ * The value of the number literal `text` (a decimal or 0x integer, or a
+ * decimal float, maybe after a '-') in the float type `t`, rounded once
+ * to the type as a C compiler rounds a literal of it (*x), and whether it
+ * fits.  The checker refuses what does not fit; the emitter prints what
+ * does.
+ */
+soac_float_fit soac_float_value(const soac_scalar_info *t, const char *text,
+                                double *x);
+
+/* The shortest decimal that reads back as `x` (a value of the float type
+ * `t`) in that type: "0.1", "1e-45", "3.4028235e+38". */
+void soac_float_text(const soac_scalar_info *t, double x, char *buf, size_t n);
 
 /* An integer literal of type `t` for -mag (negative) or mag. */
 void soac_int_literal(soac_out *o, const soac_scalar_info *t, bool negative,

@@ -70,7 +70,7 @@ test_compiler_source_SRCS := compiler/source.c compiler/out.c
 $(BUILD)/gen/%.h: tests/compiler/schemas/%.soa $(SOAC)
 	@mkdir -p $(@D)
 	$(SOAC) -I tests/compiler/schemas -o $@ $<
-TEST_GEN_HEADERS += $(BUILD)/gen/gen_test.h
+TEST_GEN_HEADERS += $(BUILD)/gen/gen_test.h $(BUILD)/gen/scalar_limits.h
 
 # Fuzzing the front end: `make fuzz` runs libFuzzer (clang) for FUZZ_TIME
 # seconds, new inputs in $(BUILD)/fuzz/corpus, seeds from tests/fuzz/corpus.

@@ -474,7 +474,7 @@ typedef struct edge_Floats {
 } edge_Floats;
 
 /* The schema's defaults (what C_default() returns). */
-static const edge_Floats edge_Floats_default_value = {3.4e+38f, -3.4e+38f, 1e-45f, 1e+300, -1e-300, 0.1f, 0.1, -0.0f, 16777217.0f, 1.7976931348623157e+308, 1.0f, -5.0, 0.5f, 6.02214076e+23};
+static const edge_Floats edge_Floats_default_value = {3.4e+38f, -3.4e+38f, 1e-45f, 1e+300, -1e-300, 0.1f, 0.1, -0.0f, 16777216.0f, 1.7976931348623157e+308, 1.0f, -5.0, 0.5f, 6.02214076e+23};
 
 static inline edge_Floats edge_Floats_default(void)
 {
