@@ -91,11 +91,30 @@ fuzz: $(BUILD)/fuzz/soac_fuzz
 	$(BUILD)/fuzz/soac_fuzz -max_total_time=$(FUZZ_TIME) -timeout=10 \
 	    -rss_limit_mb=2048 -dict=tests/fuzz/soa.dict $(BUILD)/fuzz/corpus tests/fuzz/corpus
 
-$(call objs,asan,tests/fuzz/fuzz_soac.c tests/fuzz/replay.c): \
+# `make fuzz-cli`: the command line against a real temporary directory
+# (tests/fuzz/fuzz_soac_cli.c): arguments, include resolution, outputs.
+# It runs in that directory, so findings are written by absolute path.
+$(BUILD)/fuzz/soac_cli_fuzz: $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(SOAC_LIB_SRCS) tests/fuzz/fuzz_soac_cli.c)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ -lm
+$(BUILD)/fuzz/cli.dict: tests/fuzz/soa.dict tests/fuzz/soa_cli.dict
+	@mkdir -p $(@D)
+	cat $^ > $@
+.PHONY: fuzz-cli
+fuzz-cli: $(BUILD)/fuzz/soac_cli_fuzz $(BUILD)/fuzz/cli.dict
+	@mkdir -p $(BUILD)/fuzz/corpus_cli
+	$(BUILD)/fuzz/soac_cli_fuzz -max_total_time=$(FUZZ_TIME) -timeout=10 \
+	    -rss_limit_mb=2048 -close_fd_mask=3 -dict=$(BUILD)/fuzz/cli.dict \
+	    -artifact_prefix=$(abspath $(BUILD)/fuzz)/ $(BUILD)/fuzz/corpus_cli tests/fuzz/corpus_cli
+
+FUZZ_HARNESSES := tests/fuzz/fuzz_soac.c tests/fuzz/fuzz_soac_cli.c
+$(call objs,asan,$(FUZZ_HARNESSES) tests/fuzz/replay.c): \
     EXTRA_CPPFLAGS = -Icompiler -I$(COMPILER_GEN)
-$(call objs,asan,tests/fuzz/fuzz_soac.c): $(COMPILER_GEN)/parser.h
+$(call objs,asan,$(FUZZ_HARNESSES)): $(COMPILER_GEN)/parser.h
 $(BIN_asan)/soac_fuzz_replay: $(call objs,asan,$(SOAC_LIB_SRCS) tests/fuzz/fuzz_soac.c tests/fuzz/replay.c)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_asan) -o $@ $^ -lm
-TEST_DEPS     += $(BIN_asan)/soac_fuzz_replay
+$(BIN_asan)/soac_cli_fuzz_replay: $(call objs,asan,$(SOAC_LIB_SRCS) tests/fuzz/fuzz_soac_cli.c tests/fuzz/replay.c)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_asan) -o $@ $^ -lm
+TEST_DEPS     += $(BIN_asan)/soac_fuzz_replay $(BIN_asan)/soac_cli_fuzz_replay
 TEST_PROGRAMS += tests/fuzz/replay.sh
