@@ -177,6 +177,14 @@ static bool same_file(const char *a, const char *b)
            sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* Whether two outputs would be one regular file: they name one, or they
+ * are one path to no file yet. */
+static bool same_output(const char *a, const char *b)
+{
+    struct stat st;
+    return same_file(a, b) || (strcmp(a, b) == 0 && stat(a, &st) != 0);
+}
+
 /* Refuses outputs that would overwrite the schema or each other: 0, or 2
  * after saying which. */
 static int check_outputs(const cli *c, const char *out)
@@ -187,7 +195,7 @@ static int check_outputs(const cli *c, const char *out)
                 c->schema);
         return 2;
     }
-    if (c->depfile && same_file(c->depfile, out)) {
+    if (c->depfile && same_output(c->depfile, out)) {
         fprintf(stderr, "soac: error: refusing to write the depfile '%s' over the header '%s'\n",
                 c->depfile, out);
         return 2;

@@ -137,6 +137,11 @@ static void usage_errors(void **state)
     kept = slurp(path("p.h"), NULL);
     assert_string_equal(kept, "old\n");
     free(kept);
+    /* ... and before either exists (the header overwrote the depfile) */
+    assert_int_equal(run(&out, "-o %s --depfile %s %s", path("q.h"), path("q.h"), path("p.soa")), 2);
+    assert_non_null(strstr(out, "refusing to write the depfile"));
+    free(out);
+    assert_int_equal(access(path("q.h"), F_OK), -1);
 }
 
 static void help_and_version(void **state)
