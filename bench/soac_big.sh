@@ -28,16 +28,7 @@ awk 'BEGIN {
                s, s * 10, s * 10 + 1, s * 10 + 2, s * 10 + 3;
 }' > "$tmp/big.soa"
 
-now() { date +%s.%N; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-time_runs() {
-    i=0
-    while [ $i -lt "$runs" ]; do
-        t0=$(now); "$@" || exit 1; t1=$(now)
-        echo "$t1 - $t0" | bc -l
-        i=$((i + 1))
-    done | median
-}
+. bench/timing.sh
 
 check=$(time_runs $soac --check "$tmp/big.soa")
 full=$(time_runs sh -c "rm -f '$tmp/big.h' && $soac -o '$tmp/big.h' '$tmp/big.soa'")

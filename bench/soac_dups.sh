@@ -19,16 +19,7 @@ awk -v n=100000 'BEGIN { for (i = 0; i < n; i++) printf "component T%d {}\n", i;
                          printf "component P { x: f32; }\nsystem S { write P; read";
                          for (i = 0; i < n; i++) printf "%s T%d", i ? "," : "", i; print "; }" }' > "$tmp/reads100k.soa"
 
-now() { date +%s.%N; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-time_runs() {
-    i=0
-    while [ $i -lt "$runs" ]; do
-        t0=$(now); "$@" || exit 1; t1=$(now)
-        echo "$t1 - $t0" | bc -l
-        i=$((i + 1))
-    done | median
-}
+. bench/timing.sh
 
 for case in fields50k fields100k enum100k reads100k; do
     t=$(time_runs "$soac" --check "$tmp/$case.soa")

@@ -18,43 +18,17 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-static char tmpdir[256];
+#include "tmpdir.h"
 
-static int setup(void **state)
+/* Runs `PREFIX FMT...` through the shell ("$SOAC" is the soac under
+ * test): its exit status, and its output in *out (or freed). */
+static int vsh(char **out, const char *prefix, const char *fmt, va_list ap)
 {
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/soac-cli-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *path(const char *name)
-{
-    static char buf[4][512];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", tmpdir, name);
-    return buf[i];
-}
-
-/* Runs soac with printf-style arguments; returns the exit status and frees
- * or hands back the output. */
-static int run(char **out, const char *fmt, ...)
-{
-    char args[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
+    char cmd[2048];
+    int n = snprintf(cmd, sizeof cmd, "%s", prefix);
+    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
     char *o;
-    int rc = soac_run(args, &o);
+    int rc = soac_sh(cmd, &o);
     if (out)
         *out = o;
     else
@@ -62,21 +36,23 @@ static int run(char **out, const char *fmt, ...)
     return rc;
 }
 
-/* Runs a shell command line (printf-style; "$SOAC" is the soac under
- * test) like run(). */
-static int sh(char **out, const char *fmt, ...)
+/* Runs soac with printf-style arguments, as vsh. */
+static int run(char **out, const char *fmt, ...)
 {
-    char cmd[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    int rc = vsh(out, "\"$SOAC\" ", fmt, ap);
     va_end(ap);
-    char *o;
-    int rc = soac_sh(cmd, &o);
-    if (out)
-        *out = o;
-    else
-        free(o);
+    return rc;
+}
+
+/* Runs a printf-style shell command line, as vsh. */
+static int sh(char **out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vsh(out, "", fmt, ap);
+    va_end(ap);
     return rc;
 }
 
@@ -777,5 +753,5 @@ int main(void)
         cmocka_unit_test(depfile_newline),
         cmocka_unit_test(long_lines),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

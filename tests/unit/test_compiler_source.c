@@ -4,7 +4,7 @@
  * include that is not a regular file is refused before it is read or
  * waited on.
  */
-#define _DEFAULT_SOURCE 1 /* mkdtemp, mknod, makedev */
+#define _DEFAULT_SOURCE 1 /* mknod, makedev */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -20,32 +20,7 @@
 #include <cmocka.h>
 
 #include "../../compiler/source.h"
-
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/soac-src-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *path(const char *name)
-{
-    static char buf[2][512];
-    static int i;
-    i = (i + 1) % 2;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", tmpdir, name);
-    return buf[i];
-}
+#include "tmpdir.h"
 
 /* soac_read_file's errno, or 0 when it read the file (then *len). */
 static int read_err(const char *p, size_t max, bool regular_only, size_t *len)
@@ -126,5 +101,5 @@ int main(void)
         cmocka_unit_test(endless_device),
         cmocka_unit_test(fifo),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
