@@ -16,7 +16,7 @@ BENCH_ECS_OMP  := $(call objs,rel,bench/ecs/plain.c)
 
 $(BENCH_ECS_GEN): bench/schemas/bench_ecs.soa $(BIN_rel)/soac
 	@mkdir -p $(@D)
-	$(BIN_rel)/soac -o $@ $<
+	$(call say,SOAC,$<)$(BIN_rel)/soac -o $@ $<
 
 # `private`: these flags must not leak into prerequisites (soac itself).
 $(BENCH_ECS_OBJS): private EXTRA_CPPFLAGS += -I$(BENCH_ECS_DIR)/gen
@@ -25,7 +25,7 @@ $(BENCH_ECS_OBJS): | $(BENCH_ECS_GEN)
 
 $(BENCH_ECS_BIN): $(BENCH_ECS_OBJS) $(LIBSOA)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_rel) -fopenmp -o $@ $^ $(LDLIBS) -lm
+	$(call say,LD,$@)$(CC) $(CFLAGS_rel) $(LDFLAGS) -fopenmp -o $@ $^ $(LDLIBS) -lm
 
 # OpenMP threads sleep at once between loops unless you say otherwise:
 # libgomp's default (spin a while, then sleep) made frames of 1k-256k rows

@@ -14,12 +14,12 @@ ALL_TARGETS += $(SOAC)
 
 $(COMPILER_GEN)/parser.c: compiler/parser.y | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	bison -Wall -Werror -d -o $(COMPILER_GEN)/parser.c $<
+	$(call say,BISON,$<)bison -Wall -Werror -d -o $(COMPILER_GEN)/parser.c $<
 $(COMPILER_GEN)/parser.h: $(COMPILER_GEN)/parser.c ;
 
 $(COMPILER_GEN)/lexer.c: compiler/lexer.l $(COMPILER_GEN)/parser.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	flex -o $@ $<
+	$(call say,FLEX,$<)flex -o $@ $<
 
 # Our own files keep every warning as an error; the generated scanner and
 # parser get the few warnings flex/bison code is known to trip relaxed.
@@ -33,7 +33,7 @@ $(call objs,$(1),$(COMPILER_GEN_SRCS)): \
 $(call objs,$(1),$(COMPILER_SRCS) $(COMPILER_GEN_SRCS) tests/fuzz/replay.c): $(COMPILER_GEN)/parser.h
 $(BIN_$(1))/soac: $(call objs,$(1),$(COMPILER_SRCS) $(COMPILER_GEN_SRCS))
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^ -lm
+	$$(call say,LD,$$@)$$(CC) $$(CFLAGS_$(1)) $$(LDFLAGS) -o $$@ $$^ -lm
 endef
 $(foreach v,rel asan,$(eval $(call compiler_objs,$(v))))
 
@@ -69,7 +69,7 @@ test_compiler_source_SRCS := compiler/source.c compiler/out.c
 # Headers generated from test schemas for the generated-API tests.
 $(BUILD)/gen/%.h: tests/compiler/schemas/%.soa $(SOAC)
 	@mkdir -p $(@D)
-	$(SOAC) -I tests/compiler/schemas -o $@ $<
+	$(call say,SOAC,$<)$(SOAC) -I tests/compiler/schemas -o $@ $<
 TEST_GEN_HEADERS += $(BUILD)/gen/gen_test.h $(BUILD)/gen/scalar_limits.h
 
 # Fuzzing the front end: `make fuzz` runs libFuzzer (clang) for FUZZ_TIME
@@ -112,9 +112,9 @@ $(call objs,asan,$(FUZZ_HARNESSES) tests/fuzz/replay.c): \
 $(call objs,asan,$(FUZZ_HARNESSES)): $(COMPILER_GEN)/parser.h
 $(BIN_asan)/soac_fuzz_replay: $(call objs,asan,$(SOAC_LIB_SRCS) tests/fuzz/fuzz_soac.c tests/fuzz/replay.c)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_asan) -o $@ $^ -lm
+	$(call say,LD,$@)$(CC) $(CFLAGS_asan) $(LDFLAGS) -o $@ $^ -lm
 $(BIN_asan)/soac_cli_fuzz_replay: $(call objs,asan,$(SOAC_LIB_SRCS) tests/fuzz/fuzz_soac_cli.c tests/fuzz/replay.c)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_asan) -o $@ $^ -lm
+	$(call say,LD,$@)$(CC) $(CFLAGS_asan) $(LDFLAGS) -o $@ $^ -lm
 TEST_DEPS     += $(BIN_asan)/soac_fuzz_replay $(BIN_asan)/soac_cli_fuzz_replay
 TEST_PROGRAMS += tests/fuzz/replay.sh

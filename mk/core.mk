@@ -11,7 +11,7 @@ BENCH_POOL := $(BUILD)/bench/bench_pool
 
 $(BENCH_POOL): bench/pool.c $(LIBSOA)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_rel) -fopenmp $(CPPFLAGS) -o $@ bench/pool.c $(LIBSOA) $(LDLIBS)
+	$(call say,CC,$@)$(CC) $(CFLAGS_rel) -fopenmp $(SOA_CPPFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ bench/pool.c $(LIBSOA) $(LDLIBS)
 
 bench:: $(BENCH_POOL)
 	$(BENCH_POOL) $(if $(QUICK),--quick)

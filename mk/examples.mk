@@ -14,7 +14,7 @@ define example_rules
 $(call objs,rel,examples/$(1)/main.c): generated/physics.h
 $(BIN_rel)/$(1): $(call objs,rel,examples/$(1)/main.c) $(LIBSOA)
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_rel) -o $$@ $$^ $$(LDLIBS)
+	$$(call say,LD,$$@)$$(CC) $$(CFLAGS_rel) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach e,$(EXAMPLES),$(eval $(call example_rules,$(e))))
 
@@ -26,7 +26,7 @@ run: $(BIN_rel)/physics
 # Headers of tests/schemas/*.soa for the system tests, in $(BUILD)/gen.
 $(BUILD)/gen/%.h: tests/schemas/%.soa $(SOAC)
 	@mkdir -p $(@D)
-	$(SOAC) -I tests/schemas -o $@ $<
+	$(call say,SOAC,$<)$(SOAC) -I tests/schemas -o $@ $<
 
 TEST_GEN_HEADERS += $(BUILD)/gen/systems.h $(BUILD)/gen/sched_systems.h
 TSAN_TESTS += test_sched test_system test_system_ns

@@ -24,7 +24,7 @@ SOA_VERSION   := $(shell sed -n 's/^[#]define SOA_VERSION_STRING "\(.*\)"/\1/p' 
 SOA_SOVERSION := $(firstword $(subst ., ,$(SOA_VERSION)))
 
 # The pic variant: the release flags plus -fPIC, for libsoa.so only.
-CFLAGS_pic := $(CFLAGS_rel) -fPIC
+CFLAGS_pic = $(CFLAGS_rel) -fPIC
 $(eval $(call variant_rules,pic))
 
 LIBSOA_SO_REAL := $(LIB_rel)/libsoa.so.$(SOA_VERSION)
@@ -33,11 +33,11 @@ LIBSOA_SO      := $(LIB_rel)/libsoa.so
 # -z defs: a missing library (say -lm) fails here, not in a user's link.
 $(LIBSOA_SO_REAL): $(call objs,pic,$(RUNTIME_SRCS))
 	@mkdir -p $(@D)
-	$(CC) -shared -Wl,-soname,libsoa.so.$(SOA_SOVERSION) -Wl,-z,defs -o $@ $^ $(LDLIBS)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -shared -Wl,-soname,libsoa.so.$(SOA_SOVERSION) -Wl,-z,defs -o $@ $^ $(LDLIBS)
 
 $(LIBSOA_SO): $(LIBSOA_SO_REAL)
-	ln -sf libsoa.so.$(SOA_VERSION) $(LIB_rel)/libsoa.so.$(SOA_SOVERSION)
-	ln -sf libsoa.so.$(SOA_SOVERSION) $@
+	@ln -sf libsoa.so.$(SOA_VERSION) $(LIB_rel)/libsoa.so.$(SOA_SOVERSION)
+	@ln -sf libsoa.so.$(SOA_SOVERSION) $@
 
 PKG_DIR   := $(BUILD)/packaging
 SOAC_MAN  := $(PKG_DIR)/soac.1
@@ -46,11 +46,11 @@ SOAC_CMAKE_VERSION := $(PKG_DIR)/soacConfigVersion.cmake
 # The man page is soac's own --help text, so the two cannot disagree.
 $(SOAC_MAN): $(SOAC) packaging/gen-man.sh
 	@mkdir -p $(@D)
-	sh packaging/gen-man.sh $(SOAC) $@
+	$(call say,MAN,$@)sh packaging/gen-man.sh $(SOAC) $@
 
 $(SOAC_CMAKE_VERSION): packaging/soacConfigVersion.cmake.in runtime/include/soa/soa.h
 	@mkdir -p $(@D)
-	sed 's|@SOA_VERSION@|$(SOA_VERSION)|g' $< > $@.tmp && mv $@.tmp $@
+	$(call say,GEN,$@)sed 's|@SOA_VERSION@|$(SOA_VERSION)|g' $< > $@.tmp && mv $@.tmp $@
 
 INSTALL_BUILT := $(SOAC) $(LIBSOA) $(LIBSOA_SO) $(SOAC_MAN) $(SOAC_CMAKE_VERSION)
 ALL_TARGETS   += $(LIBSOA_SO) $(SOAC_MAN)
@@ -72,6 +72,8 @@ INSTALL_ITEMS = \
     644 $(SOAC_MAN) share/man/man1/soac.1
 
 .PHONY: install uninstall
+# What `make install` builds, it builds without -Werror (mk/config.mk).
+install: WERROR :=
 install: $(INSTALL_BUILT)
 	@SOA_VERSION='$(SOA_VERSION)' sh packaging/install.sh install '$(DESTDIR)' '$(PREFIX)' $(INSTALL_ITEMS)
 

@@ -6,8 +6,8 @@ RUNTIME_HDRS := $(sort $(wildcard runtime/include/soa/*.h))
 define runtime_lib
 $(LIB_$(1))/libsoa.a: $(call objs,$(1),$(RUNTIME_SRCS))
 	@mkdir -p $$(@D)
-	rm -f $$@
-	$$(AR) rcs $$@ $$^
+	@rm -f $$@
+	$$(call say,AR,$$@)$$(AR) rcs $$@ $$^
 endef
 $(foreach v,rel asan tsan,$(eval $(call runtime_lib,$(v))))
 

@@ -15,7 +15,7 @@ TEST_PROGRAMS ?=
 define unit_test
 $(BUILD)/$(2)/tests/$(1): $(call objs,$(2),tests/unit/$(1).c $($(1)_SRCS)) $(LIBSOA_$(2))
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_$(2)) -o $$@ $$^ -lcmocka $$(LDLIBS) $$($(1)_LDLIBS)
+	$$(call say,LD,$$@)$$(CC) $$(CFLAGS_$(2)) $$(LDFLAGS) -o $$@ $$^ -lcmocka $$(LDLIBS) $$($(1)_LDLIBS)
 $(call objs,$(2),tests/unit/$(1).c $($(1)_SRCS)): | $$(TEST_GEN_HEADERS)
 endef
 $(foreach t,$(UNIT_NAMES),$(eval $(call unit_test,$(t),asan)))

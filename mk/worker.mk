@@ -21,10 +21,10 @@ WP_WORK := $(BIN_rel)/worker-process-worker
 $(call objs,rel,$(WP_DIR)/main.c $(WP_DIR)/worker.c $(WP_DIR)/integrate.c): generated/physics.h
 $(WP_MAIN): $(call objs,rel,$(WP_DIR)/main.c $(WP_DIR)/integrate.c) $(LIBSOA)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_rel) -o $@ $^ $(LDLIBS)
+	$(call say,LD,$@)$(CC) $(CFLAGS_rel) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(WP_WORK): $(call objs,rel,$(WP_DIR)/worker.c $(WP_DIR)/integrate.c) $(LIBSOA)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_rel) -o $@ $^ $(LDLIBS)
+	$(call say,LD,$@)$(CC) $(CFLAGS_rel) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 ALL_TARGETS += $(WP_MAIN) $(WP_WORK)
 
 # Same checksum as examples/physics, in a process and as a thread.
@@ -37,6 +37,6 @@ BENCH_MAILBOX := $(BUILD)/bench/bench_mailbox
 $(call objs,rel,bench/mailbox.c): generated/physics.h
 $(BENCH_MAILBOX): $(call objs,rel,bench/mailbox.c) $(LIBSOA)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_rel) -o $@ $^ $(LDLIBS)
+	$(call say,LD,$@)$(CC) $(CFLAGS_rel) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 bench:: $(BENCH_MAILBOX)
 	$(BENCH_MAILBOX) $(if $(filter-out 0,$(QUICK)),--quick)

@@ -4,8 +4,10 @@
 # any other program counts as one test, passed when it exits 0.
 passed=0; failed=0; bad=""
 log=$(mktemp); trap 'rm -f "$log"' EXIT
+n=0; total=$#
 for t in "$@"; do
-    printf '== %s\n' "$t"
+    n=$((n + 1))
+    printf '== [%d/%d] %s\n' "$n" "$total" "$t"
     if [ -x "$t" ] || [ "${t%.sh}" != "$t" ]; then :; else
         echo "missing test program: $t"; failed=$((failed + 1)); bad="$bad $t"; continue
     fi

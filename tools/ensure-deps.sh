@@ -1,8 +1,13 @@
 #!/bin/sh
-# Makes sure the tools the build needs are here: flex, bison, cmocka,
+# Makes sure the tools the build and the tests need are here: gcc and g++,
+# clang (the headers are checked with clang and clang++, kernels'
+# vectorisation too, and `make fuzz` uses libFuzzer), flex, bison, cmocka,
 # pkg-config and cmake (the integration test uses them).
 # As root, installs what is missing with apt-get; otherwise names the command.
 missing=""
+command -v gcc   >/dev/null 2>&1 || missing="$missing gcc"
+command -v g++   >/dev/null 2>&1 || missing="$missing g++"
+command -v clang >/dev/null 2>&1 || missing="$missing clang"
 command -v flex  >/dev/null 2>&1 || missing="$missing flex"
 command -v bison >/dev/null 2>&1 || missing="$missing bison"
 [ -f /usr/include/cmocka.h ]     || missing="$missing libcmocka-dev"
