@@ -29,5 +29,9 @@ UNIT_BINS := $(foreach t,$(UNIT_NAMES),$(BUILD)/asan/tests/$(t)) \
 TEST_PROGRAMS += tests/headers.sh tests/readme_tour.sh
 TEST_DEPS     += $(SOAC) $(LIBSOA)
 
+# The Makefile's own conventions (V=1, CC/CFLAGS/..., -Werror), in a
+# private build directory.
+TEST_PROGRAMS += tests/build_conventions.sh
+
 test: $(UNIT_BINS) $(TEST_DEPS)
 	@sh tests/run.sh $(UNIT_BINS) $(TEST_PROGRAMS)
