@@ -13,7 +13,9 @@
 # rebuilt; with make, also that a schema error stops the build with soac's
 # message and keeps the last good header.  Also: install + uninstall leaves
 # an empty prefix empty, keeps what was there before, works with DESTDIR;
-# the installed man page renders; libsoa.so exports only soa_ names.
+# the installed man page renders; libsoa.so exports only soa_ names; the
+# README's tour builds from a directory of its own, against the build tree
+# and against the prefix, with the README's command lines.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 # Sub-makes here are not part of the outer make's job pool; `make install`
@@ -164,6 +166,30 @@ elif render_man "$man_page" > "$tmp/man.txt" 2> "$tmp/man.err" && [ ! -s "$tmp/m
 else
     fail "the installed man page renders without warnings"; cat "$tmp/man.err"
 fi
+
+# --- the README's tour, in a directory of its own ------------------------
+# The schema and program of the tour, built with the README's command lines
+# for a build tree and for an installed prefix, from outside this checkout.
+tour="$tmp/tour"; mkdir -p "$tour/tree" "$tour/prefix"
+awk '/^## A five-minute tour/ {t=1} /^# Reference/ {t=0}
+     t && /^```$/ && !s && !inb {inb=1; s=1; next}
+     t && /^```c$/ && !c {inc=1; c=1; next}
+     /^```/ {inb=0; inc=0; next}
+     inb {print > "'"$tour"'/hello.soa"}
+     inc {print > "'"$tour"'/main.c"}' README.md
+for d in tree prefix; do cp "$tour/hello.soa" "$tour/main.c" "$tour/$d/"; done
+S=$(pwd) P=$prefix
+case $build in /*) B=$build ;; *) B=$S/$build ;; esac
+( cd "$tour/tree" && "$B/bin/soac" hello.soa &&
+  cc -std=c11 -O2 -I"$S/runtime/include" -I. main.c "$B/lib/libsoa.a" \
+     -lpthread -o hello ) > "$tmp/log" 2>&1 || cat "$tmp/log"
+check "the tour builds outside the checkout, against the build tree" \
+    test "$("$tour/tree/hello" 2>&1)" = "after 1 s: y = -9.81"
+( cd "$tour/prefix" && "$P/bin/soac" hello.soa &&
+  cc -std=c11 -O2 $(pkg-config --cflags soa) main.c $(pkg-config --libs soa) \
+     -Wl,-rpath,"$P/lib" -o hello ) > "$tmp/log" 2>&1 || cat "$tmp/log"
+check "the tour builds against an installed prefix (pkg-config, rpath)" \
+    test "$("$tour/prefix/hello" 2>&1)" = "after 1 s: y = -9.81"
 
 # --- plain make + pkg-config + soac.mk -----------------------------------
 mk="$tmp/make-project"
