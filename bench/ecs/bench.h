@@ -235,6 +235,14 @@ size_t bench_structural(const bench_cfg *cfg, size_t n, bench_result *r,
 
 /* ---- output -------------------------------------------------------- */
 
+/* A ratio to the baseline in words: "1.52x faster", "1.31x slower" or
+ * "as fast" (within 0.5%), into buf. */
+const char *bench_speed(double ratio, char *buf, size_t size);
+
+/* The machine, for people: "Intel(R) Xeon(R) ..., 2 CPUs, load 0.42" into
+ * buf (what /proc says; "unknown machine" without it). */
+const char *bench_machine(char *buf, size_t size);
+
 void bench_print_table(const bench_result *r, size_t nr, double bw);
 int bench_write_json(const char *path, const bench_result *r, size_t nr,
                      double bw);

@@ -1,14 +1,17 @@
 /*
  * plot.c: results.svg, drawn by hand so the bench needs no plotting tool.
  *
- * Top: one panel per scenario run at a single size (move, sparse, heavy),
- * a horizontal bar per variant, scaled to the panel's slowest, labelled
- * with ns per entity and the ratio to baseline.  Bottom: the scale
+ * Top: the machine and thread count, then one panel per scenario run at a
+ * single size (move, sparse, heavy), a horizontal bar per variant, scaled
+ * to the panel's slowest but clipped at 3x the baseline, soac's system
+ * variants split into build, run and commit, labelled with ns per entity
+ * and how much faster or slower than the baseline.  Bottom: the scale
  * scenario as lines, ns per entity against N, both axes logarithmic, so
  * the steps where the data leaves each cache level stand out.
  */
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,30 +53,79 @@ static int bars(const bench_result *r)
            strcmp(r->scenario, "memory") != 0;
 }
 
-/* Draws the bars of results [from, to) at y; returns the next free y. */
+/* Bars longer than this many times the baseline's are clipped (drawn to
+ * the edge, marked and labelled), so one outlier does not squash the
+ * others into slivers. */
+#define CLIP_RATIO 3.0
+
+/* One segment of a bar: x from `at`, `len` long, filled with `color` at
+ * `opacity`. */
+static void segment(FILE *f, double at, double len, int y, const char *color,
+                    double opacity)
+{
+    if (len > 0.05)
+        fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
+                   "fill=\"%s\" fill-opacity=\"%.2f\"/>\n",
+                at, y, len, BAR_H, color, opacity);
+}
+
+/* Draws the bars of results [from, to) at y; returns the next free y.  A
+ * soac system variant's bar is split into its phases (build, run, commit,
+ * and the rest of the frame), lightest to darkest. */
 static int bar_panel(FILE *f, const bench_result *r, size_t nr, size_t from,
                      size_t to, int y)
 {
-    double max = 0;
-    for (size_t i = from; i < to; i++)
+    double max = 0, base = 0;
+    for (size_t i = from; i < to; i++) {
         if (r[i].ns_per_entity > max)
             max = r[i].ns_per_entity;
+        if (strcmp(r[i].variant, "baseline") == 0)
+            base = r[i].ns_per_entity;
+    }
+    double scale_max = base > 0 && max > CLIP_RATIO * base ? CLIP_RATIO * base
+                                                           : max;
     fprintf(f,
             "<text x=\"10\" y=\"%d\" class=\"h\">%s, n = %zu: ns per entity "
-            "per frame (shorter is faster)</text>\n",
-            y + 14, r[from].scenario, r[from].n);
+            "per frame (shorter is faster)%s</text>\n",
+            y + 14, r[from].scenario, r[from].n,
+            scale_max < max ? "; bars past 3x the baseline are clipped" : "");
     y += 24;
     for (size_t i = from; i < to; i++) {
-        double len = max > 0 ? r[i].ns_per_entity / max * BAR_W : 0;
-        fprintf(f,
-                "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n"
-                "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
-                "fill=\"%s\"/>\n"
-                "<text x=\"%.1f\" y=\"%d\">%.3g ns  (%.2fx baseline, %u "
-                "thr)</text>\n",
-                LEFT - 8, y + 13, r[i].variant, LEFT, y, len < 1 ? 1 : len,
-                BAR_H, color_of(r, nr, r[i].variant), LEFT + len + 6, y + 13,
-                r[i].ns_per_entity, r[i].ratio, r[i].threads);
+        const bench_result *x = &r[i];
+        const char *c = color_of(r, nr, x->variant);
+        double per = scale_max > 0 ? BAR_W / scale_max : 0; /* px per ns */
+        double len = x->ns_per_entity * per;
+        bool clipped = len > BAR_W + 0.5;
+        if (clipped)
+            len = BAR_W;
+        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n",
+                LEFT - 8, y + 13, x->variant);
+        double n = (double)x->n, at = LEFT;
+        if (clipped) /* the phases keep their proportions in the clipped bar */
+            per = BAR_W / x->ns_per_entity;
+        if (x->has_phases && n > 0) {
+            const double ph[3] = {x->build_ns / n, x->run_ns / n,
+                                  x->commit_ns / n};
+            const double op[3] = {0.35, 1.0, 0.6};
+            for (int k = 0; k < 3; k++) {
+                double l = ph[k] * per;
+                if (at + l > LEFT + len)
+                    l = LEFT + len - at;
+                segment(f, at, l, y, c, op[k]);
+                at += l > 0 ? l : 0;
+            }
+            segment(f, at, LEFT + len - at, y, c, 0.15); /* the rest */
+        } else {
+            segment(f, at, len < 1 ? 1 : len, y, c, 1.0);
+        }
+        char words[32];
+        fprintf(f, "<text x=\"%.1f\" y=\"%d\">%s%.3g ns  (%s, %u thr)</text>\n",
+                LEFT + len + 6, y + 13, clipped ? "&#x25B6; " : "",
+                x->ns_per_entity,
+                strcmp(x->variant, "baseline") == 0
+                    ? "the baseline"
+                    : bench_speed(x->ratio, words, sizeof words),
+                x->threads);
         y += BAR_H + BAR_GAP;
     }
     return y + 12;
@@ -161,7 +213,7 @@ int bench_write_svg(const char *path, const bench_result *r, size_t nr)
         return -1;
     /* Height: a panel per scenario of one size (as many bars as its
      * variants, plus a header), then the line chart. */
-    int height = 60 + 380;
+    int height = 76 + 380;
     for (size_t i = 0; i < nr; i++) {
         if (!bars(&r[i]))
             continue;
@@ -179,7 +231,17 @@ int bench_write_svg(const char *path, const bench_result *r, size_t nr)
             "soac benchmark: cost per entity per frame, median of runs"
             "</text>\n",
             W, height);
-    int y = 40;
+    char machine[320];
+    unsigned threads = 1;
+    for (size_t i = 0; i < nr; i++)
+        if (r[i].threads > threads)
+            threads = r[i].threads;
+    fprintf(f,
+            "<text x=\"10\" y=\"42\">%s; parallel variants on %u threads; "
+            "soac system bars: build (light), run, commit, rest of the "
+            "frame (faint)</text>\n",
+            bench_machine(machine, sizeof machine), threads);
+    int y = 56;
     for (size_t i = 0; i < nr;) {
         size_t j = i + 1;
         while (j < nr && strcmp(r[j].scenario, r[i].scenario) == 0 &&

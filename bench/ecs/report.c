@@ -1,11 +1,13 @@
 /*
  * report.c: the benchmark's table, its target checks and results.json.
  */
+#define _POSIX_C_SOURCE 200809L /* sysconf */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -27,8 +29,8 @@ static double memcpy_ns(const bench_result *r, double bw)
 
 static void print_results(const bench_result *r, size_t nr)
 {
-    printf("%-10s %9s  %-15s %7s %11s %12s\n", "scenario", "n", "variant",
-           "threads", "ns/entity", "vs baseline");
+    printf("%-10s %9s  %-15s %7s %11s %12s  %s\n", "scenario", "n", "variant",
+           "threads", "ns/entity", "vs baseline", "");
     for (size_t i = 0; i < nr; i++) {
         if (i && strcmp(r[i].variant, "baseline") == 0)
             printf("\n");
@@ -38,9 +40,12 @@ static void print_results(const bench_result *r, size_t nr)
                    r[i].variant, "", r[i].bytes_per_entity, r[i].ratio);
             continue;
         }
-        printf("%-10s %9zu  %-15s %7u %11.3f %11.2fx\n", r[i].scenario,
+        char words[32];
+        printf("%-10s %9zu  %-15s %7u %11.3f %11.2fx  %s\n", r[i].scenario,
                r[i].n, r[i].variant, r[i].threads, r[i].ns_per_entity,
-               r[i].ratio);
+               r[i].ratio, i && strcmp(r[i].variant, "baseline")
+                               ? bench_speed(r[i].ratio, words, sizeof words)
+                               : "");
     }
 }
 
@@ -71,11 +76,66 @@ static void print_phases(const bench_result *r, size_t nr, double bw)
     }
 }
 
-static void target(const char *what, int ok, const char *fmt, double value)
+const char *bench_speed(double ratio, char *buf, size_t size)
 {
-    printf("  [%s] %-52s ", ok ? "met " : "MISS", what);
-    printf(fmt, value);
-    printf("\n");
+    if (!(ratio > 0))
+        snprintf(buf, size, "no measure");
+    else if (fabs(ratio - 1.0) < 0.005)
+        snprintf(buf, size, "as fast");
+    else if (ratio < 1.0)
+        snprintf(buf, size, "%.2fx faster", 1.0 / ratio);
+    else
+        snprintf(buf, size, "%.2fx slower", ratio);
+    return buf;
+}
+
+/* The first line of `path` that starts with `key`, its value after ": ". */
+static int proc_value(const char *path, const char *key, char *out, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    char line[512];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, key, strlen(key)) == 0 && colon) {
+            snprintf(out, size, "%s", colon + 2);
+            out[strcspn(out, "\n")] = '\0';
+            found = 1;
+        }
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+const char *bench_machine(char *buf, size_t size)
+{
+    char cpu[256] = "unknown machine";
+    double l1 = -1;
+    proc_value("/proc/cpuinfo", "model name", cpu, sizeof cpu);
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f && fscanf(f, "%lf", &l1) != 1)
+        l1 = -1;
+    if (f)
+        fclose(f);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (l1 >= 0)
+        snprintf(buf, size, "%s, %ld CPUs, load %.2f", cpu, cpus, l1);
+    else
+        snprintf(buf, size, "%s, %ld CPUs", cpu, cpus);
+    return buf;
+}
+
+static void target(const char *what, int ok, const char *value)
+{
+    printf("  [%s] %-52s %s\n", ok ? "met " : "MISS", what, value);
+}
+
+/* A ratio as the targets print it ("0.63x"). */
+static const char *times(double ratio, char *buf, size_t size)
+{
+    snprintf(buf, size, "%.2fx", ratio);
+    return buf;
 }
 
 /* The targets of the native-storage issue, each judged on this run's
@@ -91,17 +151,18 @@ static void print_targets(const bench_result *r, size_t nr, double bw)
     (void)bw;
     if (!mr || !sr || !hr || !hb || !mp)
         return;
+    char words[32];
     printf("\ntargets (threads: %u)\n", mr->threads);
     target("move, scheduled system (per-row kernel) <= 0.40x baseline",
-           mr->ratio <= 0.40, "%.2fx", mr->ratio);
+           mr->ratio <= 0.40, times(mr->ratio, words, sizeof words));
     target("sparse, scheduled system <= 3x baseline's sparse loop",
-           sr->ratio <= 3.0, "%.2fx", sr->ratio);
+           sr->ratio <= 3.0, times(sr->ratio, words, sizeof words));
     target("heavy, per-row kernel >= 1.9x faster than baseline",
-           hr->ratio <= 1.0 / 1.9, "%.2fx faster", 1.0 / hr->ratio);
+           hr->ratio <= 1.0 / 1.9, bench_speed(hr->ratio, words, sizeof words));
     target("heavy, block kernel >= 1.9x faster than baseline",
-           hb->ratio <= 1.0 / 1.9, "%.2fx faster", 1.0 / hb->ratio);
+           hb->ratio <= 1.0 / 1.9, bench_speed(hb->ratio, words, sizeof words));
     target("move, worker process <= 1.0x baseline", mp->ratio <= 1.0,
-           "%.2fx", mp->ratio);
+           times(mp->ratio, words, sizeof words));
     double worst = 0;
     size_t worst_n = 0;
     for (size_t i = 0; i < nr; i++) {
@@ -123,9 +184,11 @@ static void print_targets(const bench_result *r, size_t nr, double bw)
                worst <= 1.10 ? "met " : "MISS",
                "scale 16k..4M, scheduled system <= 1.10x openmp", worst,
                worst_n);
-    if (mem)
+    if (mem) {
+        snprintf(words, sizeof words, "%.1f B", mem->bytes_per_entity);
         target("memory, 1M entities of Position+Velocity <= 24 B/entity",
-               mem->bytes_per_entity <= 24.0, "%.1f B", mem->bytes_per_entity);
+               mem->bytes_per_entity <= 24.0, words);
+    }
 }
 
 /* The 1-minute load average, so a reader can tell a busy machine's numbers
@@ -144,6 +207,8 @@ void bench_print_table(const bench_result *r, size_t nr, double bw)
 {
     printf("\nsoac benchmark: ns per entity per frame, median of samples; "
            "ratios against the baseline of the same run\n");
+    char machine[320];
+    printf("machine: %s\n", bench_machine(machine, sizeof machine));
     printf("memcpy of 64 MiB: %.2f GB/s (median)\n", bw);
     const char *omp = getenv("OMP_WAIT_POLICY");
     printf("OpenMP wait policy: %s\n", omp && *omp ? omp : "libgomp's default");
