@@ -34,6 +34,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "soa/bitset.h"
@@ -108,6 +109,7 @@ struct soa_world {
     map by_name, by_hash, by_set;
     table **tables;
     uint32_t ntables, tables_cap;
+    char error[256];   /* why the last registration was refused */
 };
 
 static _Atomic uint64_t last_serial;
@@ -417,6 +419,10 @@ static int comp_columns(soa_alloc *a, comp *c)
 soa_cid soa_world_register(soa_world *w, const soa_component_desc *desc)
 {
     if (!w || !desc_ok(desc) || desc->size > UINT32_MAX) {
+        if (w)
+            snprintf(w->error, sizeof w->error,
+                     "component '%s': an incomplete or inconsistent descriptor",
+                     desc && desc->name ? desc->name : "(no name)");
         errno = EINVAL;
         return SOA_CID_INVALID;
     }
@@ -425,6 +431,13 @@ soa_cid soa_world_register(soa_world *w, const soa_component_desc *desc)
         const soa_component_desc *old = w->comps[cid].desc;
         if (old->layout_hash != desc->layout_hash || old->size != desc->size ||
             old->align != desc->align) {
+            snprintf(w->error, sizeof w->error,
+                     "component '%s' has another layout here (hash %#llx, "
+                     "%zu bytes) than in this world (hash %#llx, %zu bytes): "
+                     "regenerate both headers from one schema",
+                     desc->name, (unsigned long long)desc->layout_hash,
+                     desc->size, (unsigned long long)old->layout_hash,
+                     old->size);
             errno = EINVAL;
             return SOA_CID_INVALID;
         }
@@ -454,6 +467,11 @@ soa_cid soa_world_register(soa_world *w, const soa_component_desc *desc)
     map_put_raw(&w->by_name, fnv(desc->name, strlen(desc->name), FNV0), cid);
     map_put_raw(&w->by_hash, desc->layout_hash, cid);
     return cid;
+}
+
+const char *soa_world_error(const soa_world *w)
+{
+    return w ? w->error : "no world";
 }
 
 const soa_component_desc *soa_world_desc(const soa_world *w, soa_cid cid)

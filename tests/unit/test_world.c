@@ -117,8 +117,11 @@ static void register_is_idempotent_by_name(void **state)
     soa_component_desc other = pos_desc;
     other.layout_hash ^= 1;
     errno = 0;
+    assert_string_equal(soa_world_error(w), "");
     assert_int_equal(soa_world_register(w, &other), SOA_CID_INVALID);
     assert_int_equal(errno, EINVAL);
+    assert_non_null(strstr(soa_world_error(w), "component 'Pos' has another "
+                                               "layout here (hash 0x"));
     assert_int_equal(soa_world_cid(w, &other), SOA_CID_INVALID);
     assert_int_equal(soa_world_cid(w, &wide_desc), SOA_CID_INVALID);
     /* Descriptors that do not describe their value. */
@@ -126,6 +129,8 @@ static void register_is_idempotent_by_name(void **state)
     bad.name = "Bad";
     bad.fields = NULL;
     assert_int_equal(soa_world_register(w, &bad), SOA_CID_INVALID);
+    assert_string_equal(soa_world_error(w), "component 'Bad': an incomplete "
+                                            "or inconsistent descriptor");
     soa_field_desc past[] = {{"x", SOA_F64, NULL, 1, 4}}; /* 4 + 8 > 8 */
     bad.fields = past;
     bad.nfields = 1;

@@ -30,6 +30,7 @@
  *     component) and the shared-memory snapshot calls (SOA_SHM_E*,
  *     soa_shm_strerror).
  *   - Where a person needs more than an errno, there is a message:
+ *     soa_world_error (a component refused by name, with both layouts),
  *     soa_sched_error, soa_worker_error (exit status, signal, timeout).
  *   - Functions documented as no-ops on NULL (destroy, release) never fail.
  */

@@ -95,6 +95,11 @@ soa_alloc *soa_world_allocator(const soa_world *w);
  */
 soa_cid soa_world_register(soa_world *w, const soa_component_desc *desc);
 
+/* Why the last soa_world_register was refused, naming the component and
+ * both layouts ("component 'Velocity' has another layout here (hash ...)
+ * than in this world (hash ...)"); "" when none was.  Owned by w. */
+const char *soa_world_error(const soa_world *w);
+
 /* The cid registered under a C name, or SOA_CID_INVALID.  O(1) expected. */
 soa_cid soa_world_lookup(const soa_world *w, const char *name);
 
