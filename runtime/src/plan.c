@@ -7,9 +7,13 @@
  * process may write.
  */
 #include "plan.h"
+#include "soa/bitset.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Bytes of a match's offsets (never 0: a system has a term). */
@@ -181,4 +185,116 @@ void soa__plan_run(const soa__plan *p, soa_fn kernel, const soa_frame *frame,
         p->L->call(&src, kernel, frame, ctx);
         begin += n;
     }
+}
+
+/* ---- the debug check ------------------------------------------------ */
+
+bool soa__debug_on(void)
+{
+    static _Atomic int on = -1; /* -1: not read yet */
+    int v = atomic_load_explicit(&on, memory_order_relaxed);
+    if (v < 0) {
+        const char *e = getenv("SOA_DEBUG");
+        v = e && e[0] && strcmp(e, "0") != 0;
+        atomic_store_explicit(&on, v, memory_order_relaxed);
+    }
+    return v != 0;
+}
+
+/* Calls fn for each row r of block b of match m, for each written term k
+ * with columns: the world's block and the row's virtual index. */
+typedef void (*row_fn)(void *ctx, const soa__match *m, uint32_t k,
+                       unsigned char *block, size_t in, size_t row);
+
+static void each_written_row(const soa__plan *p, row_fn fn, void *ctx)
+{
+    const soa_sys_layout *L = p->L;
+    for (uint32_t i = 0; i < p->nm; i++) {
+        const soa__match *m = &p->m[i];
+        for (size_t r = 0; r < m->rows; r++) {
+            unsigned char *block = soa__table_block(m->t, r / SOA_BLOCK_ROWS);
+            for (uint32_t k = 0; k < L->nterms; k++)
+                if (L->terms[k].access == SOA_ACCESS_WRITE && L->terms[k].ncols)
+                    fn(ctx, m, k, block, r % SOA_BLOCK_ROWS, m->base + r);
+        }
+    }
+}
+
+typedef struct debug_ctx {
+    const soa_sys_layout *L;
+    unsigned char *const *cols;
+    const uint64_t *const *bits;
+    size_t n;
+    soa_entity first;
+    const char *comp;
+} debug_ctx;
+
+static void save_row(void *ctx, const soa__match *m, uint32_t k,
+                     unsigned char *block, size_t in, size_t row)
+{
+    const debug_ctx *c = ctx;
+    const soa_sys_term *t = &c->L->terms[k];
+    for (uint32_t j = t->col0; j < t->col0 + t->ncols; j++) {
+        size_t size = c->L->cols[j].size;
+        memcpy(c->cols[j] + row * size, block + m->off[j] + in * size, size);
+    }
+}
+
+static void compare_row(void *ctx, const soa__match *m, uint32_t k,
+                        unsigned char *block, size_t in, size_t row)
+{
+    debug_ctx *c = ctx;
+    const soa_sys_term *t = &c->L->terms[k];
+    bool marked = c->bits
+        ? soa_bitset_test(c->bits[k], row)
+        : soa_bitset_test((const uint64_t *)(const void *)(block +
+                                                           m->off[c->L->ncols + k]),
+                          in);
+    if (marked)
+        return;
+    for (uint32_t j = t->col0; j < t->col0 + t->ncols; j++) {
+        size_t size = c->L->cols[j].size;
+        if (memcmp(c->cols[j] + row * size, block + m->off[j] + in * size,
+                   size) != 0) {
+            if (c->n++ == 0) {
+                c->first = ((const soa_entity *)(const void *)block)[in];
+                c->comp = t->comp->name;
+            }
+            return;
+        }
+    }
+}
+
+void soa__plan_save_written(const soa__plan *p, unsigned char *const *cols)
+{
+    debug_ctx c = {p->L, cols, NULL, 0, SOA_ENTITY_NULL, NULL};
+    each_written_row(p, save_row, &c);
+}
+
+size_t soa__plan_unmarked(const soa__plan *p, unsigned char *const *cols,
+                          const uint64_t *const *bits, soa_entity *first,
+                          const char **comp)
+{
+    debug_ctx c = {p->L, cols, bits, 0, SOA_ENTITY_NULL, NULL};
+    each_written_row(p, compare_row, &c);
+    *first = c.first;
+    *comp = c.comp;
+    return c.n;
+}
+
+void soa__debug_report(bool *warned, const char *name, size_t n,
+                       const char *comp, soa_entity first, uint64_t frame)
+{
+    if (!n || *warned)
+        return;
+    *warned = true;
+    char when[48] = "";
+    if (frame != UINT64_MAX)
+        snprintf(when, sizeof when, ", frame %llu", (unsigned long long)frame);
+    fprintf(stderr,
+            "soa: system '%s' changed %zu rows of '%s' without marking them "
+            "changed (entity %#llx%s): change tracking does not see them, "
+            "and a snapshot or worker process drops them; mark each with "
+            "soa_bitset_set(v->%s.changed, i)\n",
+            name, n, comp, (unsigned long long)first, when, comp);
 }

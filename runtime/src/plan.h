@@ -80,6 +80,33 @@ SOA__HIDDEN void soa__plan_run(const soa__plan *p, soa_fn kernel,
                                const soa_frame *frame, void *ctx,
                                size_t begin, size_t end);
 
+/* ---- the debug check for writes not marked changed (SOA_DEBUG) ---- */
+
+/* Whether the environment asks for it (SOA_DEBUG set, not "0"); read once. */
+SOA__HIDDEN bool soa__debug_on(void);
+
+/* Copies every written column of a laid-out plan's rows from the world
+ * into cols[j] (one array per layout column, indexed by virtual row,
+ * p->total rows; NULL for columns not written). */
+SOA__HIDDEN void soa__plan_save_written(const soa__plan *p,
+                                        unsigned char *const *cols);
+
+/* The plan's rows whose written values in cols[j] (as above) differ from
+ * the world's and that are not marked changed: in bits[k] (term k's, by
+ * virtual row) or, when bits is NULL, in the world's own bits.  How many;
+ * the first one's entity and component into *first and *comp. */
+SOA__HIDDEN size_t soa__plan_unmarked(const soa__plan *p,
+                                      unsigned char *const *cols,
+                                      const uint64_t *const *bits,
+                                      soa_entity *first, const char **comp);
+
+/* Tells the developer, once per *warned flag, that system `name` changed
+ * n rows of component `comp` without marking them (in frame `frame`, or
+ * UINT64_MAX: not known). */
+SOA__HIDDEN void soa__debug_report(bool *warned, const char *name, size_t n,
+                                   const char *comp, soa_entity first,
+                                   uint64_t frame);
+
 /* Where a kernel call's view comes from (soa_view_fill, system.c): rows
  * [begin, end) of a snapshot, through the view its build prepared (tmpl,
  * or NULL: from the snapshot's members); of a table block, through its

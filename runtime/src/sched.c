@@ -65,7 +65,9 @@ typedef struct sched_sys {
     bool submitted;                 /* `job` is pending on the pool */
     bool checked;                   /* debug: saved before this run */
     bool warned;                    /* the debug check named it once */
-    unsigned char *saved;           /* debug: written columns before */
+    unsigned char *saved;           /* debug: written columns before (an
+                                       array of column pointers, then the
+                                       columns by virtual row) */
     size_t saved_cap;
     soa_sched_stats stats;
 } sched_sys;
@@ -154,8 +156,7 @@ soa_sched *soa_sched_create(soa_world *world, soa_pool *pool)
     s->world = world;
     s->pool = pool;
     s->alloc = a;
-    const char *debug = getenv("SOA_DEBUG");
-    s->debug = debug && debug[0] && strcmp(debug, "0") != 0;
+    s->debug = soa__debug_on();
     if (soa_sched_stage(s, DEFAULT_STAGE) != SOA_SCHED_OK) {
         a->free(a, s, sizeof *s);
         errno = ENOMEM;
@@ -511,79 +512,42 @@ static void run_together(soa_sched *s, sched_sys *const *ys, uint32_t n)
 
 /* ---- the debug check: writes not marked changed ------------------- */
 
-/* Walks the written columns of y's planned rows block by block, in one
- * fixed order.  save: copies them to y->saved (0, or -1 when out of
- * memory: the check skips this frame).  Otherwise compares them with
- * y->saved and counts the rows that differ but are not marked changed,
- * naming the first on stderr the first time. */
-static int debug_walk(sched_sys *y, bool save)
+/* Copies y's written columns aside (y->saved, one array per written
+ * column by virtual row): 0, or -1 when out of memory (this frame then
+ * goes unchecked). */
+static int debug_save(sched_sys *y)
 {
     const soa_sys_layout *L = y->desc->layout;
-    size_t need = 0, at = 0, unmarked = 0;
-    const char *comp = NULL;
-    soa_entity first = SOA_ENTITY_NULL;
-    for (uint32_t k = 0; k < L->nterms; k++)
-        if (L->terms[k].access == SOA_ACCESS_WRITE)
-            for (uint32_t j = 0; j < L->terms[k].ncols; j++)
-                need += L->cols[L->terms[k].col0 + j].size;
-    need *= y->stats.rows;
-    if (save && need > y->saved_cap) {
+    size_t row_bytes = 0;
+    for (uint32_t j = 0; j < L->ncols; j++)
+        row_bytes += L->cols[j].size;
+    size_t need = row_bytes * y->plan.total + L->ncols * sizeof(unsigned char *);
+    if (need > y->saved_cap) {
         unsigned char *p = realloc(y->saved, need);
         if (!p)
             return -1;
         y->saved = p;
         y->saved_cap = need;
     }
-    for (uint32_t i = 0; i < y->plan.nm; i++) {
-        const soa__match *m = &y->plan.m[i];
-        for (size_t b = 0; b * SOA_BLOCK_ROWS < m->rows; b++) {
-            unsigned char *block = soa__table_block(m->t, b);
-            size_t n = m->rows - b * SOA_BLOCK_ROWS;
-            n = n < SOA_BLOCK_ROWS ? n : SOA_BLOCK_ROWS;
-            for (uint32_t k = 0; k < L->nterms; k++) {
-                const soa_sys_term *t = &L->terms[k];
-                if (t->access != SOA_ACCESS_WRITE || !t->ncols)
-                    continue;
-                const uint64_t *bits =
-                    (const uint64_t *)(const void *)(block + m->off[L->ncols + k]);
-                for (size_t r = 0; r < n; r++) {
-                    bool differs = false;
-                    size_t col_at = at;
-                    for (uint32_t j = t->col0; j < t->col0 + t->ncols; j++) {
-                        size_t size = L->cols[j].size;
-                        unsigned char *v = block + m->off[j] + r * size;
-                        unsigned char *was = y->saved + col_at + r * size;
-                        if (save)
-                            memcpy(was, v, size);
-                        else if (memcmp(was, v, size) != 0)
-                            differs = true;
-                        col_at += n * size;
-                    }
-                    if (differs && !soa_bitset_test(bits, r) && !unmarked++) {
-                        comp = t->comp->name;
-                        first = ((const soa_entity *)(const void *)block)[r];
-                    }
-                }
-                for (uint32_t j = t->col0; j < t->col0 + t->ncols; j++)
-                    at += n * L->cols[j].size;
-            }
-        }
+    unsigned char **cols = (unsigned char **)(void *)y->saved;
+    unsigned char *at = y->saved + L->ncols * sizeof *cols;
+    for (uint32_t j = 0; j < L->ncols; j++) {
+        cols[j] = at;
+        at += L->cols[j].size * y->plan.total;
     }
-    assert(at == need);
-    if (save)
-        return 0;
-    y->stats.unmarked = unmarked;
-    if (unmarked && !y->warned) {
-        y->warned = true;
-        fprintf(stderr,
-                "soa: system '%s' changed %zu rows of '%s' without marking "
-                "them changed (entity %#llx, frame %llu): change tracking "
-                "does not see them, and a snapshot or worker process would "
-                "drop them; mark each with soa_bitset_set(v->%s.changed, i)\n",
-                y->name, unmarked, comp, (unsigned long long)first,
-                (unsigned long long)y->owner->frame.index, comp);
-    }
+    soa__plan_save_written(&y->plan, cols);
     return 0;
+}
+
+/* Counts (and names once, on stderr) the rows y changed but did not mark. */
+static void debug_check(sched_sys *y)
+{
+    soa_entity first;
+    const char *comp;
+    y->stats.unmarked = soa__plan_unmarked(
+        &y->plan, (unsigned char *const *)(void *)y->saved, NULL, &first, &comp);
+    soa__debug_report(&y->warned, y->name, y->stats.unmarked, comp, first,
+                      y->owner->frame.index);
 }
 
 /* Runs systems order[from, to): one wave. */
@@ -602,7 +566,7 @@ static int run_wave(soa_sched *s, uint32_t from, uint32_t to)
             if (!y->built && !err)
                 err = errno ? errno : ENOMEM;
             /* Out of memory for the copy: this frame goes unchecked. */
-            y->checked = s->debug && y->built && debug_walk(y, true) == 0;
+            y->checked = s->debug && y->built && debug_save(y) == 0;
         }
     }
     if (to - from == 1 || !s->pool) {
@@ -622,7 +586,7 @@ static int run_wave(soa_sched *s, uint32_t from, uint32_t to)
     for (uint32_t k = from; s->debug && k < to; k++) {
         sched_sys *y = all[s->order[k]];
         if (y->desc && y->checked)
-            debug_walk(y, false);
+            debug_check(y);
     }
     if (err) {
         errno = err;

@@ -27,6 +27,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "soa/bitset.h"
@@ -47,6 +48,7 @@ struct soa_snap_state {
     unsigned char **colp;  /* [ncols], the columns (set by reserve) */
     unsigned char *view;   /* an S_view of every row (begin, end 0), made
                               by each build */
+    bool warned;           /* the debug check named this system once */
 };
 
 /* ---- reaching into a generated snapshot ----------------------------- */
@@ -637,6 +639,23 @@ static size_t commit_rows(void *p, size_t begin, size_t end)
     return n;
 }
 
+/* SOA_DEBUG: the rows the kernel changed in the snapshot but did not mark
+ * (they differ from the world's, which the commit will not touch). */
+static void debug_check(const void *snap, soa_snap_state *st)
+{
+    const soa_sys_layout *L = head_of(snap).core->layout;
+    const uint64_t **bits = malloc(L->nterms * sizeof *bits + 1);
+    if (!bits)
+        return; /* a debug aid: skipped when out of memory */
+    for (uint32_t k = 0; k < L->nterms; k++)
+        bits[k] = L->terms[k].ncols ? changed_of(snap, &L->terms[k]) : NULL;
+    soa_entity first;
+    const char *comp;
+    size_t n = soa__plan_unmarked(&st->plan, st->colp, bits, &first, &comp);
+    soa__debug_report(&st->warned, L->name, n, comp, first, UINT64_MAX);
+    free(bits);
+}
+
 size_t soa_snap_commit_on(const void *snap, soa_world *w, soa_pool *pool)
 {
     if (!snap || !w)
@@ -647,6 +666,8 @@ size_t soa_snap_commit_on(const void *snap, soa_world *w, soa_pool *pool)
         return 0;
     commit_ctx c = {snap, h.core->layout, st, w,
                     soa__world_shape(w) == st->shape};
+    if (c.direct && soa__debug_on()) /* the state is ours, never const */
+        debug_check(snap, (soa_snap_state *)(uintptr_t)st);
     return soa__snap_for(pool, *h.rows, commit_rows, &c);
 }
 

@@ -51,6 +51,7 @@ struct soa_worker_system {
     size_t pbytes, poff;
     uint64_t shape;           /* the world's, when the frame was planned */
     soa_pool *pool;           /* commits are spread over it (NULL: caller) */
+    bool warned;              /* the debug check named this system once */
 };
 
 soa_worker_system *soa_worker_system_create(soa_worker *w, uint32_t task)
@@ -396,6 +397,18 @@ int soa_worker_system_end(soa_worker_system *ws, soa_world *world)
         ws->committed = 0;
         errno = ESTALE;
         return -1;
+    }
+    if (ws->in_place && soa__debug_on()) {
+        /* Rows the worker wrote into its copy without marking them: the
+         * commit drops them.  (A debug aid: it reads the arena's copy as
+         * data only, like the commit.) */
+        soa_entity first;
+        const char *comp;
+        size_t n = soa__plan_unmarked(&ws->plan, ws->scol,
+                                      (const uint64_t *const *)ws->sbits,
+                                      &first, &comp);
+        soa__debug_report(&ws->warned, layout_of(ws)->name, n, comp, first,
+                          UINT64_MAX);
     }
     ws->committed = ws->in_place ? end_in_place(ws)
                                  : soa_snap_commit(ws->snap, world);
