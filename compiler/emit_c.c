@@ -76,7 +76,7 @@ static void emit_element_value(soac_out *o, const soac_col *col,
         assert(it); /* the checker refused any other name */
         soac_out_puts(o, it->cname);
     } else {
-        soac_out_printf(o, "(%s)0", e->cname);
+        soac_out_printf(o, "SOA_CAST(%s, 0)", e->cname);
     }
 }
 
@@ -104,7 +104,7 @@ static void emit_enum_items(soac_tpl *t, const soac_enum *e)
         bool neg = base->kind == SOAC_KIND_SIGNED && it->ival < 0;
         soac_emit_doc(t->o, it->doc, "");
         soac_tpl_set(t, "item", it->cname);
-        soac_tpl_put(t, "#define $item (($E)");
+        soac_tpl_put(t, "#define $item SOA_CAST($E, ");
         soac_int_literal(t->o, base, neg,
                          neg ? 0 - (uint64_t)it->ival : (uint64_t)it->ival);
         soac_out_puts(t->o, ")\n");
@@ -195,7 +195,7 @@ static void emit_desc_fields(soac_tpl *t, const soac_component *c)
         soac_tpl_setu(t, "count", f->ncols);
         soac_tpl_set(t, "enum", e ? e->cname : "");
         soac_tpl_put(t, e ? "    {\"$f\", $rt, \"$enum\", ${count}u, offsetof($C, $f)},\n"
-                          : "    {\"$f\", $rt, NULL, ${count}u, offsetof($C, $f)},\n");
+                          : "    {\"$f\", $rt, SOA_NULL, ${count}u, offsetof($C, $f)},\n");
     }
     soac_tpl_put(t, "};\n\n");
 }
@@ -210,7 +210,7 @@ static void emit_desc(soac_tpl *t, const soac_component *c)
         "static const soa_component_desc $C_desc = {\n"
         "    \"$C\", $C_LAYOUT_HASH,\n");
     soac_tpl_put(t, soac_is_tag(c)
-        ? "    0, 1, NULL,\n    0, NULL\n};\n\n"
+        ? "    0, 1, SOA_NULL,\n    0, SOA_NULL\n};\n\n"
         : "    sizeof($C), SOA_ALIGNOF($C), &$C_default_value,\n"
           "    $n, $C_desc_fields\n};\n\n");
 }
@@ -284,10 +284,10 @@ static void emit_cols_init(soac_tpl *t, const soac_component *c)
         "    }\n"
         "    c->cap = cap;\n");
     each_column(t, c,
-        "    c->$col = ($T *)a->alloc(a, cap * sizeof($T), SOA_ALIGN);\n"
+        "    c->$col = SOA_CAST($T *, a->alloc(a, cap * sizeof($T), SOA_ALIGN));\n"
         "    if (!c->$col && cap)\n        goto fail;\n");
     soac_tpl_put(t,
-        "    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);\n"
+        "    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));\n"
         "    if (!c->changed && cap)\n        goto fail;\n"
         "    if (cap)\n        soa_bitset_clear_all(c->changed, cap);\n"
         "    return 0;\n"
@@ -406,7 +406,7 @@ static void emit_world_chunk(soac_tpl *t, const soac_component *c)
         " * element [i] of each is row i's, c->begin <= i < c->end (= cap). */\n"
         "static inline $C_cols $C_chunk(const soa_chunk *c, uint32_t term)\n{\n"
         "    $C_cols v;\n");
-    each_column(t, c, "    v.$col = ($T *)soa_chunk_column(c, term, $k);\n");
+    each_column(t, c, "    v.$col = SOA_CAST($T *, soa_chunk_column(c, term, $k));\n");
     soac_tpl_put(t,
         "    v.changed = soa_chunk_changed(c, term);\n"
         "    v.cap = c->end;\n"

@@ -114,7 +114,7 @@ static void emit_kernel(sys_ctx *x)
         "/* The kernel type-erased, for soa_sched_spec.kernel. */\n"
         "static inline soa_fn $S_kernel_fn($S_kernel k)\n"
         "{\n"
-        "    return (soa_fn)k;\n"
+        "    return SOA_FN_CAST(soa_fn, k);\n"
         "}\n\n"
         "/* How the runtime calls an erased kernel: with a view it fills. */\n"
         "static inline void $S_call(const soa_view_src *src, soa_fn k,\n"
@@ -122,7 +122,7 @@ static void emit_kernel(sys_ctx *x)
         "{\n"
         "    $S_view v;\n"
         "    soa_view_fill(src, &v, sizeof v);\n"
-        "    (($S_kernel)k)(&v, frame, ctx);\n"
+        "    SOA_FN_CAST($S_kernel, k)(&v, frame, ctx);\n"
         "}\n\n");
 }
 
@@ -190,8 +190,8 @@ static void emit_layout(sys_ctx *x)
     put(x,
         "static const soa_sys_layout $S_layout = {\n"
         "    \"$S\", $S_LAYOUT_HASH,\n");
-    put(x, x->sys->nterms ? "    $nterms, $S_layout_terms,\n" : "    0, NULL,\n");
-    put(x, x->sys->ncols ? "    $ncols, $S_layout_cols,\n" : "    0, NULL,\n");
+    put(x, x->sys->nterms ? "    $nterms, $S_layout_terms,\n" : "    0, SOA_NULL,\n");
+    put(x, x->sys->ncols ? "    $ncols, $S_layout_cols,\n" : "    0, SOA_NULL,\n");
     put(x,
         "    sizeof($S_snap), SOA_ALIGNOF($S_snap), offsetof($S_snap, soa),\n"
         "    sizeof($S_view), $S_call\n"
@@ -228,12 +228,12 @@ static void emit_build_run_commit(sys_ctx *x)
         "static inline int $S_run($S_snap *s, soa_pool *pool, $S_kernel k,\n"
         "    const soa_frame *frame, void *ctx)\n"
         "{\n"
-        "    return soa_snap_run(s, pool, (soa_fn)k, frame, ctx);\n"
+        "    return soa_snap_run(s, pool, SOA_FN_CAST(soa_fn, k), frame, ctx);\n"
         "}\n\n"
         "static inline void $S_run_range($S_snap *s, $S_kernel k,\n"
         "    const soa_frame *frame, void *ctx, size_t begin, size_t end)\n"
         "{\n"
-        "    soa_snap_run_range(s, (soa_fn)k, frame, ctx, begin, end);\n"
+        "    soa_snap_run_range(s, SOA_FN_CAST(soa_fn, k), frame, ctx, begin, end);\n"
         "}\n\n"
         "static inline size_t $S_commit(const $S_snap *s, soa_world *w)\n"
         "{\n"
@@ -291,7 +291,7 @@ static void emit_desc_list(sys_ctx *x, soac_access use, const char *list)
 static void emit_list_ref(sys_ctx *x, size_t n, const char *list)
 {
     if (!n) {
-        put(x, "    NULL, 0,\n");
+        put(x, "    SOA_NULL, 0,\n");
         return;
     }
     soac_tpl_setu(&x->t, "n", n);

@@ -24,10 +24,10 @@ extern "C" {
 
 /* Which side an entity is on. */
 typedef uint8_t common_Team;
-#define common_Team_red ((common_Team)0u)
-#define common_Team_green ((common_Team)5u)
+#define common_Team_red SOA_CAST(common_Team, 0u)
+#define common_Team_green SOA_CAST(common_Team, 5u)
 /* Follows green: 6. */
-#define common_Team_blue ((common_Team)6u)
+#define common_Team_blue SOA_CAST(common_Team, 6u)
 
 /* The value's name in the schema, or "?" for a number that is not one
  * of Team's values. */
@@ -64,9 +64,9 @@ static inline common_Transform common_Transform_default(void)
 }
 
 static const soa_field_desc common_Transform_desc_fields[3] = {
-    {"pos", SOA_F32, NULL, 3u, offsetof(common_Transform, pos)},
-    {"rot", SOA_F32, NULL, 4u, offsetof(common_Transform, rot)},
-    {"scale", SOA_F32, NULL, 1u, offsetof(common_Transform, scale)},
+    {"pos", SOA_F32, SOA_NULL, 3u, offsetof(common_Transform, pos)},
+    {"rot", SOA_F32, SOA_NULL, 4u, offsetof(common_Transform, rot)},
+    {"scale", SOA_F32, SOA_NULL, 1u, offsetof(common_Transform, scale)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -118,31 +118,31 @@ static inline int common_Transform_cols_init(common_Transform_cols *c, size_t ca
         return -1;
     }
     c->cap = cap;
-    c->pos[0] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->pos[0] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->pos[0] && cap)
         goto fail;
-    c->pos[1] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->pos[1] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->pos[1] && cap)
         goto fail;
-    c->pos[2] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->pos[2] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->pos[2] && cap)
         goto fail;
-    c->rot[0] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->rot[0] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->rot[0] && cap)
         goto fail;
-    c->rot[1] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->rot[1] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->rot[1] && cap)
         goto fail;
-    c->rot[2] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->rot[2] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->rot[2] && cap)
         goto fail;
-    c->rot[3] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->rot[3] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->rot[3] && cap)
         goto fail;
-    c->scale = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->scale = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->scale && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -309,14 +309,14 @@ static inline int common_Transform_remove(soa_world *w, soa_entity e)
 static inline common_Transform_cols common_Transform_chunk(const soa_chunk *c, uint32_t term)
 {
     common_Transform_cols v;
-    v.pos[0] = (float *)soa_chunk_column(c, term, 0);
-    v.pos[1] = (float *)soa_chunk_column(c, term, 1);
-    v.pos[2] = (float *)soa_chunk_column(c, term, 2);
-    v.rot[0] = (float *)soa_chunk_column(c, term, 3);
-    v.rot[1] = (float *)soa_chunk_column(c, term, 4);
-    v.rot[2] = (float *)soa_chunk_column(c, term, 5);
-    v.rot[3] = (float *)soa_chunk_column(c, term, 6);
-    v.scale = (float *)soa_chunk_column(c, term, 7);
+    v.pos[0] = SOA_CAST(float *, soa_chunk_column(c, term, 0));
+    v.pos[1] = SOA_CAST(float *, soa_chunk_column(c, term, 1));
+    v.pos[2] = SOA_CAST(float *, soa_chunk_column(c, term, 2));
+    v.rot[0] = SOA_CAST(float *, soa_chunk_column(c, term, 3));
+    v.rot[1] = SOA_CAST(float *, soa_chunk_column(c, term, 4));
+    v.rot[2] = SOA_CAST(float *, soa_chunk_column(c, term, 5));
+    v.rot[3] = SOA_CAST(float *, soa_chunk_column(c, term, 6));
+    v.scale = SOA_CAST(float *, soa_chunk_column(c, term, 7));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;

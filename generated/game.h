@@ -24,10 +24,10 @@ extern "C" {
 
 /* Which side an entity is on. */
 typedef uint8_t common_Team;
-#define common_Team_red ((common_Team)0u)
-#define common_Team_green ((common_Team)5u)
+#define common_Team_red SOA_CAST(common_Team, 0u)
+#define common_Team_green SOA_CAST(common_Team, 5u)
 /* Follows green: 6. */
-#define common_Team_blue ((common_Team)6u)
+#define common_Team_blue SOA_CAST(common_Team, 6u)
 
 /* The value's name in the schema, or "?" for a number that is not one
  * of Team's values. */
@@ -49,10 +49,10 @@ static inline const char *common_Team_str(common_Team v)
 
 /* What an entity is.  Values may be negative: the base is signed. */
 typedef int16_t game_Kind;
-#define game_Kind_player ((game_Kind)-1)
-#define game_Kind_monster ((game_Kind)0)
-#define game_Kind_item ((game_Kind)100)
-#define game_Kind_boss ((game_Kind)32767)
+#define game_Kind_player SOA_CAST(game_Kind, -1)
+#define game_Kind_monster SOA_CAST(game_Kind, 0)
+#define game_Kind_item SOA_CAST(game_Kind, 100)
+#define game_Kind_boss SOA_CAST(game_Kind, 32767)
 
 /* The value's name in the schema, or "?" for a number that is not one
  * of Kind's values. */
@@ -90,9 +90,9 @@ static inline common_Transform common_Transform_default(void)
 }
 
 static const soa_field_desc common_Transform_desc_fields[3] = {
-    {"pos", SOA_F32, NULL, 3u, offsetof(common_Transform, pos)},
-    {"rot", SOA_F32, NULL, 4u, offsetof(common_Transform, rot)},
-    {"scale", SOA_F32, NULL, 1u, offsetof(common_Transform, scale)},
+    {"pos", SOA_F32, SOA_NULL, 3u, offsetof(common_Transform, pos)},
+    {"rot", SOA_F32, SOA_NULL, 4u, offsetof(common_Transform, rot)},
+    {"scale", SOA_F32, SOA_NULL, 1u, offsetof(common_Transform, scale)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -144,31 +144,31 @@ static inline int common_Transform_cols_init(common_Transform_cols *c, size_t ca
         return -1;
     }
     c->cap = cap;
-    c->pos[0] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->pos[0] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->pos[0] && cap)
         goto fail;
-    c->pos[1] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->pos[1] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->pos[1] && cap)
         goto fail;
-    c->pos[2] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->pos[2] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->pos[2] && cap)
         goto fail;
-    c->rot[0] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->rot[0] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->rot[0] && cap)
         goto fail;
-    c->rot[1] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->rot[1] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->rot[1] && cap)
         goto fail;
-    c->rot[2] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->rot[2] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->rot[2] && cap)
         goto fail;
-    c->rot[3] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->rot[3] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->rot[3] && cap)
         goto fail;
-    c->scale = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->scale = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->scale && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -335,14 +335,14 @@ static inline int common_Transform_remove(soa_world *w, soa_entity e)
 static inline common_Transform_cols common_Transform_chunk(const soa_chunk *c, uint32_t term)
 {
     common_Transform_cols v;
-    v.pos[0] = (float *)soa_chunk_column(c, term, 0);
-    v.pos[1] = (float *)soa_chunk_column(c, term, 1);
-    v.pos[2] = (float *)soa_chunk_column(c, term, 2);
-    v.rot[0] = (float *)soa_chunk_column(c, term, 3);
-    v.rot[1] = (float *)soa_chunk_column(c, term, 4);
-    v.rot[2] = (float *)soa_chunk_column(c, term, 5);
-    v.rot[3] = (float *)soa_chunk_column(c, term, 6);
-    v.scale = (float *)soa_chunk_column(c, term, 7);
+    v.pos[0] = SOA_CAST(float *, soa_chunk_column(c, term, 0));
+    v.pos[1] = SOA_CAST(float *, soa_chunk_column(c, term, 1));
+    v.pos[2] = SOA_CAST(float *, soa_chunk_column(c, term, 2));
+    v.rot[0] = SOA_CAST(float *, soa_chunk_column(c, term, 3));
+    v.rot[1] = SOA_CAST(float *, soa_chunk_column(c, term, 4));
+    v.rot[2] = SOA_CAST(float *, soa_chunk_column(c, term, 5));
+    v.rot[3] = SOA_CAST(float *, soa_chunk_column(c, term, 6));
+    v.scale = SOA_CAST(float *, soa_chunk_column(c, term, 7));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;
@@ -389,9 +389,9 @@ static inline game_Health game_Health_default(void)
 }
 
 static const soa_field_desc game_Health_desc_fields[3] = {
-    {"hp", SOA_I32, NULL, 1u, offsetof(game_Health, hp)},
-    {"max", SOA_I32, NULL, 1u, offsetof(game_Health, max)},
-    {"regen", SOA_F32, NULL, 1u, offsetof(game_Health, regen)},
+    {"hp", SOA_I32, SOA_NULL, 1u, offsetof(game_Health, hp)},
+    {"max", SOA_I32, SOA_NULL, 1u, offsetof(game_Health, max)},
+    {"regen", SOA_F32, SOA_NULL, 1u, offsetof(game_Health, regen)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -438,16 +438,16 @@ static inline int game_Health_cols_init(game_Health_cols *c, size_t cap, soa_all
         return -1;
     }
     c->cap = cap;
-    c->hp = (int32_t *)a->alloc(a, cap * sizeof(int32_t), SOA_ALIGN);
+    c->hp = SOA_CAST(int32_t *, a->alloc(a, cap * sizeof(int32_t), SOA_ALIGN));
     if (!c->hp && cap)
         goto fail;
-    c->max = (int32_t *)a->alloc(a, cap * sizeof(int32_t), SOA_ALIGN);
+    c->max = SOA_CAST(int32_t *, a->alloc(a, cap * sizeof(int32_t), SOA_ALIGN));
     if (!c->max && cap)
         goto fail;
-    c->regen = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->regen = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->regen && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -584,9 +584,9 @@ static inline int game_Health_remove(soa_world *w, soa_entity e)
 static inline game_Health_cols game_Health_chunk(const soa_chunk *c, uint32_t term)
 {
     game_Health_cols v;
-    v.hp = (int32_t *)soa_chunk_column(c, term, 0);
-    v.max = (int32_t *)soa_chunk_column(c, term, 1);
-    v.regen = (float *)soa_chunk_column(c, term, 2);
+    v.hp = SOA_CAST(int32_t *, soa_chunk_column(c, term, 0));
+    v.max = SOA_CAST(int32_t *, soa_chunk_column(c, term, 1));
+    v.regen = SOA_CAST(float *, soa_chunk_column(c, term, 2));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;
@@ -634,7 +634,7 @@ static inline game_Member game_Member_default(void)
 static const soa_field_desc game_Member_desc_fields[3] = {
     {"team", SOA_U8, "common_Team", 1u, offsetof(game_Member, team)},
     {"kind", SOA_I16, "game_Kind", 1u, offsetof(game_Member, kind)},
-    {"alive", SOA_BOOL, NULL, 1u, offsetof(game_Member, alive)},
+    {"alive", SOA_BOOL, SOA_NULL, 1u, offsetof(game_Member, alive)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -681,16 +681,16 @@ static inline int game_Member_cols_init(game_Member_cols *c, size_t cap, soa_all
         return -1;
     }
     c->cap = cap;
-    c->team = (common_Team *)a->alloc(a, cap * sizeof(common_Team), SOA_ALIGN);
+    c->team = SOA_CAST(common_Team *, a->alloc(a, cap * sizeof(common_Team), SOA_ALIGN));
     if (!c->team && cap)
         goto fail;
-    c->kind = (game_Kind *)a->alloc(a, cap * sizeof(game_Kind), SOA_ALIGN);
+    c->kind = SOA_CAST(game_Kind *, a->alloc(a, cap * sizeof(game_Kind), SOA_ALIGN));
     if (!c->kind && cap)
         goto fail;
-    c->alive = (bool *)a->alloc(a, cap * sizeof(bool), SOA_ALIGN);
+    c->alive = SOA_CAST(bool *, a->alloc(a, cap * sizeof(bool), SOA_ALIGN));
     if (!c->alive && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -827,9 +827,9 @@ static inline int game_Member_remove(soa_world *w, soa_entity e)
 static inline game_Member_cols game_Member_chunk(const soa_chunk *c, uint32_t term)
 {
     game_Member_cols v;
-    v.team = (common_Team *)soa_chunk_column(c, term, 0);
-    v.kind = (game_Kind *)soa_chunk_column(c, term, 1);
-    v.alive = (bool *)soa_chunk_column(c, term, 2);
+    v.team = SOA_CAST(common_Team *, soa_chunk_column(c, term, 0));
+    v.kind = SOA_CAST(game_Kind *, soa_chunk_column(c, term, 1));
+    v.alive = SOA_CAST(bool *, soa_chunk_column(c, term, 2));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;
@@ -875,9 +875,9 @@ static inline game_Inventory game_Inventory_default(void)
 }
 
 static const soa_field_desc game_Inventory_desc_fields[3] = {
-    {"slots", SOA_U16, NULL, 8u, offsetof(game_Inventory, slots)},
-    {"gold", SOA_U64, NULL, 1u, offsetof(game_Inventory, gold)},
-    {"weight", SOA_F64, NULL, 1u, offsetof(game_Inventory, weight)},
+    {"slots", SOA_U16, SOA_NULL, 8u, offsetof(game_Inventory, slots)},
+    {"gold", SOA_U64, SOA_NULL, 1u, offsetof(game_Inventory, gold)},
+    {"weight", SOA_F64, SOA_NULL, 1u, offsetof(game_Inventory, weight)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -931,37 +931,37 @@ static inline int game_Inventory_cols_init(game_Inventory_cols *c, size_t cap, s
         return -1;
     }
     c->cap = cap;
-    c->slots[0] = (uint16_t *)a->alloc(a, cap * sizeof(uint16_t), SOA_ALIGN);
+    c->slots[0] = SOA_CAST(uint16_t *, a->alloc(a, cap * sizeof(uint16_t), SOA_ALIGN));
     if (!c->slots[0] && cap)
         goto fail;
-    c->slots[1] = (uint16_t *)a->alloc(a, cap * sizeof(uint16_t), SOA_ALIGN);
+    c->slots[1] = SOA_CAST(uint16_t *, a->alloc(a, cap * sizeof(uint16_t), SOA_ALIGN));
     if (!c->slots[1] && cap)
         goto fail;
-    c->slots[2] = (uint16_t *)a->alloc(a, cap * sizeof(uint16_t), SOA_ALIGN);
+    c->slots[2] = SOA_CAST(uint16_t *, a->alloc(a, cap * sizeof(uint16_t), SOA_ALIGN));
     if (!c->slots[2] && cap)
         goto fail;
-    c->slots[3] = (uint16_t *)a->alloc(a, cap * sizeof(uint16_t), SOA_ALIGN);
+    c->slots[3] = SOA_CAST(uint16_t *, a->alloc(a, cap * sizeof(uint16_t), SOA_ALIGN));
     if (!c->slots[3] && cap)
         goto fail;
-    c->slots[4] = (uint16_t *)a->alloc(a, cap * sizeof(uint16_t), SOA_ALIGN);
+    c->slots[4] = SOA_CAST(uint16_t *, a->alloc(a, cap * sizeof(uint16_t), SOA_ALIGN));
     if (!c->slots[4] && cap)
         goto fail;
-    c->slots[5] = (uint16_t *)a->alloc(a, cap * sizeof(uint16_t), SOA_ALIGN);
+    c->slots[5] = SOA_CAST(uint16_t *, a->alloc(a, cap * sizeof(uint16_t), SOA_ALIGN));
     if (!c->slots[5] && cap)
         goto fail;
-    c->slots[6] = (uint16_t *)a->alloc(a, cap * sizeof(uint16_t), SOA_ALIGN);
+    c->slots[6] = SOA_CAST(uint16_t *, a->alloc(a, cap * sizeof(uint16_t), SOA_ALIGN));
     if (!c->slots[6] && cap)
         goto fail;
-    c->slots[7] = (uint16_t *)a->alloc(a, cap * sizeof(uint16_t), SOA_ALIGN);
+    c->slots[7] = SOA_CAST(uint16_t *, a->alloc(a, cap * sizeof(uint16_t), SOA_ALIGN));
     if (!c->slots[7] && cap)
         goto fail;
-    c->gold = (uint64_t *)a->alloc(a, cap * sizeof(uint64_t), SOA_ALIGN);
+    c->gold = SOA_CAST(uint64_t *, a->alloc(a, cap * sizeof(uint64_t), SOA_ALIGN));
     if (!c->gold && cap)
         goto fail;
-    c->weight = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->weight = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->weight && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -1140,16 +1140,16 @@ static inline int game_Inventory_remove(soa_world *w, soa_entity e)
 static inline game_Inventory_cols game_Inventory_chunk(const soa_chunk *c, uint32_t term)
 {
     game_Inventory_cols v;
-    v.slots[0] = (uint16_t *)soa_chunk_column(c, term, 0);
-    v.slots[1] = (uint16_t *)soa_chunk_column(c, term, 1);
-    v.slots[2] = (uint16_t *)soa_chunk_column(c, term, 2);
-    v.slots[3] = (uint16_t *)soa_chunk_column(c, term, 3);
-    v.slots[4] = (uint16_t *)soa_chunk_column(c, term, 4);
-    v.slots[5] = (uint16_t *)soa_chunk_column(c, term, 5);
-    v.slots[6] = (uint16_t *)soa_chunk_column(c, term, 6);
-    v.slots[7] = (uint16_t *)soa_chunk_column(c, term, 7);
-    v.gold = (uint64_t *)soa_chunk_column(c, term, 8);
-    v.weight = (double *)soa_chunk_column(c, term, 9);
+    v.slots[0] = SOA_CAST(uint16_t *, soa_chunk_column(c, term, 0));
+    v.slots[1] = SOA_CAST(uint16_t *, soa_chunk_column(c, term, 1));
+    v.slots[2] = SOA_CAST(uint16_t *, soa_chunk_column(c, term, 2));
+    v.slots[3] = SOA_CAST(uint16_t *, soa_chunk_column(c, term, 3));
+    v.slots[4] = SOA_CAST(uint16_t *, soa_chunk_column(c, term, 4));
+    v.slots[5] = SOA_CAST(uint16_t *, soa_chunk_column(c, term, 5));
+    v.slots[6] = SOA_CAST(uint16_t *, soa_chunk_column(c, term, 6));
+    v.slots[7] = SOA_CAST(uint16_t *, soa_chunk_column(c, term, 7));
+    v.gold = SOA_CAST(uint64_t *, soa_chunk_column(c, term, 8));
+    v.weight = SOA_CAST(double *, soa_chunk_column(c, term, 9));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;
@@ -1195,8 +1195,8 @@ static inline game_Motion game_Motion_default(void)
 }
 
 static const soa_field_desc game_Motion_desc_fields[2] = {
-    {"v", SOA_F32, NULL, 3u, offsetof(game_Motion, v)},
-    {"spin", SOA_F32, NULL, 1u, offsetof(game_Motion, spin)},
+    {"v", SOA_F32, SOA_NULL, 3u, offsetof(game_Motion, v)},
+    {"spin", SOA_F32, SOA_NULL, 1u, offsetof(game_Motion, spin)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -1243,19 +1243,19 @@ static inline int game_Motion_cols_init(game_Motion_cols *c, size_t cap, soa_all
         return -1;
     }
     c->cap = cap;
-    c->v[0] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->v[0] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->v[0] && cap)
         goto fail;
-    c->v[1] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->v[1] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->v[1] && cap)
         goto fail;
-    c->v[2] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->v[2] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->v[2] && cap)
         goto fail;
-    c->spin = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->spin = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->spin && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -1398,10 +1398,10 @@ static inline int game_Motion_remove(soa_world *w, soa_entity e)
 static inline game_Motion_cols game_Motion_chunk(const soa_chunk *c, uint32_t term)
 {
     game_Motion_cols v;
-    v.v[0] = (float *)soa_chunk_column(c, term, 0);
-    v.v[1] = (float *)soa_chunk_column(c, term, 1);
-    v.v[2] = (float *)soa_chunk_column(c, term, 2);
-    v.spin = (float *)soa_chunk_column(c, term, 3);
+    v.v[0] = SOA_CAST(float *, soa_chunk_column(c, term, 0));
+    v.v[1] = SOA_CAST(float *, soa_chunk_column(c, term, 1));
+    v.v[2] = SOA_CAST(float *, soa_chunk_column(c, term, 2));
+    v.spin = SOA_CAST(float *, soa_chunk_column(c, term, 3));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;
@@ -1436,8 +1436,8 @@ static inline void game_Motion_reset_changed(soa_world *w)
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc game_Frozen_desc = {
     "game_Frozen", game_Frozen_LAYOUT_HASH,
-    0, 1, NULL,
-    0, NULL
+    0, 1, SOA_NULL,
+    0, SOA_NULL
 };
 
 /* Frozen as columns: element [row] of each column is one row's field. */
@@ -1471,7 +1471,7 @@ static inline int game_Frozen_cols_init(game_Frozen_cols *c, size_t cap, soa_all
         return -1;
     }
     c->cap = cap;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -1569,7 +1569,7 @@ typedef void (*game_Move_kernel)(const game_Move_view *v, const soa_frame *frame
 /* The kernel type-erased, for soa_sched_spec.kernel. */
 static inline soa_fn game_Move_kernel_fn(game_Move_kernel k)
 {
-    return (soa_fn)k;
+    return SOA_FN_CAST(soa_fn, k);
 }
 
 /* How the runtime calls an erased kernel: with a view it fills. */
@@ -1578,7 +1578,7 @@ static inline void game_Move_call(const soa_view_src *src, soa_fn k,
 {
     game_Move_view v;
     soa_view_fill(src, &v, sizeof v);
-    ((game_Move_kernel)k)(&v, frame, ctx);
+    SOA_FN_CAST(game_Move_kernel, k)(&v, frame, ctx);
 }
 
 /* game_Move's layout, for the runtime (soa/system.h; fields: soa/desc.h). */
@@ -1635,13 +1635,13 @@ static inline int game_Move_build_on(game_Move_snap *s, soa_world *w, soa_pool *
 static inline int game_Move_run(game_Move_snap *s, soa_pool *pool, game_Move_kernel k,
     const soa_frame *frame, void *ctx)
 {
-    return soa_snap_run(s, pool, (soa_fn)k, frame, ctx);
+    return soa_snap_run(s, pool, SOA_FN_CAST(soa_fn, k), frame, ctx);
 }
 
 static inline void game_Move_run_range(game_Move_snap *s, game_Move_kernel k,
     const soa_frame *frame, void *ctx, size_t begin, size_t end)
 {
-    soa_snap_run_range(s, (soa_fn)k, frame, ctx, begin, end);
+    soa_snap_run_range(s, SOA_FN_CAST(soa_fn, k), frame, ctx, begin, end);
 }
 
 static inline size_t game_Move_commit(const game_Move_snap *s, soa_world *w)
@@ -1732,7 +1732,7 @@ typedef void (*game_Regenerate_kernel)(const game_Regenerate_view *v, const soa_
 /* The kernel type-erased, for soa_sched_spec.kernel. */
 static inline soa_fn game_Regenerate_kernel_fn(game_Regenerate_kernel k)
 {
-    return (soa_fn)k;
+    return SOA_FN_CAST(soa_fn, k);
 }
 
 /* How the runtime calls an erased kernel: with a view it fills. */
@@ -1741,7 +1741,7 @@ static inline void game_Regenerate_call(const soa_view_src *src, soa_fn k,
 {
     game_Regenerate_view v;
     soa_view_fill(src, &v, sizeof v);
-    ((game_Regenerate_kernel)k)(&v, frame, ctx);
+    SOA_FN_CAST(game_Regenerate_kernel, k)(&v, frame, ctx);
 }
 
 /* game_Regenerate's layout, for the runtime (soa/system.h; fields: soa/desc.h). */
@@ -1792,13 +1792,13 @@ static inline int game_Regenerate_build_on(game_Regenerate_snap *s, soa_world *w
 static inline int game_Regenerate_run(game_Regenerate_snap *s, soa_pool *pool, game_Regenerate_kernel k,
     const soa_frame *frame, void *ctx)
 {
-    return soa_snap_run(s, pool, (soa_fn)k, frame, ctx);
+    return soa_snap_run(s, pool, SOA_FN_CAST(soa_fn, k), frame, ctx);
 }
 
 static inline void game_Regenerate_run_range(game_Regenerate_snap *s, game_Regenerate_kernel k,
     const soa_frame *frame, void *ctx, size_t begin, size_t end)
 {
-    soa_snap_run_range(s, (soa_fn)k, frame, ctx, begin, end);
+    soa_snap_run_range(s, SOA_FN_CAST(soa_fn, k), frame, ctx, begin, end);
 }
 
 static inline size_t game_Regenerate_commit(const game_Regenerate_snap *s, soa_world *w)
@@ -1895,7 +1895,7 @@ typedef void (*game_Loot_kernel)(const game_Loot_view *v, const soa_frame *frame
 /* The kernel type-erased, for soa_sched_spec.kernel. */
 static inline soa_fn game_Loot_kernel_fn(game_Loot_kernel k)
 {
-    return (soa_fn)k;
+    return SOA_FN_CAST(soa_fn, k);
 }
 
 /* How the runtime calls an erased kernel: with a view it fills. */
@@ -1904,7 +1904,7 @@ static inline void game_Loot_call(const soa_view_src *src, soa_fn k,
 {
     game_Loot_view v;
     soa_view_fill(src, &v, sizeof v);
-    ((game_Loot_kernel)k)(&v, frame, ctx);
+    SOA_FN_CAST(game_Loot_kernel, k)(&v, frame, ctx);
 }
 
 /* game_Loot's layout, for the runtime (soa/system.h; fields: soa/desc.h). */
@@ -1965,13 +1965,13 @@ static inline int game_Loot_build_on(game_Loot_snap *s, soa_world *w, soa_pool *
 static inline int game_Loot_run(game_Loot_snap *s, soa_pool *pool, game_Loot_kernel k,
     const soa_frame *frame, void *ctx)
 {
-    return soa_snap_run(s, pool, (soa_fn)k, frame, ctx);
+    return soa_snap_run(s, pool, SOA_FN_CAST(soa_fn, k), frame, ctx);
 }
 
 static inline void game_Loot_run_range(game_Loot_snap *s, game_Loot_kernel k,
     const soa_frame *frame, void *ctx, size_t begin, size_t end)
 {
-    soa_snap_run_range(s, (soa_fn)k, frame, ctx, begin, end);
+    soa_snap_run_range(s, SOA_FN_CAST(soa_fn, k), frame, ctx, begin, end);
 }
 
 static inline size_t game_Loot_commit(const game_Loot_snap *s, soa_world *w)
@@ -2010,7 +2010,7 @@ static const soa_system_desc game_Loot_system = {
     "game_Loot", game_Loot_LAYOUT_HASH,
     game_Loot_reads, 2,
     game_Loot_writes, 1,
-    NULL, 0,
+    SOA_NULL, 0,
     sizeof(game_Loot_snap), SOA_ALIGNOF(game_Loot_snap),
     game_Loot_erased_snap_init, soa_snap_release, soa_snap_build, soa_snap_run,
     soa_snap_commit, soa_snap_run_range, soa_snap_build_on, soa_snap_commit_on,

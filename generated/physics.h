@@ -37,8 +37,8 @@ static inline Position Position_default(void)
 }
 
 static const soa_field_desc Position_desc_fields[2] = {
-    {"x", SOA_F32, NULL, 1u, offsetof(Position, x)},
-    {"y", SOA_F32, NULL, 1u, offsetof(Position, y)},
+    {"x", SOA_F32, SOA_NULL, 1u, offsetof(Position, x)},
+    {"y", SOA_F32, SOA_NULL, 1u, offsetof(Position, y)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -83,13 +83,13 @@ static inline int Position_cols_init(Position_cols *c, size_t cap, soa_alloc *al
         return -1;
     }
     c->cap = cap;
-    c->x = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->x = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->x && cap)
         goto fail;
-    c->y = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->y = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->y && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -220,8 +220,8 @@ static inline int Position_remove(soa_world *w, soa_entity e)
 static inline Position_cols Position_chunk(const soa_chunk *c, uint32_t term)
 {
     Position_cols v;
-    v.x = (float *)soa_chunk_column(c, term, 0);
-    v.y = (float *)soa_chunk_column(c, term, 1);
+    v.x = SOA_CAST(float *, soa_chunk_column(c, term, 0));
+    v.y = SOA_CAST(float *, soa_chunk_column(c, term, 1));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;
@@ -267,8 +267,8 @@ static inline Velocity Velocity_default(void)
 }
 
 static const soa_field_desc Velocity_desc_fields[2] = {
-    {"x", SOA_F32, NULL, 1u, offsetof(Velocity, x)},
-    {"y", SOA_F32, NULL, 1u, offsetof(Velocity, y)},
+    {"x", SOA_F32, SOA_NULL, 1u, offsetof(Velocity, x)},
+    {"y", SOA_F32, SOA_NULL, 1u, offsetof(Velocity, y)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -313,13 +313,13 @@ static inline int Velocity_cols_init(Velocity_cols *c, size_t cap, soa_alloc *al
         return -1;
     }
     c->cap = cap;
-    c->x = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->x = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->x && cap)
         goto fail;
-    c->y = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->y = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->y && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -450,8 +450,8 @@ static inline int Velocity_remove(soa_world *w, soa_entity e)
 static inline Velocity_cols Velocity_chunk(const soa_chunk *c, uint32_t term)
 {
     Velocity_cols v;
-    v.x = (float *)soa_chunk_column(c, term, 0);
-    v.y = (float *)soa_chunk_column(c, term, 1);
+    v.x = SOA_CAST(float *, soa_chunk_column(c, term, 0));
+    v.y = SOA_CAST(float *, soa_chunk_column(c, term, 1));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;
@@ -514,7 +514,7 @@ typedef void (*Integrate_kernel)(const Integrate_view *v, const soa_frame *frame
 /* The kernel type-erased, for soa_sched_spec.kernel. */
 static inline soa_fn Integrate_kernel_fn(Integrate_kernel k)
 {
-    return (soa_fn)k;
+    return SOA_FN_CAST(soa_fn, k);
 }
 
 /* How the runtime calls an erased kernel: with a view it fills. */
@@ -523,7 +523,7 @@ static inline void Integrate_call(const soa_view_src *src, soa_fn k,
 {
     Integrate_view v;
     soa_view_fill(src, &v, sizeof v);
-    ((Integrate_kernel)k)(&v, frame, ctx);
+    SOA_FN_CAST(Integrate_kernel, k)(&v, frame, ctx);
 }
 
 /* Integrate's layout, for the runtime (soa/system.h; fields: soa/desc.h). */
@@ -571,13 +571,13 @@ static inline int Integrate_build_on(Integrate_snap *s, soa_world *w, soa_pool *
 static inline int Integrate_run(Integrate_snap *s, soa_pool *pool, Integrate_kernel k,
     const soa_frame *frame, void *ctx)
 {
-    return soa_snap_run(s, pool, (soa_fn)k, frame, ctx);
+    return soa_snap_run(s, pool, SOA_FN_CAST(soa_fn, k), frame, ctx);
 }
 
 static inline void Integrate_run_range(Integrate_snap *s, Integrate_kernel k,
     const soa_frame *frame, void *ctx, size_t begin, size_t end)
 {
-    soa_snap_run_range(s, (soa_fn)k, frame, ctx, begin, end);
+    soa_snap_run_range(s, SOA_FN_CAST(soa_fn, k), frame, ctx, begin, end);
 }
 
 static inline size_t Integrate_commit(const Integrate_snap *s, soa_world *w)
@@ -616,7 +616,7 @@ static const soa_system_desc Integrate_system = {
     "Integrate", Integrate_LAYOUT_HASH,
     Integrate_reads, 1,
     Integrate_writes, 1,
-    NULL, 0,
+    SOA_NULL, 0,
     sizeof(Integrate_snap), SOA_ALIGNOF(Integrate_snap),
     Integrate_erased_snap_init, soa_snap_release, soa_snap_build, soa_snap_run,
     soa_snap_commit, soa_snap_run_range, soa_snap_build_on, soa_snap_commit_on,

@@ -24,10 +24,10 @@ extern "C" {
 
 /* Which side an entity is on. */
 typedef uint8_t common_Team;
-#define common_Team_red ((common_Team)0u)
-#define common_Team_green ((common_Team)5u)
+#define common_Team_red SOA_CAST(common_Team, 0u)
+#define common_Team_green SOA_CAST(common_Team, 5u)
 /* Follows green: 6. */
-#define common_Team_blue ((common_Team)6u)
+#define common_Team_blue SOA_CAST(common_Team, 6u)
 
 /* The value's name in the schema, or "?" for a number that is not one
  * of Team's values. */
@@ -49,9 +49,9 @@ static inline const char *common_Team_str(common_Team v)
 
 /* Modes with a 64-bit unsigned base, up to the largest value. */
 typedef uint64_t sim_Mode;
-#define sim_Mode_off ((sim_Mode)0u)
-#define sim_Mode_on ((sim_Mode)1u)
-#define sim_Mode_all ((sim_Mode)18446744073709551615ULL)
+#define sim_Mode_off SOA_CAST(sim_Mode, 0u)
+#define sim_Mode_on SOA_CAST(sim_Mode, 1u)
+#define sim_Mode_all SOA_CAST(sim_Mode, 18446744073709551615ULL)
 
 /* The value's name in the schema, or "?" for a number that is not one
  * of Mode's values. */
@@ -88,9 +88,9 @@ static inline common_Transform common_Transform_default(void)
 }
 
 static const soa_field_desc common_Transform_desc_fields[3] = {
-    {"pos", SOA_F32, NULL, 3u, offsetof(common_Transform, pos)},
-    {"rot", SOA_F32, NULL, 4u, offsetof(common_Transform, rot)},
-    {"scale", SOA_F32, NULL, 1u, offsetof(common_Transform, scale)},
+    {"pos", SOA_F32, SOA_NULL, 3u, offsetof(common_Transform, pos)},
+    {"rot", SOA_F32, SOA_NULL, 4u, offsetof(common_Transform, rot)},
+    {"scale", SOA_F32, SOA_NULL, 1u, offsetof(common_Transform, scale)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -142,31 +142,31 @@ static inline int common_Transform_cols_init(common_Transform_cols *c, size_t ca
         return -1;
     }
     c->cap = cap;
-    c->pos[0] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->pos[0] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->pos[0] && cap)
         goto fail;
-    c->pos[1] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->pos[1] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->pos[1] && cap)
         goto fail;
-    c->pos[2] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->pos[2] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->pos[2] && cap)
         goto fail;
-    c->rot[0] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->rot[0] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->rot[0] && cap)
         goto fail;
-    c->rot[1] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->rot[1] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->rot[1] && cap)
         goto fail;
-    c->rot[2] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->rot[2] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->rot[2] && cap)
         goto fail;
-    c->rot[3] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->rot[3] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->rot[3] && cap)
         goto fail;
-    c->scale = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->scale = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->scale && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -333,14 +333,14 @@ static inline int common_Transform_remove(soa_world *w, soa_entity e)
 static inline common_Transform_cols common_Transform_chunk(const soa_chunk *c, uint32_t term)
 {
     common_Transform_cols v;
-    v.pos[0] = (float *)soa_chunk_column(c, term, 0);
-    v.pos[1] = (float *)soa_chunk_column(c, term, 1);
-    v.pos[2] = (float *)soa_chunk_column(c, term, 2);
-    v.rot[0] = (float *)soa_chunk_column(c, term, 3);
-    v.rot[1] = (float *)soa_chunk_column(c, term, 4);
-    v.rot[2] = (float *)soa_chunk_column(c, term, 5);
-    v.rot[3] = (float *)soa_chunk_column(c, term, 6);
-    v.scale = (float *)soa_chunk_column(c, term, 7);
+    v.pos[0] = SOA_CAST(float *, soa_chunk_column(c, term, 0));
+    v.pos[1] = SOA_CAST(float *, soa_chunk_column(c, term, 1));
+    v.pos[2] = SOA_CAST(float *, soa_chunk_column(c, term, 2));
+    v.rot[0] = SOA_CAST(float *, soa_chunk_column(c, term, 3));
+    v.rot[1] = SOA_CAST(float *, soa_chunk_column(c, term, 4));
+    v.rot[2] = SOA_CAST(float *, soa_chunk_column(c, term, 5));
+    v.rot[3] = SOA_CAST(float *, soa_chunk_column(c, term, 6));
+    v.scale = SOA_CAST(float *, soa_chunk_column(c, term, 7));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;
@@ -397,18 +397,18 @@ static inline sim_Limits sim_Limits_default(void)
 }
 
 static const soa_field_desc sim_Limits_desc_fields[13] = {
-    {"lo", SOA_I64, NULL, 1u, offsetof(sim_Limits, lo)},
-    {"hi", SOA_U64, NULL, 1u, offsetof(sim_Limits, hi)},
-    {"big", SOA_F32, NULL, 1u, offsetof(sim_Limits, big)},
-    {"tiny", SOA_F64, NULL, 1u, offsetof(sim_Limits, tiny)},
-    {"huge", SOA_F64, NULL, 1u, offsetof(sim_Limits, huge)},
-    {"mask", SOA_I32, NULL, 1u, offsetof(sim_Limits, mask)},
-    {"low32", SOA_I32, NULL, 1u, offsetof(sim_Limits, low32)},
-    {"flags", SOA_U8, NULL, 1u, offsetof(sim_Limits, flags)},
-    {"neg8", SOA_I8, NULL, 1u, offsetof(sim_Limits, neg8)},
-    {"min16", SOA_I16, NULL, 1u, offsetof(sim_Limits, min16)},
-    {"wide", SOA_U32, NULL, 1u, offsetof(sim_Limits, wide)},
-    {"on", SOA_BOOL, NULL, 1u, offsetof(sim_Limits, on)},
+    {"lo", SOA_I64, SOA_NULL, 1u, offsetof(sim_Limits, lo)},
+    {"hi", SOA_U64, SOA_NULL, 1u, offsetof(sim_Limits, hi)},
+    {"big", SOA_F32, SOA_NULL, 1u, offsetof(sim_Limits, big)},
+    {"tiny", SOA_F64, SOA_NULL, 1u, offsetof(sim_Limits, tiny)},
+    {"huge", SOA_F64, SOA_NULL, 1u, offsetof(sim_Limits, huge)},
+    {"mask", SOA_I32, SOA_NULL, 1u, offsetof(sim_Limits, mask)},
+    {"low32", SOA_I32, SOA_NULL, 1u, offsetof(sim_Limits, low32)},
+    {"flags", SOA_U8, SOA_NULL, 1u, offsetof(sim_Limits, flags)},
+    {"neg8", SOA_I8, SOA_NULL, 1u, offsetof(sim_Limits, neg8)},
+    {"min16", SOA_I16, SOA_NULL, 1u, offsetof(sim_Limits, min16)},
+    {"wide", SOA_U32, SOA_NULL, 1u, offsetof(sim_Limits, wide)},
+    {"on", SOA_BOOL, SOA_NULL, 1u, offsetof(sim_Limits, on)},
     {"mode", SOA_U64, "sim_Mode", 1u, offsetof(sim_Limits, mode)},
 };
 
@@ -476,46 +476,46 @@ static inline int sim_Limits_cols_init(sim_Limits_cols *c, size_t cap, soa_alloc
         return -1;
     }
     c->cap = cap;
-    c->lo = (int64_t *)a->alloc(a, cap * sizeof(int64_t), SOA_ALIGN);
+    c->lo = SOA_CAST(int64_t *, a->alloc(a, cap * sizeof(int64_t), SOA_ALIGN));
     if (!c->lo && cap)
         goto fail;
-    c->hi = (uint64_t *)a->alloc(a, cap * sizeof(uint64_t), SOA_ALIGN);
+    c->hi = SOA_CAST(uint64_t *, a->alloc(a, cap * sizeof(uint64_t), SOA_ALIGN));
     if (!c->hi && cap)
         goto fail;
-    c->big = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->big = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->big && cap)
         goto fail;
-    c->tiny = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->tiny = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->tiny && cap)
         goto fail;
-    c->huge = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->huge = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->huge && cap)
         goto fail;
-    c->mask = (int32_t *)a->alloc(a, cap * sizeof(int32_t), SOA_ALIGN);
+    c->mask = SOA_CAST(int32_t *, a->alloc(a, cap * sizeof(int32_t), SOA_ALIGN));
     if (!c->mask && cap)
         goto fail;
-    c->low32 = (int32_t *)a->alloc(a, cap * sizeof(int32_t), SOA_ALIGN);
+    c->low32 = SOA_CAST(int32_t *, a->alloc(a, cap * sizeof(int32_t), SOA_ALIGN));
     if (!c->low32 && cap)
         goto fail;
-    c->flags = (uint8_t *)a->alloc(a, cap * sizeof(uint8_t), SOA_ALIGN);
+    c->flags = SOA_CAST(uint8_t *, a->alloc(a, cap * sizeof(uint8_t), SOA_ALIGN));
     if (!c->flags && cap)
         goto fail;
-    c->neg8 = (int8_t *)a->alloc(a, cap * sizeof(int8_t), SOA_ALIGN);
+    c->neg8 = SOA_CAST(int8_t *, a->alloc(a, cap * sizeof(int8_t), SOA_ALIGN));
     if (!c->neg8 && cap)
         goto fail;
-    c->min16 = (int16_t *)a->alloc(a, cap * sizeof(int16_t), SOA_ALIGN);
+    c->min16 = SOA_CAST(int16_t *, a->alloc(a, cap * sizeof(int16_t), SOA_ALIGN));
     if (!c->min16 && cap)
         goto fail;
-    c->wide = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->wide = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->wide && cap)
         goto fail;
-    c->on = (bool *)a->alloc(a, cap * sizeof(bool), SOA_ALIGN);
+    c->on = SOA_CAST(bool *, a->alloc(a, cap * sizeof(bool), SOA_ALIGN));
     if (!c->on && cap)
         goto fail;
-    c->mode = (sim_Mode *)a->alloc(a, cap * sizeof(sim_Mode), SOA_ALIGN);
+    c->mode = SOA_CAST(sim_Mode *, a->alloc(a, cap * sizeof(sim_Mode), SOA_ALIGN));
     if (!c->mode && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -712,19 +712,19 @@ static inline int sim_Limits_remove(soa_world *w, soa_entity e)
 static inline sim_Limits_cols sim_Limits_chunk(const soa_chunk *c, uint32_t term)
 {
     sim_Limits_cols v;
-    v.lo = (int64_t *)soa_chunk_column(c, term, 0);
-    v.hi = (uint64_t *)soa_chunk_column(c, term, 1);
-    v.big = (float *)soa_chunk_column(c, term, 2);
-    v.tiny = (double *)soa_chunk_column(c, term, 3);
-    v.huge = (double *)soa_chunk_column(c, term, 4);
-    v.mask = (int32_t *)soa_chunk_column(c, term, 5);
-    v.low32 = (int32_t *)soa_chunk_column(c, term, 6);
-    v.flags = (uint8_t *)soa_chunk_column(c, term, 7);
-    v.neg8 = (int8_t *)soa_chunk_column(c, term, 8);
-    v.min16 = (int16_t *)soa_chunk_column(c, term, 9);
-    v.wide = (uint32_t *)soa_chunk_column(c, term, 10);
-    v.on = (bool *)soa_chunk_column(c, term, 11);
-    v.mode = (sim_Mode *)soa_chunk_column(c, term, 12);
+    v.lo = SOA_CAST(int64_t *, soa_chunk_column(c, term, 0));
+    v.hi = SOA_CAST(uint64_t *, soa_chunk_column(c, term, 1));
+    v.big = SOA_CAST(float *, soa_chunk_column(c, term, 2));
+    v.tiny = SOA_CAST(double *, soa_chunk_column(c, term, 3));
+    v.huge = SOA_CAST(double *, soa_chunk_column(c, term, 4));
+    v.mask = SOA_CAST(int32_t *, soa_chunk_column(c, term, 5));
+    v.low32 = SOA_CAST(int32_t *, soa_chunk_column(c, term, 6));
+    v.flags = SOA_CAST(uint8_t *, soa_chunk_column(c, term, 7));
+    v.neg8 = SOA_CAST(int8_t *, soa_chunk_column(c, term, 8));
+    v.min16 = SOA_CAST(int16_t *, soa_chunk_column(c, term, 9));
+    v.wide = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 10));
+    v.on = SOA_CAST(bool *, soa_chunk_column(c, term, 11));
+    v.mode = SOA_CAST(sim_Mode *, soa_chunk_column(c, term, 12));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;
@@ -773,11 +773,11 @@ static inline sim_Particle sim_Particle_default(void)
 }
 
 static const soa_field_desc sim_Particle_desc_fields[5] = {
-    {"pos", SOA_F32, NULL, 2u, offsetof(sim_Particle, pos)},
-    {"vel", SOA_F32, NULL, 2u, offsetof(sim_Particle, vel)},
-    {"age", SOA_F32, NULL, 1u, offsetof(sim_Particle, age)},
+    {"pos", SOA_F32, SOA_NULL, 2u, offsetof(sim_Particle, pos)},
+    {"vel", SOA_F32, SOA_NULL, 2u, offsetof(sim_Particle, vel)},
+    {"age", SOA_F32, SOA_NULL, 1u, offsetof(sim_Particle, age)},
     {"team", SOA_U8, "common_Team", 1u, offsetof(sim_Particle, team)},
-    {"history", SOA_F64, NULL, 16u, offsetof(sim_Particle, history)},
+    {"history", SOA_F64, SOA_NULL, 16u, offsetof(sim_Particle, history)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -845,73 +845,73 @@ static inline int sim_Particle_cols_init(sim_Particle_cols *c, size_t cap, soa_a
         return -1;
     }
     c->cap = cap;
-    c->pos[0] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->pos[0] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->pos[0] && cap)
         goto fail;
-    c->pos[1] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->pos[1] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->pos[1] && cap)
         goto fail;
-    c->vel[0] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->vel[0] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->vel[0] && cap)
         goto fail;
-    c->vel[1] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->vel[1] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->vel[1] && cap)
         goto fail;
-    c->age = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->age = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->age && cap)
         goto fail;
-    c->team = (common_Team *)a->alloc(a, cap * sizeof(common_Team), SOA_ALIGN);
+    c->team = SOA_CAST(common_Team *, a->alloc(a, cap * sizeof(common_Team), SOA_ALIGN));
     if (!c->team && cap)
         goto fail;
-    c->history[0] = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->history[0] = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->history[0] && cap)
         goto fail;
-    c->history[1] = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->history[1] = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->history[1] && cap)
         goto fail;
-    c->history[2] = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->history[2] = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->history[2] && cap)
         goto fail;
-    c->history[3] = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->history[3] = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->history[3] && cap)
         goto fail;
-    c->history[4] = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->history[4] = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->history[4] && cap)
         goto fail;
-    c->history[5] = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->history[5] = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->history[5] && cap)
         goto fail;
-    c->history[6] = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->history[6] = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->history[6] && cap)
         goto fail;
-    c->history[7] = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->history[7] = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->history[7] && cap)
         goto fail;
-    c->history[8] = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->history[8] = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->history[8] && cap)
         goto fail;
-    c->history[9] = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->history[9] = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->history[9] && cap)
         goto fail;
-    c->history[10] = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->history[10] = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->history[10] && cap)
         goto fail;
-    c->history[11] = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->history[11] = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->history[11] && cap)
         goto fail;
-    c->history[12] = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->history[12] = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->history[12] && cap)
         goto fail;
-    c->history[13] = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->history[13] = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->history[13] && cap)
         goto fail;
-    c->history[14] = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->history[14] = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->history[14] && cap)
         goto fail;
-    c->history[15] = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->history[15] = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->history[15] && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -1162,28 +1162,28 @@ static inline int sim_Particle_remove(soa_world *w, soa_entity e)
 static inline sim_Particle_cols sim_Particle_chunk(const soa_chunk *c, uint32_t term)
 {
     sim_Particle_cols v;
-    v.pos[0] = (float *)soa_chunk_column(c, term, 0);
-    v.pos[1] = (float *)soa_chunk_column(c, term, 1);
-    v.vel[0] = (float *)soa_chunk_column(c, term, 2);
-    v.vel[1] = (float *)soa_chunk_column(c, term, 3);
-    v.age = (float *)soa_chunk_column(c, term, 4);
-    v.team = (common_Team *)soa_chunk_column(c, term, 5);
-    v.history[0] = (double *)soa_chunk_column(c, term, 6);
-    v.history[1] = (double *)soa_chunk_column(c, term, 7);
-    v.history[2] = (double *)soa_chunk_column(c, term, 8);
-    v.history[3] = (double *)soa_chunk_column(c, term, 9);
-    v.history[4] = (double *)soa_chunk_column(c, term, 10);
-    v.history[5] = (double *)soa_chunk_column(c, term, 11);
-    v.history[6] = (double *)soa_chunk_column(c, term, 12);
-    v.history[7] = (double *)soa_chunk_column(c, term, 13);
-    v.history[8] = (double *)soa_chunk_column(c, term, 14);
-    v.history[9] = (double *)soa_chunk_column(c, term, 15);
-    v.history[10] = (double *)soa_chunk_column(c, term, 16);
-    v.history[11] = (double *)soa_chunk_column(c, term, 17);
-    v.history[12] = (double *)soa_chunk_column(c, term, 18);
-    v.history[13] = (double *)soa_chunk_column(c, term, 19);
-    v.history[14] = (double *)soa_chunk_column(c, term, 20);
-    v.history[15] = (double *)soa_chunk_column(c, term, 21);
+    v.pos[0] = SOA_CAST(float *, soa_chunk_column(c, term, 0));
+    v.pos[1] = SOA_CAST(float *, soa_chunk_column(c, term, 1));
+    v.vel[0] = SOA_CAST(float *, soa_chunk_column(c, term, 2));
+    v.vel[1] = SOA_CAST(float *, soa_chunk_column(c, term, 3));
+    v.age = SOA_CAST(float *, soa_chunk_column(c, term, 4));
+    v.team = SOA_CAST(common_Team *, soa_chunk_column(c, term, 5));
+    v.history[0] = SOA_CAST(double *, soa_chunk_column(c, term, 6));
+    v.history[1] = SOA_CAST(double *, soa_chunk_column(c, term, 7));
+    v.history[2] = SOA_CAST(double *, soa_chunk_column(c, term, 8));
+    v.history[3] = SOA_CAST(double *, soa_chunk_column(c, term, 9));
+    v.history[4] = SOA_CAST(double *, soa_chunk_column(c, term, 10));
+    v.history[5] = SOA_CAST(double *, soa_chunk_column(c, term, 11));
+    v.history[6] = SOA_CAST(double *, soa_chunk_column(c, term, 12));
+    v.history[7] = SOA_CAST(double *, soa_chunk_column(c, term, 13));
+    v.history[8] = SOA_CAST(double *, soa_chunk_column(c, term, 14));
+    v.history[9] = SOA_CAST(double *, soa_chunk_column(c, term, 15));
+    v.history[10] = SOA_CAST(double *, soa_chunk_column(c, term, 16));
+    v.history[11] = SOA_CAST(double *, soa_chunk_column(c, term, 17));
+    v.history[12] = SOA_CAST(double *, soa_chunk_column(c, term, 18));
+    v.history[13] = SOA_CAST(double *, soa_chunk_column(c, term, 19));
+    v.history[14] = SOA_CAST(double *, soa_chunk_column(c, term, 20));
+    v.history[15] = SOA_CAST(double *, soa_chunk_column(c, term, 21));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;
@@ -1260,7 +1260,7 @@ typedef void (*sim_Age_kernel)(const sim_Age_view *v, const soa_frame *frame, vo
 /* The kernel type-erased, for soa_sched_spec.kernel. */
 static inline soa_fn sim_Age_kernel_fn(sim_Age_kernel k)
 {
-    return (soa_fn)k;
+    return SOA_FN_CAST(soa_fn, k);
 }
 
 /* How the runtime calls an erased kernel: with a view it fills. */
@@ -1269,7 +1269,7 @@ static inline void sim_Age_call(const soa_view_src *src, soa_fn k,
 {
     sim_Age_view v;
     soa_view_fill(src, &v, sizeof v);
-    ((sim_Age_kernel)k)(&v, frame, ctx);
+    SOA_FN_CAST(sim_Age_kernel, k)(&v, frame, ctx);
 }
 
 /* sim_Age's layout, for the runtime (soa/system.h; fields: soa/desc.h). */
@@ -1348,13 +1348,13 @@ static inline int sim_Age_build_on(sim_Age_snap *s, soa_world *w, soa_pool *pool
 static inline int sim_Age_run(sim_Age_snap *s, soa_pool *pool, sim_Age_kernel k,
     const soa_frame *frame, void *ctx)
 {
-    return soa_snap_run(s, pool, (soa_fn)k, frame, ctx);
+    return soa_snap_run(s, pool, SOA_FN_CAST(soa_fn, k), frame, ctx);
 }
 
 static inline void sim_Age_run_range(sim_Age_snap *s, sim_Age_kernel k,
     const soa_frame *frame, void *ctx, size_t begin, size_t end)
 {
-    soa_snap_run_range(s, (soa_fn)k, frame, ctx, begin, end);
+    soa_snap_run_range(s, SOA_FN_CAST(soa_fn, k), frame, ctx, begin, end);
 }
 
 static inline size_t sim_Age_commit(const sim_Age_snap *s, soa_world *w)
@@ -1393,7 +1393,7 @@ static const soa_system_desc sim_Age_system = {
     "sim_Age", sim_Age_LAYOUT_HASH,
     sim_Age_reads, 1,
     sim_Age_writes, 1,
-    NULL, 0,
+    SOA_NULL, 0,
     sizeof(sim_Age_snap), SOA_ALIGNOF(sim_Age_snap),
     sim_Age_erased_snap_init, soa_snap_release, soa_snap_build, soa_snap_run,
     soa_snap_commit, soa_snap_run_range, soa_snap_build_on, soa_snap_commit_on,

@@ -47,5 +47,20 @@ for cc in "gcc -std=c99" "clang -std=c11" "g++ -std=c++17" "clang++ -std=c++17";
         echo "FAIL: the public macros with $cc"; cat "$tmp/err"; fail=1
     fi
 done
-[ $fail -eq 0 ] && echo "all public headers compile cleanly (C99, C11, C++17; gcc, clang)"
+# What a C++ user compiles: every public header and a generated header in
+# one unit, under the C++ flags above.  The committed headers cover enums
+# (negative values too), arrays, tags, includes and systems.
+for h in generated/*.h tests/compiler/golden/*.h; do
+    { for p in runtime/include/soa/*.h; do
+          printf '#include "soa/%s"\n' "$(basename "$p")"
+      done
+      printf '#include "%s"\nint soa_generated_test_dummy;\n' "$(basename "$h")"; } > "$tmp/g.cpp"
+    for cxx in "clang++ -std=c++17" "g++ -std=c++17"; do
+        if ! $cxx $strict -Wold-style-cast -Wzero-as-null-pointer-constant \
+                -Iruntime/include -I"$(dirname "$h")" -c "$tmp/g.cpp" -o "$tmp/g.o" 2>"$tmp/err"; then
+            echo "FAIL: $h with every public header, $cxx"; head -20 "$tmp/err"; fail=1
+        fi
+    done
+done
+[ $fail -eq 0 ] && echo "all public headers compile cleanly (C99, C11, C++17; gcc, clang), and with each generated header in C++"
 exit $fail

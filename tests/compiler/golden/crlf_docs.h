@@ -25,8 +25,8 @@ extern "C" {
 /* enum doc */
 typedef uint8_t Colour;
 /* item doc ends with a star * */
-#define Colour_red ((Colour)0u)
-#define Colour_green ((Colour)1u)
+#define Colour_red SOA_CAST(Colour, 0u)
+#define Colour_green SOA_CAST(Colour, 1u)
 
 /* The value's name in the schema, or "?" for a number that is not one
  * of Colour's values. */
@@ -65,8 +65,8 @@ static inline Doc Doc_default(void)
 }
 
 static const soa_field_desc Doc_desc_fields[2] = {
-    {"x", SOA_F32, NULL, 1u, offsetof(Doc, x)},
-    {"y", SOA_F32, NULL, 1u, offsetof(Doc, y)},
+    {"x", SOA_F32, SOA_NULL, 1u, offsetof(Doc, x)},
+    {"y", SOA_F32, SOA_NULL, 1u, offsetof(Doc, y)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -111,13 +111,13 @@ static inline int Doc_cols_init(Doc_cols *c, size_t cap, soa_alloc *alloc)
         return -1;
     }
     c->cap = cap;
-    c->x = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->x = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->x && cap)
         goto fail;
-    c->y = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->y = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->y && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -248,8 +248,8 @@ static inline int Doc_remove(soa_world *w, soa_entity e)
 static inline Doc_cols Doc_chunk(const soa_chunk *c, uint32_t term)
 {
     Doc_cols v;
-    v.x = (float *)soa_chunk_column(c, term, 0);
-    v.y = (float *)soa_chunk_column(c, term, 1);
+    v.x = SOA_CAST(float *, soa_chunk_column(c, term, 0));
+    v.y = SOA_CAST(float *, soa_chunk_column(c, term, 1));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;
@@ -336,10 +336,10 @@ static inline int Last_cols_init(Last_cols *c, size_t cap, soa_alloc *alloc)
         return -1;
     }
     c->cap = cap;
-    c->c = (Colour *)a->alloc(a, cap * sizeof(Colour), SOA_ALIGN);
+    c->c = SOA_CAST(Colour *, a->alloc(a, cap * sizeof(Colour), SOA_ALIGN));
     if (!c->c && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -464,7 +464,7 @@ static inline int Last_remove(soa_world *w, soa_entity e)
 static inline Last_cols Last_chunk(const soa_chunk *c, uint32_t term)
 {
     Last_cols v;
-    v.c = (Colour *)soa_chunk_column(c, term, 0);
+    v.c = SOA_CAST(Colour *, soa_chunk_column(c, term, 0));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;

@@ -23,8 +23,8 @@ extern "C" {
 #define SOA_GEN_ENUM_edge_Big
 
 typedef uint64_t edge_Big;
-#define edge_Big_zero ((edge_Big)0u)
-#define edge_Big_max ((edge_Big)18446744073709551615ULL)
+#define edge_Big_zero SOA_CAST(edge_Big, 0u)
+#define edge_Big_max SOA_CAST(edge_Big, 18446744073709551615ULL)
 
 /* The value's name in the schema, or "?" for a number that is not one
  * of Big's values. */
@@ -44,9 +44,9 @@ static inline const char *edge_Big_str(edge_Big v)
 #define SOA_GEN_ENUM_edge_Small
 
 typedef int64_t edge_Small;
-#define edge_Small_min ((edge_Small)(-9223372036854775807LL - 1))
-#define edge_Small_minus_one ((edge_Small)-1)
-#define edge_Small_max ((edge_Small)9223372036854775807LL)
+#define edge_Small_min SOA_CAST(edge_Small, (-9223372036854775807LL - 1))
+#define edge_Small_minus_one SOA_CAST(edge_Small, -1)
+#define edge_Small_max SOA_CAST(edge_Small, 9223372036854775807LL)
 
 /* The value's name in the schema, or "?" for a number that is not one
  * of Small's values. */
@@ -67,8 +67,8 @@ static inline const char *edge_Small_str(edge_Small v)
 #define SOA_GEN_ENUM_edge_Byte
 
 typedef int8_t edge_Byte;
-#define edge_Byte_lo ((edge_Byte)-128)
-#define edge_Byte_hi ((edge_Byte)127)
+#define edge_Byte_lo SOA_CAST(edge_Byte, -128)
+#define edge_Byte_hi SOA_CAST(edge_Byte, 127)
 
 /* The value's name in the schema, or "?" for a number that is not one
  * of Byte's values. */
@@ -111,18 +111,18 @@ static inline edge_Ints edge_Ints_default(void)
 }
 
 static const soa_field_desc edge_Ints_desc_fields[12] = {
-    {"a", SOA_I8, NULL, 1u, offsetof(edge_Ints, a)},
-    {"b", SOA_I8, NULL, 1u, offsetof(edge_Ints, b)},
-    {"c", SOA_I16, NULL, 1u, offsetof(edge_Ints, c)},
-    {"d", SOA_U16, NULL, 1u, offsetof(edge_Ints, d)},
-    {"e", SOA_I32, NULL, 1u, offsetof(edge_Ints, e)},
-    {"f", SOA_U32, NULL, 1u, offsetof(edge_Ints, f)},
-    {"g", SOA_I64, NULL, 1u, offsetof(edge_Ints, g)},
-    {"h", SOA_I64, NULL, 1u, offsetof(edge_Ints, h)},
-    {"i", SOA_U64, NULL, 1u, offsetof(edge_Ints, i)},
-    {"j", SOA_I32, NULL, 1u, offsetof(edge_Ints, j)},
-    {"k", SOA_U8, NULL, 1u, offsetof(edge_Ints, k)},
-    {"l", SOA_U64, NULL, 1u, offsetof(edge_Ints, l)},
+    {"a", SOA_I8, SOA_NULL, 1u, offsetof(edge_Ints, a)},
+    {"b", SOA_I8, SOA_NULL, 1u, offsetof(edge_Ints, b)},
+    {"c", SOA_I16, SOA_NULL, 1u, offsetof(edge_Ints, c)},
+    {"d", SOA_U16, SOA_NULL, 1u, offsetof(edge_Ints, d)},
+    {"e", SOA_I32, SOA_NULL, 1u, offsetof(edge_Ints, e)},
+    {"f", SOA_U32, SOA_NULL, 1u, offsetof(edge_Ints, f)},
+    {"g", SOA_I64, SOA_NULL, 1u, offsetof(edge_Ints, g)},
+    {"h", SOA_I64, SOA_NULL, 1u, offsetof(edge_Ints, h)},
+    {"i", SOA_U64, SOA_NULL, 1u, offsetof(edge_Ints, i)},
+    {"j", SOA_I32, SOA_NULL, 1u, offsetof(edge_Ints, j)},
+    {"k", SOA_U8, SOA_NULL, 1u, offsetof(edge_Ints, k)},
+    {"l", SOA_U64, SOA_NULL, 1u, offsetof(edge_Ints, l)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -187,43 +187,43 @@ static inline int edge_Ints_cols_init(edge_Ints_cols *c, size_t cap, soa_alloc *
         return -1;
     }
     c->cap = cap;
-    c->a = (int8_t *)a->alloc(a, cap * sizeof(int8_t), SOA_ALIGN);
+    c->a = SOA_CAST(int8_t *, a->alloc(a, cap * sizeof(int8_t), SOA_ALIGN));
     if (!c->a && cap)
         goto fail;
-    c->b = (int8_t *)a->alloc(a, cap * sizeof(int8_t), SOA_ALIGN);
+    c->b = SOA_CAST(int8_t *, a->alloc(a, cap * sizeof(int8_t), SOA_ALIGN));
     if (!c->b && cap)
         goto fail;
-    c->c = (int16_t *)a->alloc(a, cap * sizeof(int16_t), SOA_ALIGN);
+    c->c = SOA_CAST(int16_t *, a->alloc(a, cap * sizeof(int16_t), SOA_ALIGN));
     if (!c->c && cap)
         goto fail;
-    c->d = (uint16_t *)a->alloc(a, cap * sizeof(uint16_t), SOA_ALIGN);
+    c->d = SOA_CAST(uint16_t *, a->alloc(a, cap * sizeof(uint16_t), SOA_ALIGN));
     if (!c->d && cap)
         goto fail;
-    c->e = (int32_t *)a->alloc(a, cap * sizeof(int32_t), SOA_ALIGN);
+    c->e = SOA_CAST(int32_t *, a->alloc(a, cap * sizeof(int32_t), SOA_ALIGN));
     if (!c->e && cap)
         goto fail;
-    c->f = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->f = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->f && cap)
         goto fail;
-    c->g = (int64_t *)a->alloc(a, cap * sizeof(int64_t), SOA_ALIGN);
+    c->g = SOA_CAST(int64_t *, a->alloc(a, cap * sizeof(int64_t), SOA_ALIGN));
     if (!c->g && cap)
         goto fail;
-    c->h = (int64_t *)a->alloc(a, cap * sizeof(int64_t), SOA_ALIGN);
+    c->h = SOA_CAST(int64_t *, a->alloc(a, cap * sizeof(int64_t), SOA_ALIGN));
     if (!c->h && cap)
         goto fail;
-    c->i = (uint64_t *)a->alloc(a, cap * sizeof(uint64_t), SOA_ALIGN);
+    c->i = SOA_CAST(uint64_t *, a->alloc(a, cap * sizeof(uint64_t), SOA_ALIGN));
     if (!c->i && cap)
         goto fail;
-    c->j = (int32_t *)a->alloc(a, cap * sizeof(int32_t), SOA_ALIGN);
+    c->j = SOA_CAST(int32_t *, a->alloc(a, cap * sizeof(int32_t), SOA_ALIGN));
     if (!c->j && cap)
         goto fail;
-    c->k = (uint8_t *)a->alloc(a, cap * sizeof(uint8_t), SOA_ALIGN);
+    c->k = SOA_CAST(uint8_t *, a->alloc(a, cap * sizeof(uint8_t), SOA_ALIGN));
     if (!c->k && cap)
         goto fail;
-    c->l = (uint64_t *)a->alloc(a, cap * sizeof(uint64_t), SOA_ALIGN);
+    c->l = SOA_CAST(uint64_t *, a->alloc(a, cap * sizeof(uint64_t), SOA_ALIGN));
     if (!c->l && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -414,18 +414,18 @@ static inline int edge_Ints_remove(soa_world *w, soa_entity e)
 static inline edge_Ints_cols edge_Ints_chunk(const soa_chunk *c, uint32_t term)
 {
     edge_Ints_cols v;
-    v.a = (int8_t *)soa_chunk_column(c, term, 0);
-    v.b = (int8_t *)soa_chunk_column(c, term, 1);
-    v.c = (int16_t *)soa_chunk_column(c, term, 2);
-    v.d = (uint16_t *)soa_chunk_column(c, term, 3);
-    v.e = (int32_t *)soa_chunk_column(c, term, 4);
-    v.f = (uint32_t *)soa_chunk_column(c, term, 5);
-    v.g = (int64_t *)soa_chunk_column(c, term, 6);
-    v.h = (int64_t *)soa_chunk_column(c, term, 7);
-    v.i = (uint64_t *)soa_chunk_column(c, term, 8);
-    v.j = (int32_t *)soa_chunk_column(c, term, 9);
-    v.k = (uint8_t *)soa_chunk_column(c, term, 10);
-    v.l = (uint64_t *)soa_chunk_column(c, term, 11);
+    v.a = SOA_CAST(int8_t *, soa_chunk_column(c, term, 0));
+    v.b = SOA_CAST(int8_t *, soa_chunk_column(c, term, 1));
+    v.c = SOA_CAST(int16_t *, soa_chunk_column(c, term, 2));
+    v.d = SOA_CAST(uint16_t *, soa_chunk_column(c, term, 3));
+    v.e = SOA_CAST(int32_t *, soa_chunk_column(c, term, 4));
+    v.f = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 5));
+    v.g = SOA_CAST(int64_t *, soa_chunk_column(c, term, 6));
+    v.h = SOA_CAST(int64_t *, soa_chunk_column(c, term, 7));
+    v.i = SOA_CAST(uint64_t *, soa_chunk_column(c, term, 8));
+    v.j = SOA_CAST(int32_t *, soa_chunk_column(c, term, 9));
+    v.k = SOA_CAST(uint8_t *, soa_chunk_column(c, term, 10));
+    v.l = SOA_CAST(uint64_t *, soa_chunk_column(c, term, 11));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;
@@ -482,20 +482,20 @@ static inline edge_Floats edge_Floats_default(void)
 }
 
 static const soa_field_desc edge_Floats_desc_fields[14] = {
-    {"a", SOA_F32, NULL, 1u, offsetof(edge_Floats, a)},
-    {"b", SOA_F32, NULL, 1u, offsetof(edge_Floats, b)},
-    {"c", SOA_F32, NULL, 1u, offsetof(edge_Floats, c)},
-    {"d", SOA_F64, NULL, 1u, offsetof(edge_Floats, d)},
-    {"e", SOA_F64, NULL, 1u, offsetof(edge_Floats, e)},
-    {"f", SOA_F32, NULL, 1u, offsetof(edge_Floats, f)},
-    {"g", SOA_F64, NULL, 1u, offsetof(edge_Floats, g)},
-    {"h", SOA_F32, NULL, 1u, offsetof(edge_Floats, h)},
-    {"i", SOA_F32, NULL, 1u, offsetof(edge_Floats, i)},
-    {"j", SOA_F64, NULL, 1u, offsetof(edge_Floats, j)},
-    {"k", SOA_F32, NULL, 1u, offsetof(edge_Floats, k)},
-    {"l", SOA_F64, NULL, 1u, offsetof(edge_Floats, l)},
-    {"m", SOA_F32, NULL, 1u, offsetof(edge_Floats, m)},
-    {"n", SOA_F64, NULL, 1u, offsetof(edge_Floats, n)},
+    {"a", SOA_F32, SOA_NULL, 1u, offsetof(edge_Floats, a)},
+    {"b", SOA_F32, SOA_NULL, 1u, offsetof(edge_Floats, b)},
+    {"c", SOA_F32, SOA_NULL, 1u, offsetof(edge_Floats, c)},
+    {"d", SOA_F64, SOA_NULL, 1u, offsetof(edge_Floats, d)},
+    {"e", SOA_F64, SOA_NULL, 1u, offsetof(edge_Floats, e)},
+    {"f", SOA_F32, SOA_NULL, 1u, offsetof(edge_Floats, f)},
+    {"g", SOA_F64, SOA_NULL, 1u, offsetof(edge_Floats, g)},
+    {"h", SOA_F32, SOA_NULL, 1u, offsetof(edge_Floats, h)},
+    {"i", SOA_F32, SOA_NULL, 1u, offsetof(edge_Floats, i)},
+    {"j", SOA_F64, SOA_NULL, 1u, offsetof(edge_Floats, j)},
+    {"k", SOA_F32, SOA_NULL, 1u, offsetof(edge_Floats, k)},
+    {"l", SOA_F64, SOA_NULL, 1u, offsetof(edge_Floats, l)},
+    {"m", SOA_F32, SOA_NULL, 1u, offsetof(edge_Floats, m)},
+    {"n", SOA_F64, SOA_NULL, 1u, offsetof(edge_Floats, n)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -564,49 +564,49 @@ static inline int edge_Floats_cols_init(edge_Floats_cols *c, size_t cap, soa_all
         return -1;
     }
     c->cap = cap;
-    c->a = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->a = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->a && cap)
         goto fail;
-    c->b = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->b = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->b && cap)
         goto fail;
-    c->c = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->c = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->c && cap)
         goto fail;
-    c->d = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->d = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->d && cap)
         goto fail;
-    c->e = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->e = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->e && cap)
         goto fail;
-    c->f = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->f = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->f && cap)
         goto fail;
-    c->g = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->g = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->g && cap)
         goto fail;
-    c->h = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->h = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->h && cap)
         goto fail;
-    c->i = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->i = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->i && cap)
         goto fail;
-    c->j = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->j = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->j && cap)
         goto fail;
-    c->k = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->k = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->k && cap)
         goto fail;
-    c->l = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->l = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->l && cap)
         goto fail;
-    c->m = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->m = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->m && cap)
         goto fail;
-    c->n = (double *)a->alloc(a, cap * sizeof(double), SOA_ALIGN);
+    c->n = SOA_CAST(double *, a->alloc(a, cap * sizeof(double), SOA_ALIGN));
     if (!c->n && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -809,20 +809,20 @@ static inline int edge_Floats_remove(soa_world *w, soa_entity e)
 static inline edge_Floats_cols edge_Floats_chunk(const soa_chunk *c, uint32_t term)
 {
     edge_Floats_cols v;
-    v.a = (float *)soa_chunk_column(c, term, 0);
-    v.b = (float *)soa_chunk_column(c, term, 1);
-    v.c = (float *)soa_chunk_column(c, term, 2);
-    v.d = (double *)soa_chunk_column(c, term, 3);
-    v.e = (double *)soa_chunk_column(c, term, 4);
-    v.f = (float *)soa_chunk_column(c, term, 5);
-    v.g = (double *)soa_chunk_column(c, term, 6);
-    v.h = (float *)soa_chunk_column(c, term, 7);
-    v.i = (float *)soa_chunk_column(c, term, 8);
-    v.j = (double *)soa_chunk_column(c, term, 9);
-    v.k = (float *)soa_chunk_column(c, term, 10);
-    v.l = (double *)soa_chunk_column(c, term, 11);
-    v.m = (float *)soa_chunk_column(c, term, 12);
-    v.n = (double *)soa_chunk_column(c, term, 13);
+    v.a = SOA_CAST(float *, soa_chunk_column(c, term, 0));
+    v.b = SOA_CAST(float *, soa_chunk_column(c, term, 1));
+    v.c = SOA_CAST(float *, soa_chunk_column(c, term, 2));
+    v.d = SOA_CAST(double *, soa_chunk_column(c, term, 3));
+    v.e = SOA_CAST(double *, soa_chunk_column(c, term, 4));
+    v.f = SOA_CAST(float *, soa_chunk_column(c, term, 5));
+    v.g = SOA_CAST(double *, soa_chunk_column(c, term, 6));
+    v.h = SOA_CAST(float *, soa_chunk_column(c, term, 7));
+    v.i = SOA_CAST(float *, soa_chunk_column(c, term, 8));
+    v.j = SOA_CAST(double *, soa_chunk_column(c, term, 9));
+    v.k = SOA_CAST(float *, soa_chunk_column(c, term, 10));
+    v.l = SOA_CAST(double *, soa_chunk_column(c, term, 11));
+    v.m = SOA_CAST(float *, soa_chunk_column(c, term, 12));
+    v.n = SOA_CAST(double *, soa_chunk_column(c, term, 13));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;
@@ -872,7 +872,7 @@ static const soa_field_desc edge_Enums_desc_fields[4] = {
     {"big", SOA_U64, "edge_Big", 1u, offsetof(edge_Enums, big)},
     {"small", SOA_I64, "edge_Small", 1u, offsetof(edge_Enums, small)},
     {"bytes", SOA_I8, "edge_Byte", 3u, offsetof(edge_Enums, bytes)},
-    {"flag", SOA_BOOL, NULL, 2u, offsetof(edge_Enums, flag)},
+    {"flag", SOA_BOOL, SOA_NULL, 2u, offsetof(edge_Enums, flag)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -924,28 +924,28 @@ static inline int edge_Enums_cols_init(edge_Enums_cols *c, size_t cap, soa_alloc
         return -1;
     }
     c->cap = cap;
-    c->big = (edge_Big *)a->alloc(a, cap * sizeof(edge_Big), SOA_ALIGN);
+    c->big = SOA_CAST(edge_Big *, a->alloc(a, cap * sizeof(edge_Big), SOA_ALIGN));
     if (!c->big && cap)
         goto fail;
-    c->small = (edge_Small *)a->alloc(a, cap * sizeof(edge_Small), SOA_ALIGN);
+    c->small = SOA_CAST(edge_Small *, a->alloc(a, cap * sizeof(edge_Small), SOA_ALIGN));
     if (!c->small && cap)
         goto fail;
-    c->bytes[0] = (edge_Byte *)a->alloc(a, cap * sizeof(edge_Byte), SOA_ALIGN);
+    c->bytes[0] = SOA_CAST(edge_Byte *, a->alloc(a, cap * sizeof(edge_Byte), SOA_ALIGN));
     if (!c->bytes[0] && cap)
         goto fail;
-    c->bytes[1] = (edge_Byte *)a->alloc(a, cap * sizeof(edge_Byte), SOA_ALIGN);
+    c->bytes[1] = SOA_CAST(edge_Byte *, a->alloc(a, cap * sizeof(edge_Byte), SOA_ALIGN));
     if (!c->bytes[1] && cap)
         goto fail;
-    c->bytes[2] = (edge_Byte *)a->alloc(a, cap * sizeof(edge_Byte), SOA_ALIGN);
+    c->bytes[2] = SOA_CAST(edge_Byte *, a->alloc(a, cap * sizeof(edge_Byte), SOA_ALIGN));
     if (!c->bytes[2] && cap)
         goto fail;
-    c->flag[0] = (bool *)a->alloc(a, cap * sizeof(bool), SOA_ALIGN);
+    c->flag[0] = SOA_CAST(bool *, a->alloc(a, cap * sizeof(bool), SOA_ALIGN));
     if (!c->flag[0] && cap)
         goto fail;
-    c->flag[1] = (bool *)a->alloc(a, cap * sizeof(bool), SOA_ALIGN);
+    c->flag[1] = SOA_CAST(bool *, a->alloc(a, cap * sizeof(bool), SOA_ALIGN));
     if (!c->flag[1] && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -1106,13 +1106,13 @@ static inline int edge_Enums_remove(soa_world *w, soa_entity e)
 static inline edge_Enums_cols edge_Enums_chunk(const soa_chunk *c, uint32_t term)
 {
     edge_Enums_cols v;
-    v.big = (edge_Big *)soa_chunk_column(c, term, 0);
-    v.small = (edge_Small *)soa_chunk_column(c, term, 1);
-    v.bytes[0] = (edge_Byte *)soa_chunk_column(c, term, 2);
-    v.bytes[1] = (edge_Byte *)soa_chunk_column(c, term, 3);
-    v.bytes[2] = (edge_Byte *)soa_chunk_column(c, term, 4);
-    v.flag[0] = (bool *)soa_chunk_column(c, term, 5);
-    v.flag[1] = (bool *)soa_chunk_column(c, term, 6);
+    v.big = SOA_CAST(edge_Big *, soa_chunk_column(c, term, 0));
+    v.small = SOA_CAST(edge_Small *, soa_chunk_column(c, term, 1));
+    v.bytes[0] = SOA_CAST(edge_Byte *, soa_chunk_column(c, term, 2));
+    v.bytes[1] = SOA_CAST(edge_Byte *, soa_chunk_column(c, term, 3));
+    v.bytes[2] = SOA_CAST(edge_Byte *, soa_chunk_column(c, term, 4));
+    v.flag[0] = SOA_CAST(bool *, soa_chunk_column(c, term, 5));
+    v.flag[1] = SOA_CAST(bool *, soa_chunk_column(c, term, 6));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;

@@ -23,8 +23,8 @@ extern "C" {
 #define SOA_GEN_ENUM_shapes_Kind
 
 typedef uint16_t shapes_Kind;
-#define shapes_Kind_circle ((shapes_Kind)1u)
-#define shapes_Kind_box ((shapes_Kind)2u)
+#define shapes_Kind_circle SOA_CAST(shapes_Kind, 1u)
+#define shapes_Kind_box SOA_CAST(shapes_Kind, 2u)
 
 /* The value's name in the schema, or "?" for a number that is not one
  * of Kind's values. */
@@ -58,7 +58,7 @@ static inline shapes_Shape shapes_Shape_default(void)
 
 static const soa_field_desc shapes_Shape_desc_fields[2] = {
     {"kind", SOA_U16, "shapes_Kind", 1u, offsetof(shapes_Shape, kind)},
-    {"size", SOA_F32, NULL, 2u, offsetof(shapes_Shape, size)},
+    {"size", SOA_F32, SOA_NULL, 2u, offsetof(shapes_Shape, size)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -104,16 +104,16 @@ static inline int shapes_Shape_cols_init(shapes_Shape_cols *c, size_t cap, soa_a
         return -1;
     }
     c->cap = cap;
-    c->kind = (shapes_Kind *)a->alloc(a, cap * sizeof(shapes_Kind), SOA_ALIGN);
+    c->kind = SOA_CAST(shapes_Kind *, a->alloc(a, cap * sizeof(shapes_Kind), SOA_ALIGN));
     if (!c->kind && cap)
         goto fail;
-    c->size[0] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->size[0] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->size[0] && cap)
         goto fail;
-    c->size[1] = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->size[1] = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->size[1] && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -250,9 +250,9 @@ static inline int shapes_Shape_remove(soa_world *w, soa_entity e)
 static inline shapes_Shape_cols shapes_Shape_chunk(const soa_chunk *c, uint32_t term)
 {
     shapes_Shape_cols v;
-    v.kind = (shapes_Kind *)soa_chunk_column(c, term, 0);
-    v.size[0] = (float *)soa_chunk_column(c, term, 1);
-    v.size[1] = (float *)soa_chunk_column(c, term, 2);
+    v.kind = SOA_CAST(shapes_Kind *, soa_chunk_column(c, term, 0));
+    v.size[0] = SOA_CAST(float *, soa_chunk_column(c, term, 1));
+    v.size[1] = SOA_CAST(float *, soa_chunk_column(c, term, 2));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;
@@ -298,9 +298,9 @@ static inline scene_Node scene_Node_default(void)
 }
 
 static const soa_field_desc scene_Node_desc_fields[3] = {
-    {"parent", SOA_U32, NULL, 1u, offsetof(scene_Node, parent)},
+    {"parent", SOA_U32, SOA_NULL, 1u, offsetof(scene_Node, parent)},
     {"kind", SOA_U16, "shapes_Kind", 1u, offsetof(scene_Node, kind)},
-    {"children", SOA_U32, NULL, 64u, offsetof(scene_Node, children)},
+    {"children", SOA_U32, SOA_NULL, 64u, offsetof(scene_Node, children)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -410,205 +410,205 @@ static inline int scene_Node_cols_init(scene_Node_cols *c, size_t cap, soa_alloc
         return -1;
     }
     c->cap = cap;
-    c->parent = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->parent = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->parent && cap)
         goto fail;
-    c->kind = (shapes_Kind *)a->alloc(a, cap * sizeof(shapes_Kind), SOA_ALIGN);
+    c->kind = SOA_CAST(shapes_Kind *, a->alloc(a, cap * sizeof(shapes_Kind), SOA_ALIGN));
     if (!c->kind && cap)
         goto fail;
-    c->children[0] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[0] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[0] && cap)
         goto fail;
-    c->children[1] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[1] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[1] && cap)
         goto fail;
-    c->children[2] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[2] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[2] && cap)
         goto fail;
-    c->children[3] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[3] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[3] && cap)
         goto fail;
-    c->children[4] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[4] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[4] && cap)
         goto fail;
-    c->children[5] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[5] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[5] && cap)
         goto fail;
-    c->children[6] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[6] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[6] && cap)
         goto fail;
-    c->children[7] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[7] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[7] && cap)
         goto fail;
-    c->children[8] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[8] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[8] && cap)
         goto fail;
-    c->children[9] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[9] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[9] && cap)
         goto fail;
-    c->children[10] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[10] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[10] && cap)
         goto fail;
-    c->children[11] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[11] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[11] && cap)
         goto fail;
-    c->children[12] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[12] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[12] && cap)
         goto fail;
-    c->children[13] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[13] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[13] && cap)
         goto fail;
-    c->children[14] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[14] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[14] && cap)
         goto fail;
-    c->children[15] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[15] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[15] && cap)
         goto fail;
-    c->children[16] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[16] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[16] && cap)
         goto fail;
-    c->children[17] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[17] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[17] && cap)
         goto fail;
-    c->children[18] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[18] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[18] && cap)
         goto fail;
-    c->children[19] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[19] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[19] && cap)
         goto fail;
-    c->children[20] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[20] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[20] && cap)
         goto fail;
-    c->children[21] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[21] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[21] && cap)
         goto fail;
-    c->children[22] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[22] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[22] && cap)
         goto fail;
-    c->children[23] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[23] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[23] && cap)
         goto fail;
-    c->children[24] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[24] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[24] && cap)
         goto fail;
-    c->children[25] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[25] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[25] && cap)
         goto fail;
-    c->children[26] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[26] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[26] && cap)
         goto fail;
-    c->children[27] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[27] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[27] && cap)
         goto fail;
-    c->children[28] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[28] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[28] && cap)
         goto fail;
-    c->children[29] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[29] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[29] && cap)
         goto fail;
-    c->children[30] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[30] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[30] && cap)
         goto fail;
-    c->children[31] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[31] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[31] && cap)
         goto fail;
-    c->children[32] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[32] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[32] && cap)
         goto fail;
-    c->children[33] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[33] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[33] && cap)
         goto fail;
-    c->children[34] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[34] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[34] && cap)
         goto fail;
-    c->children[35] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[35] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[35] && cap)
         goto fail;
-    c->children[36] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[36] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[36] && cap)
         goto fail;
-    c->children[37] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[37] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[37] && cap)
         goto fail;
-    c->children[38] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[38] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[38] && cap)
         goto fail;
-    c->children[39] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[39] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[39] && cap)
         goto fail;
-    c->children[40] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[40] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[40] && cap)
         goto fail;
-    c->children[41] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[41] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[41] && cap)
         goto fail;
-    c->children[42] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[42] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[42] && cap)
         goto fail;
-    c->children[43] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[43] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[43] && cap)
         goto fail;
-    c->children[44] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[44] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[44] && cap)
         goto fail;
-    c->children[45] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[45] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[45] && cap)
         goto fail;
-    c->children[46] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[46] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[46] && cap)
         goto fail;
-    c->children[47] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[47] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[47] && cap)
         goto fail;
-    c->children[48] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[48] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[48] && cap)
         goto fail;
-    c->children[49] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[49] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[49] && cap)
         goto fail;
-    c->children[50] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[50] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[50] && cap)
         goto fail;
-    c->children[51] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[51] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[51] && cap)
         goto fail;
-    c->children[52] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[52] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[52] && cap)
         goto fail;
-    c->children[53] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[53] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[53] && cap)
         goto fail;
-    c->children[54] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[54] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[54] && cap)
         goto fail;
-    c->children[55] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[55] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[55] && cap)
         goto fail;
-    c->children[56] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[56] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[56] && cap)
         goto fail;
-    c->children[57] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[57] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[57] && cap)
         goto fail;
-    c->children[58] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[58] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[58] && cap)
         goto fail;
-    c->children[59] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[59] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[59] && cap)
         goto fail;
-    c->children[60] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[60] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[60] && cap)
         goto fail;
-    c->children[61] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[61] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[61] && cap)
         goto fail;
-    c->children[62] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[62] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[62] && cap)
         goto fail;
-    c->children[63] = (uint32_t *)a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN);
+    c->children[63] = SOA_CAST(uint32_t *, a->alloc(a, cap * sizeof(uint32_t), SOA_ALIGN));
     if (!c->children[63] && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -1123,72 +1123,72 @@ static inline int scene_Node_remove(soa_world *w, soa_entity e)
 static inline scene_Node_cols scene_Node_chunk(const soa_chunk *c, uint32_t term)
 {
     scene_Node_cols v;
-    v.parent = (uint32_t *)soa_chunk_column(c, term, 0);
-    v.kind = (shapes_Kind *)soa_chunk_column(c, term, 1);
-    v.children[0] = (uint32_t *)soa_chunk_column(c, term, 2);
-    v.children[1] = (uint32_t *)soa_chunk_column(c, term, 3);
-    v.children[2] = (uint32_t *)soa_chunk_column(c, term, 4);
-    v.children[3] = (uint32_t *)soa_chunk_column(c, term, 5);
-    v.children[4] = (uint32_t *)soa_chunk_column(c, term, 6);
-    v.children[5] = (uint32_t *)soa_chunk_column(c, term, 7);
-    v.children[6] = (uint32_t *)soa_chunk_column(c, term, 8);
-    v.children[7] = (uint32_t *)soa_chunk_column(c, term, 9);
-    v.children[8] = (uint32_t *)soa_chunk_column(c, term, 10);
-    v.children[9] = (uint32_t *)soa_chunk_column(c, term, 11);
-    v.children[10] = (uint32_t *)soa_chunk_column(c, term, 12);
-    v.children[11] = (uint32_t *)soa_chunk_column(c, term, 13);
-    v.children[12] = (uint32_t *)soa_chunk_column(c, term, 14);
-    v.children[13] = (uint32_t *)soa_chunk_column(c, term, 15);
-    v.children[14] = (uint32_t *)soa_chunk_column(c, term, 16);
-    v.children[15] = (uint32_t *)soa_chunk_column(c, term, 17);
-    v.children[16] = (uint32_t *)soa_chunk_column(c, term, 18);
-    v.children[17] = (uint32_t *)soa_chunk_column(c, term, 19);
-    v.children[18] = (uint32_t *)soa_chunk_column(c, term, 20);
-    v.children[19] = (uint32_t *)soa_chunk_column(c, term, 21);
-    v.children[20] = (uint32_t *)soa_chunk_column(c, term, 22);
-    v.children[21] = (uint32_t *)soa_chunk_column(c, term, 23);
-    v.children[22] = (uint32_t *)soa_chunk_column(c, term, 24);
-    v.children[23] = (uint32_t *)soa_chunk_column(c, term, 25);
-    v.children[24] = (uint32_t *)soa_chunk_column(c, term, 26);
-    v.children[25] = (uint32_t *)soa_chunk_column(c, term, 27);
-    v.children[26] = (uint32_t *)soa_chunk_column(c, term, 28);
-    v.children[27] = (uint32_t *)soa_chunk_column(c, term, 29);
-    v.children[28] = (uint32_t *)soa_chunk_column(c, term, 30);
-    v.children[29] = (uint32_t *)soa_chunk_column(c, term, 31);
-    v.children[30] = (uint32_t *)soa_chunk_column(c, term, 32);
-    v.children[31] = (uint32_t *)soa_chunk_column(c, term, 33);
-    v.children[32] = (uint32_t *)soa_chunk_column(c, term, 34);
-    v.children[33] = (uint32_t *)soa_chunk_column(c, term, 35);
-    v.children[34] = (uint32_t *)soa_chunk_column(c, term, 36);
-    v.children[35] = (uint32_t *)soa_chunk_column(c, term, 37);
-    v.children[36] = (uint32_t *)soa_chunk_column(c, term, 38);
-    v.children[37] = (uint32_t *)soa_chunk_column(c, term, 39);
-    v.children[38] = (uint32_t *)soa_chunk_column(c, term, 40);
-    v.children[39] = (uint32_t *)soa_chunk_column(c, term, 41);
-    v.children[40] = (uint32_t *)soa_chunk_column(c, term, 42);
-    v.children[41] = (uint32_t *)soa_chunk_column(c, term, 43);
-    v.children[42] = (uint32_t *)soa_chunk_column(c, term, 44);
-    v.children[43] = (uint32_t *)soa_chunk_column(c, term, 45);
-    v.children[44] = (uint32_t *)soa_chunk_column(c, term, 46);
-    v.children[45] = (uint32_t *)soa_chunk_column(c, term, 47);
-    v.children[46] = (uint32_t *)soa_chunk_column(c, term, 48);
-    v.children[47] = (uint32_t *)soa_chunk_column(c, term, 49);
-    v.children[48] = (uint32_t *)soa_chunk_column(c, term, 50);
-    v.children[49] = (uint32_t *)soa_chunk_column(c, term, 51);
-    v.children[50] = (uint32_t *)soa_chunk_column(c, term, 52);
-    v.children[51] = (uint32_t *)soa_chunk_column(c, term, 53);
-    v.children[52] = (uint32_t *)soa_chunk_column(c, term, 54);
-    v.children[53] = (uint32_t *)soa_chunk_column(c, term, 55);
-    v.children[54] = (uint32_t *)soa_chunk_column(c, term, 56);
-    v.children[55] = (uint32_t *)soa_chunk_column(c, term, 57);
-    v.children[56] = (uint32_t *)soa_chunk_column(c, term, 58);
-    v.children[57] = (uint32_t *)soa_chunk_column(c, term, 59);
-    v.children[58] = (uint32_t *)soa_chunk_column(c, term, 60);
-    v.children[59] = (uint32_t *)soa_chunk_column(c, term, 61);
-    v.children[60] = (uint32_t *)soa_chunk_column(c, term, 62);
-    v.children[61] = (uint32_t *)soa_chunk_column(c, term, 63);
-    v.children[62] = (uint32_t *)soa_chunk_column(c, term, 64);
-    v.children[63] = (uint32_t *)soa_chunk_column(c, term, 65);
+    v.parent = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 0));
+    v.kind = SOA_CAST(shapes_Kind *, soa_chunk_column(c, term, 1));
+    v.children[0] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 2));
+    v.children[1] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 3));
+    v.children[2] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 4));
+    v.children[3] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 5));
+    v.children[4] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 6));
+    v.children[5] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 7));
+    v.children[6] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 8));
+    v.children[7] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 9));
+    v.children[8] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 10));
+    v.children[9] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 11));
+    v.children[10] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 12));
+    v.children[11] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 13));
+    v.children[12] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 14));
+    v.children[13] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 15));
+    v.children[14] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 16));
+    v.children[15] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 17));
+    v.children[16] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 18));
+    v.children[17] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 19));
+    v.children[18] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 20));
+    v.children[19] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 21));
+    v.children[20] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 22));
+    v.children[21] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 23));
+    v.children[22] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 24));
+    v.children[23] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 25));
+    v.children[24] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 26));
+    v.children[25] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 27));
+    v.children[26] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 28));
+    v.children[27] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 29));
+    v.children[28] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 30));
+    v.children[29] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 31));
+    v.children[30] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 32));
+    v.children[31] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 33));
+    v.children[32] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 34));
+    v.children[33] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 35));
+    v.children[34] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 36));
+    v.children[35] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 37));
+    v.children[36] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 38));
+    v.children[37] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 39));
+    v.children[38] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 40));
+    v.children[39] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 41));
+    v.children[40] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 42));
+    v.children[41] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 43));
+    v.children[42] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 44));
+    v.children[43] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 45));
+    v.children[44] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 46));
+    v.children[45] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 47));
+    v.children[46] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 48));
+    v.children[47] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 49));
+    v.children[48] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 50));
+    v.children[49] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 51));
+    v.children[50] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 52));
+    v.children[51] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 53));
+    v.children[52] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 54));
+    v.children[53] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 55));
+    v.children[54] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 56));
+    v.children[55] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 57));
+    v.children[56] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 58));
+    v.children[57] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 59));
+    v.children[58] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 60));
+    v.children[59] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 61));
+    v.children[60] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 62));
+    v.children[61] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 63));
+    v.children[62] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 64));
+    v.children[63] = SOA_CAST(uint32_t *, soa_chunk_column(c, term, 65));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;

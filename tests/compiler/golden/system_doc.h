@@ -35,7 +35,7 @@ static inline Pos Pos_default(void)
 }
 
 static const soa_field_desc Pos_desc_fields[1] = {
-    {"x", SOA_F32, NULL, 1u, offsetof(Pos, x)},
+    {"x", SOA_F32, SOA_NULL, 1u, offsetof(Pos, x)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -78,10 +78,10 @@ static inline int Pos_cols_init(Pos_cols *c, size_t cap, soa_alloc *alloc)
         return -1;
     }
     c->cap = cap;
-    c->x = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->x = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->x && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -206,7 +206,7 @@ static inline int Pos_remove(soa_world *w, soa_entity e)
 static inline Pos_cols Pos_chunk(const soa_chunk *c, uint32_t term)
 {
     Pos_cols v;
-    v.x = (float *)soa_chunk_column(c, term, 0);
+    v.x = SOA_CAST(float *, soa_chunk_column(c, term, 0));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;
@@ -250,7 +250,7 @@ static inline Vel Vel_default(void)
 }
 
 static const soa_field_desc Vel_desc_fields[1] = {
-    {"x", SOA_F32, NULL, 1u, offsetof(Vel, x)},
+    {"x", SOA_F32, SOA_NULL, 1u, offsetof(Vel, x)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -293,10 +293,10 @@ static inline int Vel_cols_init(Vel_cols *c, size_t cap, soa_alloc *alloc)
         return -1;
     }
     c->cap = cap;
-    c->x = (float *)a->alloc(a, cap * sizeof(float), SOA_ALIGN);
+    c->x = SOA_CAST(float *, a->alloc(a, cap * sizeof(float), SOA_ALIGN));
     if (!c->x && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -421,7 +421,7 @@ static inline int Vel_remove(soa_world *w, soa_entity e)
 static inline Vel_cols Vel_chunk(const soa_chunk *c, uint32_t term)
 {
     Vel_cols v;
-    v.x = (float *)soa_chunk_column(c, term, 0);
+    v.x = SOA_CAST(float *, soa_chunk_column(c, term, 0));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;
@@ -484,7 +484,7 @@ typedef void (*Drift_kernel)(const Drift_view *v, const soa_frame *frame, void *
 /* The kernel type-erased, for soa_sched_spec.kernel. */
 static inline soa_fn Drift_kernel_fn(Drift_kernel k)
 {
-    return (soa_fn)k;
+    return SOA_FN_CAST(soa_fn, k);
 }
 
 /* How the runtime calls an erased kernel: with a view it fills. */
@@ -493,7 +493,7 @@ static inline void Drift_call(const soa_view_src *src, soa_fn k,
 {
     Drift_view v;
     soa_view_fill(src, &v, sizeof v);
-    ((Drift_kernel)k)(&v, frame, ctx);
+    SOA_FN_CAST(Drift_kernel, k)(&v, frame, ctx);
 }
 
 /* Drift's layout, for the runtime (soa/system.h; fields: soa/desc.h). */
@@ -539,13 +539,13 @@ static inline int Drift_build_on(Drift_snap *s, soa_world *w, soa_pool *pool)
 static inline int Drift_run(Drift_snap *s, soa_pool *pool, Drift_kernel k,
     const soa_frame *frame, void *ctx)
 {
-    return soa_snap_run(s, pool, (soa_fn)k, frame, ctx);
+    return soa_snap_run(s, pool, SOA_FN_CAST(soa_fn, k), frame, ctx);
 }
 
 static inline void Drift_run_range(Drift_snap *s, Drift_kernel k,
     const soa_frame *frame, void *ctx, size_t begin, size_t end)
 {
-    soa_snap_run_range(s, (soa_fn)k, frame, ctx, begin, end);
+    soa_snap_run_range(s, SOA_FN_CAST(soa_fn, k), frame, ctx, begin, end);
 }
 
 static inline size_t Drift_commit(const Drift_snap *s, soa_world *w)
@@ -584,7 +584,7 @@ static const soa_system_desc Drift_system = {
     "Drift", Drift_LAYOUT_HASH,
     Drift_reads, 1,
     Drift_writes, 1,
-    NULL, 0,
+    SOA_NULL, 0,
     sizeof(Drift_snap), SOA_ALIGNOF(Drift_snap),
     Drift_erased_snap_init, soa_snap_release, soa_snap_build, soa_snap_run,
     soa_snap_commit, soa_snap_run_range, soa_snap_build_on, soa_snap_commit_on,

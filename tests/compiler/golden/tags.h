@@ -25,8 +25,8 @@ extern "C" {
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc Alive_desc = {
     "Alive", Alive_LAYOUT_HASH,
-    0, 1, NULL,
-    0, NULL
+    0, 1, SOA_NULL,
+    0, SOA_NULL
 };
 
 /* Alive as columns: element [row] of each column is one row's field. */
@@ -60,7 +60,7 @@ static inline int Alive_cols_init(Alive_cols *c, size_t cap, soa_alloc *alloc)
         return -1;
     }
     c->cap = cap;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -128,8 +128,8 @@ static inline int Alive_remove(soa_world *w, soa_entity e)
 /* Reflection: what soa_world_register takes. */
 static const soa_component_desc Dead_desc = {
     "Dead", Dead_LAYOUT_HASH,
-    0, 1, NULL,
-    0, NULL
+    0, 1, SOA_NULL,
+    0, SOA_NULL
 };
 
 /* Dead as columns: element [row] of each column is one row's field. */
@@ -163,7 +163,7 @@ static inline int Dead_cols_init(Dead_cols *c, size_t cap, soa_alloc *alloc)
         return -1;
     }
     c->cap = cap;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -241,7 +241,7 @@ static inline Hp Hp_default(void)
 }
 
 static const soa_field_desc Hp_desc_fields[1] = {
-    {"hp", SOA_I32, NULL, 1u, offsetof(Hp, hp)},
+    {"hp", SOA_I32, SOA_NULL, 1u, offsetof(Hp, hp)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -284,10 +284,10 @@ static inline int Hp_cols_init(Hp_cols *c, size_t cap, soa_alloc *alloc)
         return -1;
     }
     c->cap = cap;
-    c->hp = (int32_t *)a->alloc(a, cap * sizeof(int32_t), SOA_ALIGN);
+    c->hp = SOA_CAST(int32_t *, a->alloc(a, cap * sizeof(int32_t), SOA_ALIGN));
     if (!c->hp && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -412,7 +412,7 @@ static inline int Hp_remove(soa_world *w, soa_entity e)
 static inline Hp_cols Hp_chunk(const soa_chunk *c, uint32_t term)
 {
     Hp_cols v;
-    v.hp = (int32_t *)soa_chunk_column(c, term, 0);
+    v.hp = SOA_CAST(int32_t *, soa_chunk_column(c, term, 0));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;
@@ -459,9 +459,9 @@ static inline Io Io_default(void)
 }
 
 static const soa_field_desc Io_desc_fields[3] = {
-    {"read", SOA_U8, NULL, 1u, offsetof(Io, read)},
-    {"write", SOA_U8, NULL, 1u, offsetof(Io, write)},
-    {"without", SOA_U8, NULL, 1u, offsetof(Io, without)},
+    {"read", SOA_U8, SOA_NULL, 1u, offsetof(Io, read)},
+    {"write", SOA_U8, SOA_NULL, 1u, offsetof(Io, write)},
+    {"without", SOA_U8, SOA_NULL, 1u, offsetof(Io, without)},
 };
 
 /* Reflection: what soa_world_register takes. */
@@ -508,16 +508,16 @@ static inline int Io_cols_init(Io_cols *c, size_t cap, soa_alloc *alloc)
         return -1;
     }
     c->cap = cap;
-    c->read = (uint8_t *)a->alloc(a, cap * sizeof(uint8_t), SOA_ALIGN);
+    c->read = SOA_CAST(uint8_t *, a->alloc(a, cap * sizeof(uint8_t), SOA_ALIGN));
     if (!c->read && cap)
         goto fail;
-    c->write = (uint8_t *)a->alloc(a, cap * sizeof(uint8_t), SOA_ALIGN);
+    c->write = SOA_CAST(uint8_t *, a->alloc(a, cap * sizeof(uint8_t), SOA_ALIGN));
     if (!c->write && cap)
         goto fail;
-    c->without = (uint8_t *)a->alloc(a, cap * sizeof(uint8_t), SOA_ALIGN);
+    c->without = SOA_CAST(uint8_t *, a->alloc(a, cap * sizeof(uint8_t), SOA_ALIGN));
     if (!c->without && cap)
         goto fail;
-    c->changed = (uint64_t *)a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));
     if (!c->changed && cap)
         goto fail;
     if (cap)
@@ -654,9 +654,9 @@ static inline int Io_remove(soa_world *w, soa_entity e)
 static inline Io_cols Io_chunk(const soa_chunk *c, uint32_t term)
 {
     Io_cols v;
-    v.read = (uint8_t *)soa_chunk_column(c, term, 0);
-    v.write = (uint8_t *)soa_chunk_column(c, term, 1);
-    v.without = (uint8_t *)soa_chunk_column(c, term, 2);
+    v.read = SOA_CAST(uint8_t *, soa_chunk_column(c, term, 0));
+    v.write = SOA_CAST(uint8_t *, soa_chunk_column(c, term, 1));
+    v.without = SOA_CAST(uint8_t *, soa_chunk_column(c, term, 2));
     v.changed = soa_chunk_changed(c, term);
     v.cap = c->end;
     return v;
