@@ -226,6 +226,10 @@ typedef struct soac_ns_decl {
 typedef struct soac_file {
     const soac_source *src;
     const char *display;     /* the path as shown in messages and depfiles */
+    const char *name;        /* the path as the generated code names it:
+                              * relative to the -I directory or including
+                              * file it was found by (load.c), so the same
+                              * however soac was run */
     const char *ns;          /* namespace, or NULL */
     soac_loc ns_loc;
     soac_list includes;      /* soac_include * */

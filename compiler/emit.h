@@ -15,8 +15,10 @@
 #include "out.h"
 #include "template.h"
 
-/* emit_c.c: the whole header for a checked schema.  `guard` is the include
- * guard macro; `source_name` the schema's name as shown in the banner. */
+/* emit_c.c: the whole header for a checked schema.  `guard` starts the
+ * include guard macro (SOAC_GAME_H), which ends in a hash of the header's
+ * contents (SOAC_GAME_H_0123456789ABCDEF); `source_name` is the schema's
+ * name as shown in the banner. */
 void soac_emit_header(soac_out *o, const soac_schema *s, const char *guard,
                       const char *source_name);
 

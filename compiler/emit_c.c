@@ -8,7 +8,11 @@
  * (emit_sys.c).
  * Each enum, component and system block is guarded by its own macro, so
  * two headers that include the same common schema can meet in one
- * translation unit.
+ * translation unit; when the second one's block differs from the first's
+ * (a component's layout or defaults, an enum's values), it stops the
+ * compilation, naming both schemas, instead of being skipped.  The header's
+ * own guard ends in a hash of its contents, so headers of one file name
+ * from different schemas are both read.
  *
  * Tags (components without fields) get their layout hash, a descriptor
  * (size 0, defaults NULL) and a column struct holding only the changed
@@ -20,6 +24,8 @@
  * name and $C_cols_init ... its generated names (names.h).
  */
 #include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "compile.h"
@@ -94,6 +100,76 @@ static void emit_field_value(soac_out *o, const soac_field *f)
     soac_out_puts(o, "}");
 }
 
+/* ---- two headers in one translation unit -------------------------- */
+
+/* Appends `text` as the inside of a C string literal: '"', '\\', control
+ * bytes and "??" (a trigraph in C99) escaped. */
+static void put_c_string(soac_out *o, const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\')
+            soac_out_printf(o, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            soac_out_printf(o, "\\%03o", c);
+        else if (c == '?' && p[1] == '?')
+            soac_out_puts(o, "?\\");
+        else
+            soac_out_write(o, p, 1);
+    }
+}
+
+/* Sets $schema to the name of the schema `f` (soac_file.name) as the
+ * inside of a string literal, written into `buf` (the caller frees it
+ * once done with the template). */
+static void set_schema(soac_tpl *t, const soac_file *f, soac_out *buf)
+{
+    put_c_string(buf, f->name);
+    soac_tpl_set(t, "schema", buf->data);
+}
+
+/*
+ * The #elif branch of a block whose first definition came from another
+ * header (included first) with other contents: an #error naming `what`
+ * (a template: "the defaults of $C") and this header's schema, then, when
+ * the other header says where it came from (`macro`, a template of its
+ * string: "$C_SCHEMA"), a static assertion whose message names both
+ * schemas (#error cannot expand a macro; a static assertion's string can).
+ */
+static void emit_mismatch(soac_tpl *t, const char *what, const char *macro)
+{
+    soac_tpl_put(t, "#error \"two generated headers disagree on ");
+    soac_tpl_put(t, what);
+    soac_tpl_put(t, " (this one is from $schema; the next error names the other's schema): "
+                    "regenerate them from one schema\"\n#if defined(");
+    soac_tpl_put(t, macro);
+    soac_tpl_put(t, ")\n#ifdef __cplusplus\nstatic_assert(false, \"");
+    soac_tpl_put(t, what);
+    soac_tpl_put(t, " differ between \" ");
+    soac_tpl_put(t, macro);
+    soac_tpl_put(t, " \" and $schema\");\n#else\n_Static_assert(0, \"");
+    soac_tpl_put(t, what);
+    soac_tpl_put(t, " differ between \" ");
+    soac_tpl_put(t, macro);
+    soac_tpl_put(t, " \" and $schema\");\n#endif\n#endif\n");
+}
+
+/* FNV-1a of an enum's base type and each value's name and number: two
+ * headers with one enum must agree on it. */
+static uint64_t enum_hash(const soac_enum *e)
+{
+    const char *base = soac_scalar_get(e->base.scalar)->name;
+    uint64_t h = soac_fnv1a(SOAC_FNV_OFFSET, base, strlen(base) + 1);
+    for (size_t i = 0; i < e->items.len; i++) {
+        const soac_enum_item *it = e->items.items[i];
+        h = soac_fnv1a(h, it->name, strlen(it->name) + 1);
+        char num[32];
+        snprintf(num, sizeof num, "%lld", (long long)it->ival);
+        h = soac_fnv1a(h, num, strlen(num) + 1);
+    }
+    return h;
+}
+
 /* ---- enums --------------------------------------------------------- */
 
 static void emit_enum_items(soac_tpl *t, const soac_enum *e)
@@ -135,14 +211,22 @@ static void emit_enum(soac_out *o, const soac_enum *e)
     soac_tpl_set(&t, "name", e->name);
     soac_tpl_set(&t, "base", base->name);
     soac_tpl_set(&t, "T", base->ctype);
+    soac_out schema = { NULL, 0, 0 };
+    set_schema(&t, e->file, &schema);
+    soac_tpl_setx(&t, "hash", enum_hash(e));
     soac_tpl_put(&t,
         "/* ---- enum $name : $base ---- */\n"
-        "#ifndef SOA_GEN_ENUM_$E\n#define SOA_GEN_ENUM_$E\n\n");
+        "#ifndef SOA_GEN_ENUM_$E\n#define SOA_GEN_ENUM_$E\n"
+        "#define $E_VALUES_HASH 0x${hash}ULL\n"
+        "#define $E_SCHEMA \"$schema\"\n\n");
     soac_emit_doc(o, e->doc, "");
     soac_tpl_put(&t, "typedef $T $E;\n");
     emit_enum_items(&t, e);
     emit_enum_str(&t, e);
+    soac_tpl_put(&t, "#elif defined($E_VALUES_HASH) && $E_VALUES_HASH != 0x${hash}ULL\n");
+    emit_mismatch(&t, "the values of enum $E", "$E_SCHEMA");
     soac_tpl_put(&t, "#endif /* SOA_GEN_ENUM_$E */\n\n");
+    soac_out_free(&schema);
 }
 
 /* ---- components: the value ----------------------------------------- */
@@ -166,6 +250,28 @@ void soac_emit_members(soac_out *o, const soac_component *c, const char *pre,
     }
 }
 
+/* The initializer of C_default_value: "{1.0f, Team_blue}". */
+static void emit_defaults(soac_out *o, const soac_component *c)
+{
+    soac_out_puts(o, "{");
+    for (size_t i = 0; i < c->fields.len; i++) {
+        soac_out_puts(o, i ? ", " : "");
+        emit_field_value(o, c->fields.items[i]);
+    }
+    soac_out_puts(o, "}");
+}
+
+/* FNV-1a of the defaults' initializer: two headers with one component
+ * must agree on it, as they must on its layout. */
+static uint64_t defaults_hash(const soac_component *c)
+{
+    soac_out init = { NULL, 0, 0 };
+    emit_defaults(&init, c);
+    uint64_t h = soac_fnv1a(SOAC_FNV_OFFSET, init.data, init.len);
+    soac_out_free(&init);
+    return h;
+}
+
 static void emit_value_struct(soac_tpl *t, const soac_component *c)
 {
     soac_emit_doc(t->o, c->doc, "");
@@ -173,12 +279,9 @@ static void emit_value_struct(soac_tpl *t, const soac_component *c)
     soac_emit_members(t->o, c, "    ", "", true);
     soac_tpl_put(t, "} $C;\n\n"
                     "/* The schema's defaults (what C_default() returns). */\n"
-                    "static const $C $C_default_value = {");
-    for (size_t i = 0; i < c->fields.len; i++) {
-        soac_out_puts(t->o, i ? ", " : "");
-        emit_field_value(t->o, c->fields.items[i]);
-    }
-    soac_tpl_put(t, "};\n\n"
+                    "static const $C $C_default_value = ");
+    emit_defaults(t->o, c);
+    soac_tpl_put(t, ";\n\n"
                     "static inline $C $C_default(void)\n{\n"
                     "    return $C_default_value;\n}\n\n");
 }
@@ -452,7 +555,14 @@ static void emit_component(soac_out *o, const soac_component *c)
     soac_tpl_setx(&t, "hash", c->layout_hash);
     soac_tpl_put(&t, tag ? "/* ---- component $name (tag) ---- */\n"
                          : "/* ---- component $name ---- */\n");
-    soac_tpl_put(&t, "#ifndef $C_LAYOUT_HASH\n#define $C_LAYOUT_HASH 0x${hash}ULL\n\n");
+    soac_out schema = { NULL, 0, 0 };
+    set_schema(&t, c->file, &schema);
+    soac_tpl_put(&t, "#ifndef $C_LAYOUT_HASH\n#define $C_LAYOUT_HASH 0x${hash}ULL\n");
+    if (!tag) {
+        soac_tpl_setx(&t, "defaults", defaults_hash(c));
+        soac_tpl_put(&t, "#define $C_DEFAULTS_HASH 0x${defaults}ULL\n");
+    }
+    soac_tpl_put(&t, "#define $C_SCHEMA \"$schema\"\n\n");
     if (tag)
         soac_emit_doc(o, c->doc, "");
     else
@@ -469,10 +579,14 @@ static void emit_component(soac_out *o, const soac_component *c)
     if (!tag)
         emit_commit_changed(&t);
     emit_world(&t, c);
-    soac_tpl_put(&t,
-        "#elif $C_LAYOUT_HASH != 0x${hash}ULL\n"
-        "#error \"two generated headers disagree on the layout of $C: regenerate them from one schema\"\n"
-        "#endif /* $C_LAYOUT_HASH */\n\n");
+    soac_tpl_put(&t, "#elif $C_LAYOUT_HASH != 0x${hash}ULL\n");
+    emit_mismatch(&t, "the layout of $C", "$C_SCHEMA");
+    if (!tag) {
+        soac_tpl_put(&t, "#elif defined($C_DEFAULTS_HASH) && $C_DEFAULTS_HASH != 0x${defaults}ULL\n");
+        emit_mismatch(&t, "the defaults of $C", "$C_SCHEMA");
+    }
+    soac_tpl_put(&t, "#endif /* $C_LAYOUT_HASH */\n\n");
+    soac_out_free(&schema);
 }
 
 /* ---- systems ------------------------------------------------------- */
@@ -514,15 +628,25 @@ void soac_emit_header(soac_out *o, const soac_schema *s, const char *guard,
                       const char *source_name)
 {
     assert(s->modelled);
+    soac_out body = { NULL, 0, 0 };
+    soac_out_puts(&body, prologue);
+    for (size_t i = 0; i < s->enums.len; i++)
+        emit_enum(&body, s->enums.items[i]);
+    for (size_t i = 0; i < s->components.len; i++)
+        emit_component(&body, s->components.items[i]);
+    for (size_t i = 0; i < s->systems.len; i++)
+        emit_system(&body, s->systems.items[i]);
+    soac_out_puts(&body, "#ifdef __cplusplus\n}\n#endif\n\n");
+    /* the guard ends in a hash of the body: two headers of one file name
+     * (ai/components.h, phys/components.h) are both included, and one
+     * header reached twice, however named, is skipped the second time */
+    char full[32];
+    snprintf(full, sizeof full, "_%016" PRIX64,
+             soac_fnv1a(SOAC_FNV_OFFSET, body.data, body.len));
     soac_out_printf(o, "/* Generated by soac %s from %s. Do not edit. */\n",
                     SOAC_VERSION, source_name);
-    soac_out_printf(o, "#ifndef %s\n#define %s\n\n", guard, guard);
-    soac_out_puts(o, prologue);
-    for (size_t i = 0; i < s->enums.len; i++)
-        emit_enum(o, s->enums.items[i]);
-    for (size_t i = 0; i < s->components.len; i++)
-        emit_component(o, s->components.items[i]);
-    for (size_t i = 0; i < s->systems.len; i++)
-        emit_system(o, s->systems.items[i]);
-    soac_out_printf(o, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s */\n", guard);
+    soac_out_printf(o, "#ifndef %s%s\n#define %s%s\n\n", guard, full, guard, full);
+    soac_out_write(o, body.data, body.len);
+    soac_out_printf(o, "#endif /* %s%s */\n", guard, full);
+    soac_out_free(&body);
 }

@@ -81,6 +81,73 @@ static char *join(soac_arena *a, const char *dir, const char *name)
     return p;
 }
 
+/* `path` with "." and empty parts dropped and "dir/.." folded, by its
+ * text alone ("a/./b//../c.soa" is "a/c.soa"; a leading "/" and leading
+ * ".." parts stay). */
+static char *normalize(soac_arena *a, const char *path)
+{
+    size_t n = strlen(path);
+    char *out = soac_arena_alloc(a, n + 2);
+    size_t len = 0, keep = 0; /* keep: the part ".." may not fold */
+    if (path[0] == '/')
+        out[len++] = '/', keep = 1;
+    for (const char *p = path; *p;) {
+        size_t k = strcspn(p, "/");
+        if (k == 2 && p[0] == '.' && p[1] == '.' && len > keep) {
+            while (len > keep && out[len - 1] != '/')
+                len--;
+            if (len > keep)
+                len--; /* the '/' before the folded part */
+        } else if (k && !(k == 1 && p[0] == '.')) {
+            if (len > (size_t)(path[0] == '/'))
+                out[len++] = '/';
+            memcpy(out + len, p, k);
+            len += k;
+            if (k == 2 && p[0] == '.' && p[1] == '.')
+                keep = len;
+        }
+        p += k + (p[k] == '/');
+    }
+    out[len] = '\0';
+    return out;
+}
+
+static const char *base_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* The main file's name (soac_file.name): its path relative to the first
+ * -I directory it lies under, else its base name. */
+static const char *main_name(loader_state *st, const char *path)
+{
+    soac_arena *a = st->s->arena;
+    const char *p = normalize(a, path);
+    size_t ndirs = st->opt ? st->opt->ninclude_dirs : 0;
+    for (size_t i = 0; i < ndirs; i++) {
+        const char *d = normalize(a, st->opt->include_dirs[i]);
+        size_t n = strlen(d);
+        bool up = p[0] == '.' && p[1] == '.' && (p[2] == '/' || !p[2]);
+        if (n == 0 && p[0] != '/' && !up)
+            return p;
+        if (n && strncmp(p, d, n) == 0 && p[n] == '/' && p[n + 1])
+            return p + n + 1;
+    }
+    return base_of(p);
+}
+
+/* An included file's name: next to `from`, the include path beside its
+ * name; found in an -I directory, the include path; absolute, its base
+ * name. */
+static const char *include_name(soac_arena *a, const soac_file *from,
+                                const char *path, bool beside)
+{
+    if (path[0] == '/')
+        return base_of(path);
+    return normalize(a, beside ? join(a, dir_of(a, from->name), path) : path);
+}
+
 /* How many files of a cycle its message names: the first CYCLE_HEAD and
  * the last CYCLE_TAIL of a longer one, so that one message stays short. */
 #define CYCLE_HEAD 4
@@ -106,12 +173,15 @@ static void report_cycle(loader_state *st, const soac_include *inc,
     soac_out_free(&msg);
 }
 
-/* Starts loading `src` (not seen before): parses it and pushes its frame. */
-static soac_file *open_file(loader_state *st, soac_source *src)
+/* Starts loading `src` (not seen before; `name` is its soac_file.name):
+ * parses it and pushes its frame. */
+static soac_file *open_file(loader_state *st, soac_source *src,
+                            const char *name)
 {
     soac_arena *a = st->s->arena;
     soac_list_push(a, &st->s->sources, src);
     soac_file *f = soac_parse(a, st->diag, src, &st->syntax_errors);
+    f->name = name;
     if (st->depth == st->cap) {
         size_t cap = st->cap ? st->cap * 2 : 64;
         frame *stack = cap > (size_t)-1 / sizeof *stack
@@ -134,11 +204,11 @@ static soac_file *open_file(loader_state *st, soac_source *src)
     return f;
 }
 
-/* Resolves one include of `from`: the source of a file to load next, or
- * NULL when there is none (the file was loaded already, or an error was
- * reported). */
+/* Resolves one include of `from`: the source of a file to load next (and
+ * its *name), or NULL when there is none (the file was loaded already, or
+ * an error was reported). */
 static soac_source *follow(loader_state *st, const soac_file *from,
-                           soac_include *inc)
+                           soac_include *inc, const char **name)
 {
     soac_arena *a = st->s->arena;
     const soac_loader *ld = st->opt && st->opt->loader ? st->opt->loader
@@ -168,8 +238,11 @@ static soac_source *follow(loader_state *st, const soac_file *from,
             report_cycle(st, inc, f);
         else if (f)
             inc->file = f->file;
-        if (!f)
+        if (!f) {
+            src->included_at = inc->loc;
+            *name = include_name(a, from, inc->path, i == 0);
             return src;
+        }
         soac_source_free(src);
         return NULL;
     }
@@ -189,7 +262,7 @@ static soac_source *follow(loader_state *st, const soac_file *from,
  * appended to schema->files once its includes are. */
 static soac_file *load_all(loader_state *st, soac_source *main)
 {
-    soac_file *first = open_file(st, main);
+    soac_file *first = open_file(st, main, main_name(st, main->display));
     while (st->depth) {
         frame *top = &st->stack[st->depth - 1];
         soac_file *f = top->file;
@@ -201,9 +274,10 @@ static soac_file *load_all(loader_state *st, soac_source *main)
             continue;
         }
         soac_include *inc = f->includes.items[top->next++];
-        soac_source *src = follow(st, f, inc);
+        const char *name = NULL;
+        soac_source *src = follow(st, f, inc, &name);
         if (src)
-            inc->file = open_file(st, src);
+            inc->file = open_file(st, src, name);
     }
     return first;
 }

@@ -4,7 +4,7 @@
 #include "names.h"
 
 static const char *const component_suffixes[] = {
-    "", "_LAYOUT_HASH", "_default", "_default_value", "_desc",
+    "", "_LAYOUT_HASH", "_DEFAULTS_HASH", "_SCHEMA", "_default", "_default_value", "_desc",
     "_desc_fields", "_cols", "_cols_init", "_cols_release", "_cols_store",
     "_cols_load", "_cols_gather", "_cols_scatter", "_mark_changed",
     "_is_changed", "_clear_changed", "_count_changed", "_commit_changed",
@@ -21,7 +21,7 @@ static const char *const system_suffixes[] = {
     "_reads", "_writes", "_without", "_system", "_shm",
 };
 
-static const char *const enum_suffixes[] = { "", "_str" };
+static const char *const enum_suffixes[] = { "", "_str", "_VALUES_HASH", "_SCHEMA" };
 
 #define LIST(kind, a) { kind, a, sizeof a / sizeof a[0] }
 const soac_names soac_component_names = LIST("component", component_suffixes);

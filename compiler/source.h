@@ -26,6 +26,9 @@ struct soac_source {
     char *display;   /* the path as shown in messages and depfiles */
     char *text;      /* the bytes, NUL-terminated (the file may hold NULs) */
     size_t len;
+    soac_loc included_at; /* the include that first loaded it (src NULL:
+                           * the main file): messages say "In file
+                           * included from" */
 };
 
 /* Takes ownership of `text` (malloc'd, len bytes plus a NUL); copies the

@@ -118,3 +118,6 @@ $(BIN_asan)/soac_cli_fuzz_replay: $(call objs,asan,$(SOAC_LIB_SRCS) tests/fuzz/f
 	$(call say,LD,$@)$(CC) $(CFLAGS_asan) $(LDFLAGS) -o $@ $^ -lm
 TEST_DEPS     += $(BIN_asan)/soac_fuzz_replay $(BIN_asan)/soac_cli_fuzz_replay
 TEST_PROGRAMS += tests/fuzz/replay.sh
+
+# Two generated headers meeting in one translation unit.
+TEST_PROGRAMS += tests/compiler/headers_meet.sh
