@@ -394,6 +394,45 @@ static void two_written_components_and_arrays_round_trip(void **state)
     soa_world_destroy(f.w);
 }
 
+/* Adds position to velocity: Velocity is read and written. */
+static void accelerate_kernel(const Accelerate_view *v, const soa_frame *f,
+                              void *ctx)
+{
+    (void)f, (void)ctx;
+    for (size_t i = v->begin; i < v->end; i++) {
+        v->Velocity.x[i] += v->Position.x[i];
+        soa_bitset_set(v->Velocity.changed, i);
+    }
+}
+
+/* A component both in read and in write is written (write implies read):
+ * one written term, writable columns holding the world's values, and the
+ * kernel's changes committed. */
+static void read_and_write_of_one_component_is_a_write(void **state)
+{
+    (void)state;
+    assert_int_equal(Accelerate_system.nreads, 1);
+    assert_ptr_equal(Accelerate_system.reads[0], &Position_desc);
+    assert_int_equal(Accelerate_system.nwrites, 1);
+    assert_ptr_equal(Accelerate_system.writes[0], &Velocity_desc);
+    assert_int_equal(Accelerate_layout.nterms, 2);
+    fixture f;
+    fixture_init(&f, NULL);
+    soa_entity e = spawn_mover(&f, 3); /* Position (3, -3), Velocity (1, 3) */
+    Accelerate_snap s;
+    assert_int_equal(Accelerate_snap_init(&s, NULL), 0);
+    assert_int_equal(Accelerate_build(&s, f.w), 0);
+    assert_int_equal(s.rows, 1);
+    assert_true(s.Velocity.x[0] == 1.0f);
+    assert_int_equal(Accelerate_run(&s, NULL, accelerate_kernel, NULL, NULL), 0);
+    assert_int_equal(Accelerate_commit(&s, f.w), 1);
+    Velocity v;
+    assert_int_equal(Velocity_get(f.w, e, &v), 0);
+    assert_true(v.x == 4.0f && v.y == 3.0f);
+    Accelerate_snap_release(&s);
+    soa_world_destroy(f.w);
+}
+
 /* Runs Integrate for `frames` frames on `threads` threads over the same
  * world and returns a hash of every Position's bits. */
 static uint64_t run_threads(unsigned threads, int entities, int frames)
@@ -806,6 +845,7 @@ int main(void)
         cmocka_unit_test(commit_fast_and_slow_paths_agree),
         cmocka_unit_test(rebuild_follows_the_world),
         cmocka_unit_test(two_written_components_and_arrays_round_trip),
+        cmocka_unit_test(read_and_write_of_one_component_is_a_write),
         cmocka_unit_test(same_result_on_1_2_and_4_threads),
         cmocka_unit_test(build_on_and_commit_on_match_serial),
         cmocka_unit_test(parallel_walk_matches_serial),
