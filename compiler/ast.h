@@ -74,7 +74,9 @@ typedef enum soac_value_kind {
     SOAC_VAL_FLOAT,  /* has '.', or an exponent */
     SOAC_VAL_BOOL,
     SOAC_VAL_NAME,   /* an enum value name */
-    SOAC_VAL_ARRAY   /* [v, v, ...] */
+    SOAC_VAL_ARRAY,  /* [v, v, ...] */
+    SOAC_VAL_STRING  /* "..." (text): never a valid default, but worth
+                      * its own message */
 } soac_value_kind;
 
 typedef struct soac_value {

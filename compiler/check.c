@@ -15,6 +15,7 @@
 #include "compile.h"
 #include "map.h"
 #include "names.h"
+#include "suggest.h"
 
 /* ---- lookups ------------------------------------------------------- */
 
@@ -143,6 +144,7 @@ typedef struct checker {
     soac_diag *d;
     soac_map names;  /* schema names: every enum, component and system */
     soac_map cnames; /* generated C identifiers */
+    unsigned hints;  /* "did you mean" searches so far (see hint_begin) */
 } checker;
 
 static char *cat(soac_arena *a, const char *x, const char *sep, const char *y)
@@ -159,6 +161,93 @@ static char *prefixed(checker *ck, const soac_file *f, const char *name)
 {
     return f->ns ? cat(ck->s->arena, f->ns, "_", name)
                  : soac_arena_strndup(ck->s->arena, name, strlen(name));
+}
+
+/* ---- "did you mean" ------------------------------------------------ */
+
+/* The most "did you mean" searches per compilation: each may look at
+ * every declaration, and past the first errors few messages are shown. */
+#define MAX_HINTS 100
+
+/* Starts a search for the candidate nearest `name`; false when the budget
+ * is spent (no hint then). */
+static bool hint_begin(checker *ck, soac_suggest *sg, const char *name)
+{
+    soac_suggest_init(sg, name);
+    return ck->hints++ < MAX_HINTS;
+}
+
+/* "; did you mean 'X'?" for the search's result, or "". */
+static const char *hint_text(checker *ck, const soac_suggest *sg)
+{
+    return sg->best ? cat(ck->s->arena, "; did you mean '",
+                          cat(ck->s->arena, sg->best, "", "'?"), "")
+                    : "";
+}
+
+/* Whether a type name asks for a string, which the language has not. */
+static bool string_type(const char *name)
+{
+    static const char *const names[] = { "string", "String", "str", "text", "cstring" };
+    return IN(names, name);
+}
+
+/* What to add to "unknown type 'NAME'": why, or the nearest scalar (or,
+ * unless an integer is wanted, enum) name. */
+static const char *type_hint(checker *ck, const char *name, bool want_int)
+{
+    if (string_type(name))
+        return ": strings are not supported (store bytes in a fixed array such as u8[32])";
+    soac_suggest sg;
+    if (!hint_begin(ck, &sg, name))
+        return "";
+    soac_scalar alias = soac_scalar_alias(name);
+    for (int t = SOAC_NONE + 1; t < SOAC_NSCALARS; t++) {
+        const soac_scalar_info *sc = soac_scalar_get((soac_scalar)t);
+        if (want_int && !soac_scalar_is_int(sc))
+            continue;
+        if (alias == sc->id) {
+            sg.best = sc->name;
+            return hint_text(ck, &sg);
+        }
+        soac_suggest_try(&sg, sc->name);
+    }
+    for (size_t i = 0; !want_int && i < ck->s->enums.len; i++)
+        soac_suggest_try(&sg, ((const soac_enum *)ck->s->enums.items[i])->name);
+    return hint_text(ck, &sg);
+}
+
+/* The component nearest an unknown name in a system, as a hint. */
+static const char *component_hint(checker *ck, const char *name)
+{
+    soac_suggest sg;
+    if (!hint_begin(ck, &sg, name))
+        return "";
+    for (size_t i = 0; i < ck->s->components.len; i++)
+        soac_suggest_try(&sg, ((const soac_component *)ck->s->components.items[i])->name);
+    return hint_text(ck, &sg);
+}
+
+/* The value of enum `e` nearest an unknown name, as a hint. */
+static const char *item_hint(checker *ck, const soac_enum *e, const char *name)
+{
+    soac_suggest sg;
+    if (!hint_begin(ck, &sg, name))
+        return "";
+    for (size_t i = 0; i < e->items.len; i++)
+        soac_suggest_try(&sg, ((const soac_enum_item *)e->items.items[i])->name);
+    return hint_text(ck, &sg);
+}
+
+/* true or false, when near a name given as a bool ("ture", "TRUE"). */
+static const char *bool_hint(checker *ck, const char *name)
+{
+    soac_suggest sg;
+    if (!hint_begin(ck, &sg, name))
+        return "";
+    soac_suggest_try(&sg, "true");
+    soac_suggest_try(&sg, "false");
+    return hint_text(ck, &sg);
 }
 
 static void check_namespaces(checker *ck, soac_file *f)
@@ -275,7 +364,8 @@ static bool resolve_type(checker *ck, soac_type *t, bool want_int)
             soac_error(ck->d, t->loc, "'%s' is a %s, not a type (a field type is a scalar, an enum, or an array of one)",
                        t->name, e->what);
         else
-            soac_error(ck->d, t->loc, "unknown type '%s'", t->name);
+            soac_error(ck->d, t->loc, "unknown type '%s'%s", t->name,
+                       type_hint(ck, t->name, want_int));
         return false;
     }
     if (want_int && !soac_scalar_is_int(soac_scalar_get(t->scalar))) {
@@ -314,20 +404,25 @@ static void check_scalar_default(checker *ck, const soac_type *t,
         soac_error(ck->d, v->loc, "bad default: a %s value cannot be an array", type_text(t));
         return;
     }
+    if (v->kind == SOAC_VAL_STRING) {
+        soac_error(ck->d, v->loc, "bad default: strings are not supported (a default is a number, true or false, an enum value, or [...] for an array)");
+        return;
+    }
     if (t->enm) {
         if (v->kind != SOAC_VAL_NAME)
             soac_error(ck->d, v->loc, "bad default: '%s' is not a value of enum %s (use one of its names)",
                        v->text, t->enm->name);
         else if (!soac_enum_find(t->enm, v->name))
-            soac_error(ck->d, v->loc, "bad default: '%s' is not a value of enum %s",
-                       v->name, t->enm->name);
+            soac_error(ck->d, v->loc, "bad default: '%s' is not a value of enum %s%s",
+                       v->name, t->enm->name, item_hint(ck, t->enm, v->name));
         return;
     }
     const soac_scalar_info *sc = soac_scalar_get(t->scalar);
     switch (sc->kind) {
     case SOAC_KIND_BOOL:
         if (v->kind != SOAC_VAL_BOOL)
-            soac_error(ck->d, v->loc, "bad default: '%s' is not a bool (use true or false)", v->text);
+            soac_error(ck->d, v->loc, "bad default: '%s' is not a bool (use true or false)%s",
+                       v->text, v->kind == SOAC_VAL_NAME ? bool_hint(ck, v->name) : "");
         return;
     case SOAC_KIND_FLOAT: {
         if (v->kind != SOAC_VAL_INT && v->kind != SOAC_VAL_FLOAT) {
@@ -377,6 +472,10 @@ static void check_default(checker *ck, const soac_field *f)
         check_scalar_default(ck, &f->type, v);
         return;
     }
+    if (v->kind == SOAC_VAL_STRING) {
+        check_scalar_default(ck, &f->type, v); /* says strings are not supported */
+        return;
+    }
     if (v->kind != SOAC_VAL_ARRAY) {
         soac_error(ck->d, v->loc, "bad default: '%s' is an array of %llu; write its default as [v, ...]",
                    f->name, (unsigned long long)f->type.array_len);
@@ -424,6 +523,11 @@ static void check_enum(checker *ck, soac_enum *e)
         bool overflow = false;
         if (it->value) {
             const soac_value *v = it->value;
+            if (v->kind == SOAC_VAL_STRING) {
+                soac_error(ck->d, v->loc, "enum value '%s' must be an integer, not a string (strings are not supported)",
+                           it->name);
+                continue;
+            }
             if (v->kind != SOAC_VAL_INT) {
                 soac_error(ck->d, v->loc, "enum value '%s' must be an integer, not '%s'",
                            it->name, v->text);
@@ -552,8 +656,8 @@ static void resolve_refs(checker *ck, soac_system *s, soac_list *refs,
         soac_ref *r = refs->items[i];
         const map_entry *e = map_get(&ck->names, r->name);
         if (!e) {
-            soac_error(ck->d, r->loc, "unknown component '%s' in system %s",
-                       r->name, s->name);
+            soac_error(ck->d, r->loc, "unknown component '%s' in system %s%s",
+                       r->name, s->name, component_hint(ck, r->name));
             continue;
         }
         if (strcmp(e->what, "component") != 0) {

@@ -32,6 +32,8 @@ typedef struct soac_parser {
     soac_loc brace_loc;
     unsigned syntax_errors;  /* reported by the grammar (not the scanner) */
     soac_loc comment_loc;   /* where an open block comment started */
+    const char *tok_text;   /* the last token's text: the lookahead's when
+                             * the grammar reports an error */
     unsigned depth;
 } soac_parser;
 

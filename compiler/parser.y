@@ -5,7 +5,7 @@
  */
 %define api.pure full
 %define api.prefix {soac_yy}
-%define parse.error verbose
+%define parse.error custom
 %locations
 %param {void *scanner}
 %parse-param {soac_parser *p}
@@ -27,6 +27,9 @@ typedef struct SOAC_YYLTYPE {
 %code {
 #include <stdlib.h>
 #include <string.h>
+
+#include "out.h"
+#include "suggest.h"
 
 int soac_yylex(SOAC_YYSTYPE *lval, SOAC_YYLTYPE *lloc, void *scanner);
 static void soac_yyerror(SOAC_YYLTYPE *l, void *scanner, soac_parser *p,
@@ -125,6 +128,8 @@ item
     | ';'
     | error ';' { yyerrok; }
     | error '}' { yyerrok; }
+    /* not a declaration (`struct A { ... }`): skip to its end */
+    | error '{' error '}' { yyerrok; }
     /* a broken declaration head: skip its whole body */
     | KW_ENUM error '}' { yyerrok; }
     | KW_COMPONENT error '}' { yyerrok; }
@@ -220,6 +225,7 @@ value
     | KW_FALSE { $$ = simple_value(p, SOAC_VAL_BOOL, $1, @1); }
     | name { $$ = simple_value(p, SOAC_VAL_NAME, $1, @1); $$->name = $1.text; }
     | '[' values ']' { $$ = simple_value(p, SOAC_VAL_ARRAY, $1, @1); $$->elems = $2; }
+    | STRING { $$ = simple_value(p, SOAC_VAL_STRING, $1, @1); }
     ;
 
 values
@@ -318,4 +324,114 @@ static void soac_yyerror(SOAC_YYLTYPE *l, void *scanner, soac_parser *p,
                    msg, p->brace_loc.line, p->brace_loc.col);
     else
         soac_error(p->diag, L(p, *l), "%s", msg);
+}
+
+/* ---- syntax error messages ---------------------------------------- */
+
+/* The most tokens a message lists after "expecting" (bison's own limit:
+ * past it, the list says too little to help). */
+#define EXPECTED_SHOWN 4
+
+/* Appends a token's name as bison's verbose messages show it: identifier,
+ * ';', end of file, write (the grammar's quotes dropped). */
+static void put_token(soac_out *o, yysymbol_kind_t k)
+{
+    const char *n = yysymbol_name(k);
+    size_t len = strlen(n);
+    if (len >= 2 && n[0] == '"' && n[len - 1] == '"')
+        soac_out_write(o, n + 1, len - 2);
+    else
+        soac_out_puts(o, n);
+}
+
+/* Whether a token is a keyword (its name is its spelling). */
+static bool keyword(yysymbol_kind_t k)
+{
+    switch (k) {
+    case YYSYMBOL_KW_NAMESPACE: case YYSYMBOL_KW_INCLUDE: case YYSYMBOL_KW_ENUM:
+    case YYSYMBOL_KW_COMPONENT: case YYSYMBOL_KW_SYSTEM: case YYSYMBOL_KW_READ:
+    case YYSYMBOL_KW_WRITE: case YYSYMBOL_KW_WITHOUT: case YYSYMBOL_KW_TRUE:
+    case YYSYMBOL_KW_FALSE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* What other languages call a declaration at the top of a file. */
+static const char *top_alias(const char *word)
+{
+    static const char *const alias[][2] = {
+        { "struct", "component" }, { "class", "component" }, { "table", "component" },
+        { "record", "component" }, { "type", "component" }, { "import", "include" },
+        { "use", "include" }, { "package", "namespace" }, { "module", "namespace" },
+    };
+    for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
+        if (strcmp(alias[i][0], word) == 0)
+            return alias[i][1];
+    return NULL;
+}
+
+/* "; did you mean 'K'?" when the identifier `word` is near one of the
+ * expected keywords (or, at the top, a word that means one of them). */
+static void put_keyword_hint(soac_out *o, const char *word,
+                             const yysymbol_kind_t *expected, int n, bool top)
+{
+    soac_suggest sg;
+    soac_suggest_init(&sg, word);
+    char names[YYNTOKENS][16];
+    for (int i = 0; i < n && i < YYNTOKENS; i++) {
+        if (!keyword(expected[i]))
+            continue;
+        soac_out name = { NULL, 0, 0 };
+        put_token(&name, expected[i]);
+        snprintf(names[i], sizeof names[i], "%s", name.data);
+        soac_out_free(&name);
+        soac_suggest_try(&sg, names[i]);
+    }
+    const char *best = top && top_alias(word) ? top_alias(word) : sg.best;
+    if (best)
+        soac_out_printf(o, "; did you mean '%s'?", best);
+}
+
+/* Bison's verbose message ("syntax error, unexpected X, expecting A or
+ * B"), except where a declaration must start: "expected 'component',
+ * 'enum', 'system', 'namespace' or 'include', not X".  An identifier near
+ * an expected keyword gets "did you mean"; an end of file inside braces
+ * says where they opened. */
+static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner,
+                                 soac_parser *p)
+{
+    (void)scanner;
+    yysymbol_kind_t expected[YYNTOKENS];
+    int n = yypcontext_expected_tokens(ctx, expected, YYNTOKENS);
+    if (n < 0)
+        return n;
+    yysymbol_kind_t got = yypcontext_token(ctx);
+    bool top = false;
+    for (int i = 0; i < n; i++)
+        top = top || expected[i] == YYSYMBOL_KW_COMPONENT;
+    soac_out msg = { NULL, 0, 0 };
+    if (top && got != YYSYMBOL_YYEMPTY) {
+        soac_out_puts(&msg, "expected 'component', 'enum', 'system', 'namespace' or 'include', not ");
+        if (got == YYSYMBOL_IDENT || keyword(got))
+            soac_out_printf(&msg, "'%s'", p->tok_text);
+        else
+            put_token(&msg, got);
+    } else {
+        soac_out_puts(&msg, "syntax error");
+        if (got != YYSYMBOL_YYEMPTY) {
+            soac_out_puts(&msg, ", unexpected ");
+            put_token(&msg, got);
+        }
+        for (int i = 0; got != YYSYMBOL_YYEMPTY && n <= EXPECTED_SHOWN && i < n; i++) {
+            soac_out_puts(&msg, i ? " or " : ", expecting ");
+            put_token(&msg, expected[i]);
+        }
+    }
+    if (got == YYSYMBOL_IDENT)
+        put_keyword_hint(&msg, p->tok_text, expected, n, top);
+    soac_yyerror(yypcontext_location(ctx), scanner, p, msg.data);
+    soac_out_free(&msg);
+    return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ast.h"
 #include "scalar.h"
@@ -99,19 +100,19 @@ static void bool_literal(soac_out *o, const soac_scalar_info *t,
 
 /* Indexed by soac_scalar; row 0 stands for SOAC_NONE and is never used. */
 static const soac_scalar_info scalars[SOAC_NSCALARS] = {
-/*    id         name    ctype       rt_enum     size kind               neg_max        pos_max      max      min           literal */
-    { SOAC_NONE, "?",    "void",     "0",        0, SOAC_KIND_BOOL,     0,             0,           0,       0,            NULL },
-    { SOAC_F32,  "f32",  "float",    "SOA_F32",  4, SOAC_KIND_FLOAT,    0,             0,           FLT_MAX, FLT_TRUE_MIN, float_literal },
-    { SOAC_F64,  "f64",  "double",   "SOA_F64",  8, SOAC_KIND_FLOAT,    0,             0,           DBL_MAX, DBL_TRUE_MIN, float_literal },
-    { SOAC_I8,   "i8",   "int8_t",   "SOA_I8",   1, SOAC_KIND_SIGNED,   128,           127,         0,       0,            int_literal },
-    { SOAC_I16,  "i16",  "int16_t",  "SOA_I16",  2, SOAC_KIND_SIGNED,   32768,         32767,       0,       0,            int_literal },
-    { SOAC_I32,  "i32",  "int32_t",  "SOA_I32",  4, SOAC_KIND_SIGNED,   2147483648u,   2147483647,  0,       0,            int_literal },
-    { SOAC_I64,  "i64",  "int64_t",  "SOA_I64",  8, SOAC_KIND_SIGNED,   I64_MAX + 1,   I64_MAX,     0,       0,            int_literal },
-    { SOAC_U8,   "u8",   "uint8_t",  "SOA_U8",   1, SOAC_KIND_UNSIGNED, 0,             255,         0,       0,            int_literal },
-    { SOAC_U16,  "u16",  "uint16_t", "SOA_U16",  2, SOAC_KIND_UNSIGNED, 0,             65535,       0,       0,            int_literal },
-    { SOAC_U32,  "u32",  "uint32_t", "SOA_U32",  4, SOAC_KIND_UNSIGNED, 0,             4294967295u, 0,       0,            int_literal },
-    { SOAC_U64,  "u64",  "uint64_t", "SOA_U64",  8, SOAC_KIND_UNSIGNED, 0,             UINT64_MAX,  0,       0,            int_literal },
-    { SOAC_BOOL, "bool", "bool",     "SOA_BOOL", 1, SOAC_KIND_BOOL,     0,             0,           0,       0,            bool_literal },
+/*    id         name    ctype       also                              rt_enum     size kind               neg_max        pos_max      max      min           literal */
+    { SOAC_NONE, "?",    "void",     "",                               "0",        0, SOAC_KIND_BOOL,     0,             0,           0,       0,            NULL },
+    { SOAC_F32,  "f32",  "float",    "float32 single real ",           "SOA_F32",  4, SOAC_KIND_FLOAT,    0,             0,           FLT_MAX, FLT_TRUE_MIN, float_literal },
+    { SOAC_F64,  "f64",  "double",   "float64 real64 ",                "SOA_F64",  8, SOAC_KIND_FLOAT,    0,             0,           DBL_MAX, DBL_TRUE_MIN, float_literal },
+    { SOAC_I8,   "i8",   "int8_t",   "int8 sbyte ",                    "SOA_I8",   1, SOAC_KIND_SIGNED,   128,           127,         0,       0,            int_literal },
+    { SOAC_I16,  "i16",  "int16_t",  "int16 short ",                   "SOA_I16",  2, SOAC_KIND_SIGNED,   32768,         32767,       0,       0,            int_literal },
+    { SOAC_I32,  "i32",  "int32_t",  "int32 int integer ",             "SOA_I32",  4, SOAC_KIND_SIGNED,   2147483648u,   2147483647,  0,       0,            int_literal },
+    { SOAC_I64,  "i64",  "int64_t",  "int64 long ",                    "SOA_I64",  8, SOAC_KIND_SIGNED,   I64_MAX + 1,   I64_MAX,     0,       0,            int_literal },
+    { SOAC_U8,   "u8",   "uint8_t",  "uint8 byte uchar ",              "SOA_U8",   1, SOAC_KIND_UNSIGNED, 0,             255,         0,       0,            int_literal },
+    { SOAC_U16,  "u16",  "uint16_t", "uint16 ushort ",                 "SOA_U16",  2, SOAC_KIND_UNSIGNED, 0,             65535,       0,       0,            int_literal },
+    { SOAC_U32,  "u32",  "uint32_t", "uint32 uint unsigned ",          "SOA_U32",  4, SOAC_KIND_UNSIGNED, 0,             4294967295u, 0,       0,            int_literal },
+    { SOAC_U64,  "u64",  "uint64_t", "uint64 ulong size_t usize ",     "SOA_U64",  8, SOAC_KIND_UNSIGNED, 0,             UINT64_MAX,  0,       0,            int_literal },
+    { SOAC_BOOL, "bool", "bool",     "boolean _Bool ",                 "SOA_BOOL", 1, SOAC_KIND_BOOL,     0,             0,           0,       0,            bool_literal },
 };
 
 const soac_scalar_info *soac_scalar_get(soac_scalar t)
@@ -126,5 +127,18 @@ soac_scalar soac_scalar_lookup(const char *name)
     for (int t = SOAC_NONE + 1; t < SOAC_NSCALARS; t++)
         if (strcmp(scalars[t].name, name) == 0)
             return (soac_scalar)t;
+    return SOAC_NONE;
+}
+
+soac_scalar soac_scalar_alias(const char *name)
+{
+    size_t n = strlen(name);
+    for (int t = SOAC_NONE + 1; t < SOAC_NSCALARS; t++) {
+        if (strcasecmp(scalars[t].ctype, name) == 0)
+            return (soac_scalar)t;
+        for (const char *w = scalars[t].also; *w; w = strchr(w, ' ') + 1)
+            if (strncasecmp(w, name, n) == 0 && w[n] == ' ')
+                return (soac_scalar)t;
+    }
     return SOAC_NONE;
 }

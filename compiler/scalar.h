@@ -41,6 +41,9 @@ struct soac_scalar_info {
     soac_scalar id;
     const char *name;       /* the schema spelling: "f32" */
     const char *ctype;      /* the C type: "float" */
+    const char *also;       /* other languages' spellings of it, each
+                             * followed by a space: "float32 single " (the
+                             * C type too): "did you mean 'f32'?" */
     const char *rt_enum;    /* the runtime's enumerator: "SOA_F32" */
     size_t size;            /* bytes of one element */
     soac_scalar_kind kind;
@@ -58,6 +61,9 @@ struct soac_scalar_info {
 const soac_scalar_info *soac_scalar_get(soac_scalar t);
 /* The scalar spelled `name` in a schema, or SOAC_NONE. */
 soac_scalar soac_scalar_lookup(const char *name);
+/* The scalar another language spells `name` (its C type, or one of its
+ * `also` spellings, in any case: "float", "Int", "uint8"), or SOAC_NONE. */
+soac_scalar soac_scalar_alias(const char *name);
 
 static inline bool soac_scalar_is_int(const soac_scalar_info *t)
 {

@@ -233,6 +233,34 @@ static bool msg_before(const soac_diag_msg *a, const soac_diag_msg *b)
     return a->seq < b->seq;
 }
 
+/* How many "In file included from" lines a message has at most: the
+ * nearest includes, "...", then the main file's. */
+#define INCLUDES_SHOWN 6
+
+/* gcc's "In file included from B:L:C,\n  from A:L:C:\n" for a location in
+ * an included file: the include that loaded it, then the one that loaded
+ * that, out to the main file. */
+static void show_includes(soac_out *o, const soac_source *src)
+{
+    size_t depth = 0;
+    for (const soac_source *s = src; s && s->included_at.src; s = s->included_at.src)
+        depth++;
+    size_t k = 0;
+    for (const soac_source *s = src; s && s->included_at.src; s = s->included_at.src, k++) {
+        const soac_loc *at = &s->included_at;
+        if (depth > INCLUDES_SHOWN && k >= INCLUDES_SHOWN - 1 && k + 1 < depth) {
+            if (k == INCLUDES_SHOWN - 1)
+                soac_out_printf(o, "                 ... (%zu more)\n",
+                                depth - INCLUDES_SHOWN);
+            continue;
+        }
+        soac_out_printf(o, "%s %s:%u:%u%s\n",
+                        k ? "                 from" : "In file included from",
+                        at->src->display, at->line, at->col,
+                        k + 1 < depth ? "," : ":");
+    }
+}
+
 void soac_verror(soac_diag *d, soac_loc loc, const char *fmt, va_list ap)
 {
     unsigned seq = d->errors++;
@@ -244,6 +272,7 @@ void soac_verror(soac_diag *d, soac_loc loc, const char *fmt, va_list ap)
     if (d->nkept == SOAC_MAX_SHOWN && !msg_before(&m, &d->kept[SOAC_MAX_SHOWN - 1]))
         return;
     soac_out text = { NULL, 0, 0 };
+    show_includes(&text, loc.src);
     soac_out_printf(&text, "%s:%u:%u: error: ",
                     loc.src ? loc.src->display : "soac", loc.line, loc.col);
     va_list copy;
