@@ -16,9 +16,24 @@
 #include "out.h"
 #include "parse.h"
 
+/* The main schema "-" is standard input, named "<stdin>" (a key no
+ * canonical path can be): its includes are found from the current
+ * directory, then -I. */
+static int stdin_load(soac_source **out)
+{
+    char *text;
+    size_t len;
+    if (soac_read_file("/dev/stdin", SOAC_MAX_SOURCE, false, &text, &len) != 0)
+        return -1;
+    *out = soac_source_new("<stdin>", "<stdin>", text, len);
+    return 0;
+}
+
 static int fs_load(void *ctx, const char *path, bool include, soac_source **out)
 {
     (void)ctx;
+    if (!include && strcmp(path, "-") == 0)
+        return stdin_load(out);
     char *key = realpath(path, NULL);
     if (!key)
         return -1;

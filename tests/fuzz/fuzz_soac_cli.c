@@ -283,6 +283,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(text);
         return 0;
     }
+    /* a schema '-' reads standard input: an empty one, never the
+     * fuzzer's terminal or pipe */
+    static bool stdin_closed;
+    if (!stdin_closed) {
+        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null < 0 || dup2(null, 0) != 0)
+            abort();
+        close(null);
+        stdin_closed = true;
+    }
     fresh_workdir();
     int back = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (back < 0 || chdir(workdir) != 0)

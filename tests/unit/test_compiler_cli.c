@@ -90,8 +90,8 @@ static void usage_errors(void **state)
     assert_int_equal(run(&out, ""), 2);
     assert_non_null(strstr(out, "no schema given"));
     free(out);
-    assert_int_equal(run(&out, "--check a.soa b.soa"), 2);
-    assert_non_null(strstr(out, "more than one schema"));
+    assert_int_equal(run(&out, "-o x.h a.soa b.soa"), 2);
+    assert_non_null(strstr(out, "-o 'x.h' names one file, and several schemas"));
     free(out);
     /* a directory as the output: an I/O error, nothing left behind */
     assert_int_equal(spit(path("p.soa"), good), 0);
@@ -120,6 +120,152 @@ static void usage_errors(void **state)
     assert_int_equal(access(path("q.h"), F_OK), -1);
 }
 
+/* Several schemas per run (-o DIR/), standard input ('-') and output
+ * (--stdout), --deptarget, -oFILE, and the options that cannot go
+ * together: refused, nothing written. */
+static void several_schemas_and_streams(void **state)
+{
+    (void)state;
+    char dir[512], gen[600], p[1024];
+    snprintf(dir, sizeof dir, "%s/multi", tmpdir);
+    snprintf(gen, sizeof gen, "%s/gen", dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(p, sizeof p, "%s/lib.soa", dir);
+    assert_int_equal(spit(p, "component L { x: f32; }\n"), 0);
+    snprintf(p, sizeof p, "%s/main.soa", dir);
+    assert_int_equal(spit(p, "include \"lib.soa\";\ncomponent M { y: f32; }\n"), 0);
+    char *out;
+    /* -o DIR/ (not there yet: a write error names it, nothing is made) */
+    assert_int_equal(run(&out, "-o %s/ %s/main.soa %s/lib.soa", gen, dir, dir), 2);
+    assert_non_null(strstr(out, "gen/main.h"));
+    free(out);
+    assert_int_equal(mkdir(gen, 0755), 0);
+    assert_int_equal(run(&out, "-o %s/ --depfile %s/all.d %s/main.soa %s/lib.soa", gen, gen, dir, dir), 0);
+    free(out);
+    assert_int_equal(entries(gen), 3);
+    /* each header is what a run of its own writes */
+    assert_int_equal(sh(&out, "mkdir %s/single", dir), 0);
+    free(out);
+    const char *names[] = { "main", "lib" };
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(run(&out, "-o %s/single/%s.h %s/%s.soa", dir, names[i], dir, names[i]), 0);
+        free(out);
+        snprintf(p, sizeof p, "%s/single/%s.h", dir, names[i]);
+        char *one = slurp(p, NULL);
+        snprintf(p, sizeof p, "%s/%s.h", gen, names[i]);
+        char *many = slurp(p, NULL);
+        assert_non_null(one);
+        assert_non_null(many);
+        assert_string_equal(one, many);
+        free(one);
+        free(many);
+    }
+    /* one depfile, a rule per header */
+    snprintf(p, sizeof p, "%s/all.d", gen);
+    char *d = slurp(p, NULL);
+    char want[4096];
+    snprintf(want, sizeof want,
+             "%s/main.h: %s/main.soa \\\n  %s/lib.soa\n\n%s/lib.soa:\n\n%s/lib.h: %s/lib.soa\n",
+             gen, dir, dir, dir, gen, dir);
+    assert_string_equal(d, want);
+    free(d);
+    /* a directory named without its '/' is one too; two schemas that
+     * would write one header are refused before either is written */
+    assert_int_equal(sh(&out, "mkdir %s/b && cp %s/lib.soa %s/b/lib.soa", dir, dir, dir), 0);
+    free(out);
+    snprintf(p, sizeof p, "%s/lib.h", gen);
+    assert_int_equal(spit(p, "old\n"), 0);
+    assert_int_equal(run(&out, "-o %s %s/lib.soa %s/b/lib.soa", gen, dir, dir), 2);
+    assert_non_null(strstr(out, "would both write"));
+    free(out);
+    char *kept = slurp(p, NULL);
+    assert_string_equal(kept, "old\n");
+    free(kept);
+    /* an error in one schema: every schema is reported, nothing written */
+    snprintf(p, sizeof p, "%s/bad.soa", dir);
+    assert_int_equal(spit(p, "component B { x: f33; }\n"), 0);
+    snprintf(p, sizeof p, "%s/bad2.soa", dir);
+    assert_int_equal(spit(p, "component C { x: i33; }\n"), 0);
+    assert_int_equal(run(&out, "-o %s/ %s/bad.soa %s/main.soa %s/bad2.soa", gen, dir, dir, dir), 1);
+    assert_non_null(strstr(out, "bad.soa:1:18: error: unknown type 'f33'"));
+    assert_non_null(strstr(out, "bad2.soa:1:18: error: unknown type 'i33'"));
+    free(out);
+    kept = slurp(p, NULL);
+    snprintf(p, sizeof p, "%s/lib.h", gen);
+    kept = (free(kept), slurp(p, NULL));
+    assert_string_equal(kept, "old\n");
+    free(kept);
+    snprintf(p, sizeof p, "%s/bad2.h", gen);
+    assert_int_equal(access(p, F_OK), -1);
+
+    /* --stdout: the header -o writes; '-': the schema from stdin, its
+     * includes found from the current directory, errors named <stdin> */
+    assert_int_equal(sh(&out, "\"$SOAC\" --stdout %s/main.soa > %s/so.h", dir, dir), 0);
+    free(out);
+    assert_int_equal(run(&out, "-o %s/main.h %s/main.soa", dir, dir), 0);
+    free(out);
+    snprintf(p, sizeof p, "%s/so.h", dir);
+    char *a = slurp(p, NULL);
+    snprintf(p, sizeof p, "%s/main.h", dir);
+    char *b = slurp(p, NULL);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    assert_int_equal(sh(&out, "S=$(realpath \"$SOAC\") && cd %s && \"$S\" --stdout --depfile s.d --deptarget 'gen/s.h' - < main.soa > s.h",
+                        dir), 0);
+    free(out);
+    snprintf(p, sizeof p, "%s/s.h", dir);
+    a = slurp(p, NULL);
+    assert_non_null(strstr(a, "from <stdin>. Do not edit."));
+    assert_non_null(strstr(a, "typedef struct M {"));
+    assert_non_null(strstr(a, "typedef struct L {"));
+    free(a);
+    snprintf(p, sizeof p, "%s/s.d", dir);
+    d = slurp(p, NULL);
+    assert_string_equal(d, "gen/s.h: lib.soa\n\nlib.soa:\n");
+    free(d);
+    assert_int_equal(sh(&out, "printf 'component A { x: f33; }' | \"$SOAC\" --check - 2>&1"), 1);
+    assert_non_null(strstr(out, "<stdin>:1:18: error: unknown type 'f33'; did you mean 'f32'?"));
+    free(out);
+    /* -oFILE, and --deptarget naming the rule's target */
+    assert_int_equal(run(&out, "-o%s/att.h --depfile %s/att.d --deptarget 'build/$x y.h' %s/lib.soa",
+                         dir, dir, dir), 0);
+    free(out);
+    snprintf(p, sizeof p, "%s/att.h", dir);
+    assert_int_equal(access(p, F_OK), 0);
+    snprintf(p, sizeof p, "%s/att.d", dir);
+    d = slurp(p, NULL);
+    snprintf(want, sizeof want, "build/$$x\\ y.h: %s/lib.soa\n", dir);
+    assert_string_equal(d, want);
+    free(d);
+
+    /* what cannot go together is refused, nothing written */
+    static const struct { const char *args, *says; } refused[] = {
+        { "--explain --depfile X.d", "--depfile describes a header, and --explain writes none" },
+        { "--check --depfile X.d", "--depfile describes a header, and --check writes none" },
+        { "--explain --stdout", "--stdout writes the header, and --explain writes none" },
+        { "--deptarget t", "--deptarget names the target of --depfile's rule" },
+        { "--stdout -o X.h", "--stdout and -o both say where the header goes" },
+        { "--stdout --depfile X.d", "give --deptarget T" },
+        { "-o X.h -o Y.h", "-o given twice" },
+        { "-", "has no name for its header: give -o OUT.h or --stdout" },
+        { "- -", "standard input ('-') given twice" },
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        int rc = sh(&out, "S=$(realpath \"$SOAC\") && cd %s && \"$S\" %s lib.soa < /dev/null 2>&1", dir, refused[i].args);
+        if (rc != 2 || !strstr(out, refused[i].says))
+            fail_msg("soac %s lib.soa: exit %d, output:\n%s", refused[i].args, rc, out);
+        free(out);
+        snprintf(p, sizeof p, "%s/X.d", dir);
+        assert_int_equal(access(p, F_OK), -1);
+        snprintf(p, sizeof p, "%s/X.h", dir);
+        assert_int_equal(access(p, F_OK), -1);
+    }
+    assert_int_equal(sh(&out, "S=$(realpath \"$SOAC\") && cd %s && \"$S\" --stdout lib.soa main.soa 2>&1", dir), 2);
+    assert_non_null(strstr(out, "--stdout writes one header"));
+    free(out);
+}
+
 static void help_and_version(void **state)
 {
     (void)state;
@@ -128,7 +274,8 @@ static void help_and_version(void **state)
     assert_non_null(strstr(out, "soac 0.1.0"));
     free(out);
     assert_int_equal(run(&out, "--help"), 0);
-    const char *must[] = { "usage: soac", "-I DIR", "-o OUT.h", "--depfile FILE",
+    const char *must[] = { "usage: soac", "-I DIR", "-o OUT.h", "-o DIR/", "--stdout",
+                           "--deptarget T", "standard input", "--depfile FILE",
                            "--explain", "--check", "--version", "--help",
                            "Examples:", "Exit status" };
     for (size_t i = 0; i < sizeof must / sizeof *must; i++)
@@ -752,6 +899,7 @@ int main(void)
         cmocka_unit_test(output_file_size_limit),
         cmocka_unit_test(depfile_newline),
         cmocka_unit_test(long_lines),
+        cmocka_unit_test(several_schemas_and_streams),
     };
     return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
