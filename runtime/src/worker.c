@@ -403,6 +403,8 @@ static int check_opts(const soa_worker_opts *o, bool threads)
         return -1;
     if (!o->exe && !o->tasks)
         return -1;
+    if (threads && o->ntasks == 0)
+        return -1; /* a thread can only run the tasks it is given */
     if (o->share && soa_region_fd(o->share) < 0)
         return -1; /* a region attached read-only cannot be shared on */
     for (uint32_t i = 0; i < o->ntasks; i++) {
