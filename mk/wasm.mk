@@ -108,4 +108,11 @@ wasm: $(WASM_BINS)
 wasm-if-available: $(TEST_GEN_HEADERS) $(SOAC) $(BIN_rel)/physics | $(DEPS_STAMP)
 	@if command -v $(EMCC) >/dev/null 2>&1; then $(MAKE) --no-print-directory wasm; fi
 TEST_DEPS += wasm-if-available
-TEST_PROGRAMS += tests/wasm_node.sh
+TEST_PROGRAMS += tests/wasm_node.sh tests/wasm_browser.sh
+
+# make bench-wasm: the move scenario in wasm under Node against native, in
+# one run (bench/wasm.sh; QUICK=1 for a short one).  Not part of make bench
+# (it needs emscripten).
+.PHONY: bench-wasm
+bench-wasm: wasm $(BIN_rel)/physics
+	sh bench/wasm.sh $(if $(filter-out 0,$(QUICK)),--quick)

@@ -1,9 +1,9 @@
 #!/bin/sh
 # The wasm builds under Node (make wasm; mk/wasm.mk): every wasm unit test
 # of both builds (their cmocka lines are counted by tests/run.sh), then the
-# physics example's checksum from the threaded build (2 and 4 threads) and
-# the build without threads, each equal to the native example's for the
-# same entity count and frames.  Without emcc or node (tools/ensure-deps.sh
+# physics example's checksum from the threaded build (2 and 4 threads), the
+# build without threads and Node's transfer path, each equal to the native
+# example's for the same entity count and frames.  Without emcc or node (tools/ensure-deps.sh
 # could not install them) it says SKIPPED and passes.
 cd "$(dirname "$0")/.." || exit 2
 b=${BUILD:-build}
@@ -40,6 +40,19 @@ for run in "threads -t 2" "threads -t 4" "threads -t 2 -m local" "single -t 1"; 
     else
         printf '%s\n' "$out"
         echo "FAIL: wasm $v $*: checksum '$sum' != native $native"; fail=1
+    fi
+done
+# Node's two paths through examples/browser/run-node.js: worker_threads on
+# one shared memory (the pthreads build) and worker_threads with transferred
+# columns (the transfer path, as a page without COOP/COEP runs it).
+for p in shared transfer; do
+    out=$(timeout 300 $node examples/browser/run-node.js --path $p -n 30000 -f 30 -t 2 2>&1)
+    sum=$(printf '%s\n' "$out" | checksum)
+    if [ "$sum" = "$native" ] && printf '%s\n' "$out" | grep -q "^run-node: path $p "; then
+        echo "node $p path: checksum $sum (native $native)"
+    else
+        printf '%s\n' "$out"
+        echo "FAIL: node $p path: checksum '$sum' != native $native"; fail=1
     fi
 done
 # The threaded build really ran its pool: the example says how many.
