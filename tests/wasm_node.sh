@@ -26,6 +26,28 @@ for v in threads single; do
     done
 done
 
+# The README's tour built with the README's emcc line and run with its
+# node line (section "In the browser and Node"), in a directory that has
+# the tour's files and this checkout's runtime/ and build/.
+tour=$(mktemp -d); trap 'rm -rf "$tour"' EXIT
+awk -v dir="$tour" -f tests/readme_tour.awk README.md
+awk '/^## In the browser and Node/ {t=1} /^## Layout/ {t=0}
+     t && /^emcc / {e=1} e {print} e && !/\\$/ {e=0}
+     t && /^node .*hello.js/ {print}' README.md >"$tour/build.sh"
+ln -s "$PWD/runtime" "$tour/runtime"; ln -s "$PWD/$b" "$tour/build"
+if ! grep -q '^emcc ' "$tour/build.sh" || ! grep -q '^node ' "$tour/build.sh"; then
+    echo "FAIL: no emcc and node lines for the tour in README.md"; fail=1
+elif ! "$b"/bin/soac "$tour/hello.soa"; then
+    echo "FAIL: soac rejects the tour schema"; fail=1
+else
+    out=$(cd "$tour" && NODE_PATH=/usr/share/nodejs timeout 300 sh build.sh 2>&1)
+    if [ "$(printf '%s\n' "$out" | tail -n 1)" = "after 1 s: y = -9.81" ]; then
+        echo "README tour in wasm under Node: after 1 s: y = -9.81"
+    else
+        printf '%s\n' "$out"; echo "FAIL: the README's emcc/node lines for the tour"; fail=1
+    fi
+fi
+
 checksum() { sed -n 's/^checksum //p'; }
 args="-n 30000 -f 30 -e 30"
 native=$("$b"/bin/physics $args -t 2 | checksum)
