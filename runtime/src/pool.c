@@ -486,11 +486,8 @@ static soa_pool *pool_alloc(unsigned threads, unsigned cpus)
     return p;
 }
 
-/* Starts workers 1..threads-1 with every signal blocked (signals belong to
- * the application's own threads); the count started, which is all of them
- * unless pthread_create failed with *err. */
 /*
- * Whether to pin workers to CPUs.  Without pinning, the
+ * Whether to pin workers to CPUs (soa__pin_thread).  Without pinning, the
  * kernel tends to queue a worker woken after an idle gap (the first dispatch
  * of every frame) on the waking caller's CPU, where the two take turns for
  * about a millisecond: measured here, a 1 ms dispatch after 2 ms idle took
@@ -506,6 +503,9 @@ static bool want_pinning(void)
     return !(env && strcmp(env, "0") == 0);
 }
 
+/* Starts workers 1..threads-1 with every signal blocked (signals belong to
+ * the application's own threads); the count started, which is all of them
+ * unless pthread_create failed with *err. */
 static unsigned start_workers(soa_pool *p, int *err)
 {
     bool pin = want_pinning();
