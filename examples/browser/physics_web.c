@@ -48,9 +48,12 @@ static struct {
     size_t scratch_cap;
 } page;
 
-/* A world of `entities` as the physics example makes it; 0 or -1. */
+/* A world of `entities` as the physics example makes it, once per
+ * instance; 0 or -1. */
 int web_init(uint32_t entities)
 {
+    if (page.w)
+        return -1;
     page.w = soa_world_create(NULL);
     if (!page.w || Integrate_snap_init(&page.snap, NULL) != 0)
         return -1;
@@ -86,7 +89,9 @@ float *web_column(int k)
  * three arrays one after the other), or NULL. */
 void *web_scratch(int count)
 {
-    size_t need = (size_t)count * 12u;
+    size_t need;
+    if (count < 0 || !soa_mul_ok((size_t)count, 12u, &need))
+        return NULL;
     if (need > page.scratch_cap) {
         void *p = realloc(page.scratch, need);
         if (!p)
@@ -102,6 +107,8 @@ void *web_scratch(int count)
  * range (a worker that answered about another frame). */
 int web_commit(int count)
 {
+    if (count < 0 || (size_t)count * 12u > page.scratch_cap)
+        return -1; /* not what web_scratch made room for */
     const uint32_t *row = page.scratch;
     const float *x = (const float *)(row + count), *y = x + count;
     for (int i = 0; i < count; i++) {
@@ -136,13 +143,15 @@ static struct {
 /* Room for `rows` rows in every column; 0 or -1. */
 int web_kernel_reserve(int rows)
 {
-    size_t n = rows > 0 ? (size_t)rows : 1u;
+    size_t n = rows > 0 ? (size_t)rows : 1u, bytes;
     if (n <= kern.cap)
         return 0;
     n += n / 2; /* grow by half: no new columns for small changes */
+    if (!soa_mul_ok(n, 4u, &bytes) || !soa_add_ok(bytes, 63u, &bytes))
+        return -1;
     for (int k = 0; k < NCOLS; k++) {
         free(kern.col[k]);
-        kern.col[k] = aligned_alloc(64, (n * 4u + 63u) & ~(size_t)63u);
+        kern.col[k] = aligned_alloc(64, bytes & ~(size_t)63u);
     }
     free(kern.changed);
     kern.changed = calloc(soa_bitset_words(n), sizeof *kern.changed);
