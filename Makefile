@@ -4,6 +4,8 @@
 #   make run      build, then run the main example
 #   make test     every test (unit, golden, corpus, sanitizers)
 #   make bench    benchmarks (never part of make test)
+#   make wasm     libsoa, the physics example and tests for WebAssembly
+#                 (emscripten) in build/wasm/; make bench-wasm times them
 #   make install  PREFIX=/usr/local (and DESTDIR)
 #
 # Each part of the project has its fragment in mk/; mk/config.mk comes first

@@ -10,6 +10,13 @@ EXAMPLES := physics bring-your-own-ecs
 EXAMPLE_BINS := $(foreach e,$(EXAMPLES),$(BIN_rel)/$(e))
 ALL_TARGETS += $(EXAMPLE_BINS)
 
+# examples/physics/physics_sim.c: the starting world, kernel and checksum that
+# every build of the physics example shares (physics_sim.h).
+PHYSICS_SIM := examples/physics/physics_sim.c
+$(call objs,rel,$(PHYSICS_SIM)): generated/physics.h
+$(BIN_rel)/physics: $(call objs,rel,$(PHYSICS_SIM))
+$(call objs,rel,examples/physics/main.c): EXTRA_CPPFLAGS = -Iexamples/physics
+
 define example_rules
 $(call objs,rel,examples/$(1)/main.c): generated/physics.h
 $(BIN_rel)/$(1): $(call objs,rel,examples/$(1)/main.c) $(LIBSOA)

@@ -1,6 +1,10 @@
-# libsoa: every runtime/src/*.c, in each variant.
+# libsoa: every runtime/src/*.c, in each variant, with one platform file:
+# platform_linux.c here, platform_emscripten.c in the wasm builds
+# (mk/wasm.mk).
 
-RUNTIME_SRCS := $(sort $(wildcard runtime/src/*.c))
+RUNTIME_PLATFORM_SRCS := $(wildcard runtime/src/platform_*.c)
+RUNTIME_COMMON_SRCS := $(filter-out $(RUNTIME_PLATFORM_SRCS),$(sort $(wildcard runtime/src/*.c)))
+RUNTIME_SRCS := $(RUNTIME_COMMON_SRCS) runtime/src/platform_linux.c
 RUNTIME_HDRS := $(sort $(wildcard runtime/include/soa/*.h))
 
 define runtime_lib

@@ -19,10 +19,11 @@ WP_DIR  := examples/worker-process
 WP_MAIN := $(BIN_rel)/worker-process
 WP_WORK := $(BIN_rel)/worker-process-worker
 $(call objs,rel,$(WP_DIR)/main.c $(WP_DIR)/worker.c $(WP_DIR)/integrate.c): generated/physics.h
-$(WP_MAIN): $(call objs,rel,$(WP_DIR)/main.c $(WP_DIR)/integrate.c) $(LIBSOA)
+$(call objs,rel,$(WP_DIR)/main.c $(WP_DIR)/worker.c $(WP_DIR)/integrate.c): EXTRA_CPPFLAGS = -Iexamples/physics
+$(WP_MAIN): $(call objs,rel,$(WP_DIR)/main.c $(WP_DIR)/integrate.c $(PHYSICS_SIM)) $(LIBSOA)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(CFLAGS_rel) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(WP_WORK): $(call objs,rel,$(WP_DIR)/worker.c $(WP_DIR)/integrate.c) $(LIBSOA)
+$(WP_WORK): $(call objs,rel,$(WP_DIR)/worker.c $(WP_DIR)/integrate.c $(PHYSICS_SIM)) $(LIBSOA)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(CFLAGS_rel) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 ALL_TARGETS += $(WP_MAIN) $(WP_WORK)

@@ -6,13 +6,7 @@
 cd "$(dirname "$0")/.." || exit 2
 build=${SOAC_TEST_BUILD:-build}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-# The tour's first plain ``` block is the schema, its ```c block the program.
-awk '/^## A five-minute tour/ {t=1} /^# Reference/ {t=0}
-     t && /^```$/ && !s && !inb {inb=1; s=1; next}
-     t && /^```c$/ && !c {inc=1; c=1; next}
-     /^```/ {inb=0; inc=0; next}
-     inb {print > "'"$tmp"'/hello.soa"}
-     inc {print > "'"$tmp"'/main.c"}' README.md
+awk -v dir="$tmp" -f tests/readme_tour.awk README.md
 [ -s "$tmp/hello.soa" ] && [ -s "$tmp/main.c" ] || { echo "FAIL: no tour in README.md"; exit 1; }
 "$build/bin/soac" "$tmp/hello.soa" || { echo "FAIL: soac rejects the tour schema"; exit 1; }
 strict="-Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror"

@@ -2,7 +2,8 @@
 # Makes sure the tools the build and the tests need are here: gcc and g++,
 # clang (the headers are checked with clang and clang++, kernels'
 # vectorisation too, and `make fuzz` uses libFuzzer), flex, bison, cmocka,
-# pkg-config and cmake (the integration test uses them).
+# pkg-config and cmake (the integration test uses them); and, if they can
+# be had, emscripten, nodejs and chromium (the wasm and browser tests).
 # As root, installs what is missing with apt-get; otherwise names the command.
 missing=""
 command -v gcc   >/dev/null 2>&1 || missing="$missing gcc"
@@ -13,6 +14,21 @@ command -v bison >/dev/null 2>&1 || missing="$missing bison"
 [ -f /usr/include/cmocka.h ]     || missing="$missing libcmocka-dev"
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
 command -v cmake >/dev/null 2>&1 || missing="$missing cmake"
+# For the wasm builds and their tests (make wasm, tests/wasm_*.sh):
+# emscripten, Node and Chromium.  Wanted, not required: when one cannot be
+# installed those tests say SKIPPED.
+optional=""
+command -v emcc >/dev/null 2>&1 || optional="$optional emscripten"
+command -v node >/dev/null 2>&1 || optional="$optional nodejs"
+command -v chromium >/dev/null 2>&1 || optional="$optional chromium"
+if [ -n "$optional" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "ensure-deps: installing$optional (for the wasm tests)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -qq && apt-get install -y -qq $optional; } >&2 ||
+        echo "ensure-deps: could not install$optional: the wasm tests will be SKIPPED" >&2
+elif [ -n "$optional" ]; then
+    echo "ensure-deps: for the wasm tests (else SKIPPED): sudo apt-get install -y$optional" >&2
+fi
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -19,28 +19,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "physics.h"
+#include "physics_sim.h"
 
-#define HZ 60.0
+#define HZ PHYSICS_HZ
 
 typedef struct options {
     size_t entities, frames, every;
     unsigned threads;
     int local;
 } options;
-
-/* The offloaded kernel: one chunk of rows, columns in place. */
-static void integrate_kernel(const Integrate_view *v, const soa_frame *f,
-                             void *ctx)
-{
-    (void)ctx;
-    float dt = (float)f->dt;
-    for (size_t i = v->begin; i < v->end; i++) {
-        v->Position.x[i] += v->Velocity.x[i] * dt;
-        v->Position.y[i] += v->Velocity.y[i] * dt;
-        soa_bitset_set(v->Position.changed, i);
-    }
-}
 
 /* The same update as a local system: walks the world itself. */
 typedef struct local_ctx {
@@ -122,53 +109,6 @@ static int parse_options(int argc, char **argv, options *o)
     return optind == argc ? 0 : -1;
 }
 
-/* A small deterministic generator for starting values. */
-static float rnd(uint32_t *s)
-{
-    *s = *s * 1664525u + 1013904223u;
-    return (float)(*s >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
-}
-
-static soa_entity *populate(soa_world *w, size_t n, soa_cid pos, soa_cid vel)
-{
-    soa_entity *ents = malloc(n * sizeof *ents);
-    uint32_t seed = 12345;
-    if (!ents)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        Position p = {(float)(i % 1000), (float)(i / 1000)};
-        ents[i] = soa_world_spawn(w);
-        if (ents[i] == SOA_ENTITY_NULL || soa_world_set(w, ents[i], pos, &p))
-            goto fail;
-        if (i % 10 == 9)
-            continue; /* static: no Velocity, not in the query */
-        Velocity v = {rnd(&seed) * 10.0f, rnd(&seed) * 10.0f};
-        if (soa_world_set(w, ents[i], vel, &v))
-            goto fail;
-    }
-    return ents;
-fail:
-    free(ents);
-    return NULL;
-}
-
-/* FNV-1a over the exact bits of every Position, in spawn order. */
-static uint64_t checksum(soa_world *w, const soa_entity *ents, size_t n,
-                         soa_cid pos)
-{
-    uint64_t h = 0xcbf29ce484222325u;
-    for (size_t i = 0; i < n; i++) {
-        Position p;
-        unsigned char b[sizeof p];
-        if (soa_world_read(w, ents[i], pos, &p) != 0)
-            memset(&p, 0, sizeof p);
-        memcpy(b, &p, sizeof b);
-        for (size_t k = 0; k < sizeof b; k++)
-            h = (h ^ b[k]) * 0x100000001b3u;
-    }
-    return h;
-}
-
 typedef struct totals {
     double build, run, commit; /* ns */
     size_t frames;
@@ -214,7 +154,7 @@ static int simulate(const options *o, soa_world *w, soa_sched *s,
     }
     report("mean", &sum, moving);
     printf("checksum %016llx\n",
-           (unsigned long long)checksum(w, ents, o->entities, pos));
+           (unsigned long long)physics_checksum(w, ents, o->entities, pos));
     return 0;
 }
 
@@ -232,7 +172,7 @@ int main(int argc, char **argv)
     }
     local_ctx lc = {soa_world_register(w, &Position_desc),
                     soa_world_register(w, &Velocity_desc)};
-    soa_entity *ents = populate(w, o.entities, lc.pos, lc.vel);
+    soa_entity *ents = physics_populate(w, o.entities, lc.pos, lc.vel);
     if (!ents) {
         fprintf(stderr, "physics: out of memory for %zu entities\n",
                 o.entities);
@@ -251,7 +191,7 @@ int main(int argc, char **argv)
         spec.ctx = &lc;
     } else {
         spec.system = &Integrate_system;
-        spec.kernel = Integrate_kernel_fn(integrate_kernel);
+        spec.kernel = Integrate_kernel_fn(physics_integrate);
     }
     int rc = soa_sched_add(s, &spec);
     if (rc < 0) {

@@ -1,12 +1,13 @@
 /*
  * integrate.h: what both halves of the worker-process example share:
- * Integrate's kernel (the same as examples/physics) and the task table the
- * worker serves.  Task 0 is Integrate.
+ * the task table the worker serves, with Integrate's kernel from
+ * examples/physics/physics_sim.c (so both print the same checksum).  Task 0 is
+ * Integrate.
  */
 #ifndef WORKER_PROCESS_INTEGRATE_H
 #define WORKER_PROCESS_INTEGRATE_H
 
-#include "physics.h"
+#include "physics_sim.h"
 
 #define INTEGRATE_TASK 0u
 #define NTASKS 1u

@@ -96,54 +96,6 @@ static int parse_options(int argc, char **argv, options *o)
     return optind == argc ? 0 : -1;
 }
 
-/* The same starting values as examples/physics. */
-static float rnd(uint32_t *s)
-{
-    *s = *s * 1664525u + 1013904223u;
-    return (float)(*s >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
-}
-
-static soa_entity *populate(soa_world *w, size_t n, soa_cid pos, soa_cid vel)
-{
-    soa_entity *ents = malloc(n * sizeof *ents);
-    uint32_t seed = 12345;
-    if (!ents)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        Position p = {(float)(i % 1000), (float)(i / 1000)};
-        ents[i] = soa_world_spawn(w);
-        if (ents[i] == SOA_ENTITY_NULL || soa_world_set(w, ents[i], pos, &p))
-            goto fail;
-        if (i % 10 == 9)
-            continue;
-        Velocity v = {rnd(&seed) * 10.0f, rnd(&seed) * 10.0f};
-        if (soa_world_set(w, ents[i], vel, &v))
-            goto fail;
-    }
-    return ents;
-fail:
-    free(ents);
-    return NULL;
-}
-
-/* FNV-1a over the exact bits of every Position, in spawn order (as
- * examples/physics computes it). */
-static uint64_t checksum(soa_world *w, const soa_entity *ents, size_t n,
-                         soa_cid pos)
-{
-    uint64_t h = 0xcbf29ce484222325u;
-    for (size_t i = 0; i < n; i++) {
-        Position p;
-        unsigned char b[sizeof p];
-        if (soa_world_read(w, ents[i], pos, &p) != 0)
-            memset(&p, 0, sizeof p);
-        memcpy(b, &p, sizeof b);
-        for (size_t k = 0; k < sizeof b; k++)
-            h = (h ^ b[k]) * 0x100000001b3u;
-    }
-    return h;
-}
-
 /* worker-process-worker in the directory of this program. */
 static const char *default_worker(char *buf, size_t size)
 {
@@ -207,7 +159,7 @@ int main(int argc, char **argv)
         return 1;
     soa_cid pos = soa_world_register(w, &Position_desc);
     soa_cid vel = soa_world_register(w, &Velocity_desc);
-    soa_entity *ents = populate(w, o.entities, pos, vel);
+    soa_entity *ents = physics_populate(w, o.entities, pos, vel);
     if (!ents) {
         fprintf(stderr, "worker-process: out of memory for %zu entities\n",
                 o.entities);
@@ -247,7 +199,7 @@ int main(int argc, char **argv)
                (double)o.frames / dt, dt, o.frames,
                (unsigned long long)soa_worker_progress(wk));
         printf("checksum %016llx\n",
-               (unsigned long long)checksum(w, ents, o.entities, pos));
+               (unsigned long long)physics_checksum(w, ents, o.entities, pos));
     }
     soa_worker_system_destroy(ws);
     soa_worker_destroy(wk);

@@ -8,9 +8,9 @@
  * bump offset `used` is per process: one process allocates (the one that
  * lays the columns out) and tells the others offsets.
  *
- * A NAMED arena is a memfd sealed with F_SEAL_SHRINK | F_SEAL_SEAL, so no
- * peer can truncate it under our mapping (which would SIGBUS us) or change
- * its seals.  Its mapping starts with a header:
+ * A NAMED arena is shared memory from soa__shm_create_named (on Linux a
+ * memfd sealed against shrinking: no peer can truncate it under our
+ * mapping, which would SIGBUS us).  Its mapping starts with a header:
  *
  *   offset 0   magic        "SOAARENA" (8 bytes)
  *          8   version      u32 (ARENA_VERSION)
@@ -18,21 +18,17 @@
  *         16   capacity     u64: usable bytes after the header
  *   then zeros up to HEADER_SIZE (64: the usable region is cache-aligned)
  *
- * soa_arena_attach checks the seals, then the header against fstat's size,
+ * soa_arena_attach checks the seals (soa__shm_map_named), then the header
+ * against the mapping's size,
  * and copies what it needs into its private struct, so later writes to the
  * header by a peer change nothing.  Offsets are relative to the usable
  * region, hence the same in every process.
  */
-#define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "soa/alloc.h"
 #include "internal.h"
@@ -41,7 +37,6 @@
 #define ARENA_MAGIC "SOAARENA"
 #define ARENA_VERSION 1u
 #define HEADER_SIZE 64u
-#define REQUIRED_SEALS (F_SEAL_SHRINK | F_SEAL_SEAL)
 
 typedef struct arena_header {
     char magic[8];
@@ -110,28 +105,10 @@ soa_alloc *soa_alloc_heap(void)
 static pthread_once_t shm_once = PTHREAD_ONCE_INIT;
 static bool shm_ok;
 
-/* Creates, seals and maps a one-page memfd, and maps anonymous shared
- * memory: everything SHARED and NAMED arenas need. */
+/* Everything SHARED and NAMED arenas need, tried once. */
 static void shm_probe(void)
 {
-    size_t len = soa__page_size();
-    void *anon = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (anon == MAP_FAILED)
-        return;
-    munmap(anon, len);
-    int fd = memfd_create("soa-probe", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0)
-        return;
-    void *m = MAP_FAILED;
-    if (ftruncate(fd, (off_t)len) == 0 &&
-        fcntl(fd, F_ADD_SEALS, REQUIRED_SEALS) == 0)
-        m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (m != MAP_FAILED) {
-        munmap(m, len);
-        shm_ok = true;
-    }
-    close(fd);
+    shm_ok = soa__shm_probe();
 }
 
 bool soa_shm_available(void)
@@ -188,22 +165,6 @@ static soa_arena *arena_new(unsigned char *map, size_t map_size,
     return a;
 }
 
-/* A sealed memfd of `size` bytes, or -1 with errno set. */
-static int named_fd(size_t size)
-{
-    int fd = memfd_create("soa-arena", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0)
-        return -1;
-    if (ftruncate(fd, (off_t)size) != 0 ||
-        fcntl(fd, F_ADD_SEALS, REQUIRED_SEALS) != 0) {
-        int err = errno;
-        close(fd);
-        errno = err == EFBIG ? ENOMEM : err;
-        return -1;
-    }
-    return fd;
-}
-
 static void write_header(unsigned char *map, size_t capacity)
 {
     arena_header h;
@@ -215,26 +176,14 @@ static void write_header(unsigned char *map, size_t capacity)
 }
 
 /* Maps `size` bytes for an arena of `kind`: the mapping, and in *fd the
- * memfd behind a NAMED one (else -1); NULL with errno on failure. */
+ * handle of a NAMED one (else -1); NULL with errno on failure. */
 static unsigned char *map_region(int kind, size_t size, int *fd)
 {
-    int flags = MAP_SHARED;
     *fd = -1;
-    if (kind == SOA_ARENA_NAMED) {
-        if ((*fd = named_fd(size)) < 0)
-            return NULL;
-    } else {
-        flags = (kind == SOA_ARENA_SHARED ? MAP_SHARED : MAP_PRIVATE) |
-                MAP_ANONYMOUS;
-    }
-    void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, *fd, 0);
-    if (map != MAP_FAILED)
-        return map;
-    int err = errno;
-    if (*fd >= 0)
-        close(*fd);
-    errno = err;
-    return NULL;
+    if (kind == SOA_ARENA_NAMED)
+        return soa__shm_create_named(size, fd);
+    return kind == SOA_ARENA_SHARED ? soa__map_shared(size)
+                                    : soa__map_private(size);
 }
 
 soa_arena *soa_arena_create(size_t capacity, int kind)
@@ -260,34 +209,11 @@ soa_arena *soa_arena_create(size_t capacity, int kind)
         write_header(map, size - header);
     soa_arena *a = arena_new(map, size, header, size - header, fd, kind);
     if (!a) {
-        munmap(map, size);
-        if (fd >= 0)
-            close(fd);
+        soa__unmap(map, size);
+        soa__fd_close(fd);
         errno = ENOMEM;
     }
     return a;
-}
-
-/* Checks that fd is a sealed memfd of at least HEADER_SIZE bytes; its size
- * into *size, or -1 with errno. */
-static int check_fd(int fd, size_t *size)
-{
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        errno = EBADF;
-        return -1;
-    }
-    /* Only memfds (and other shmem files) take seals: a regular file on
-     * disk, a pipe or a socket fails here. */
-    int seals = S_ISREG(st.st_mode) ? fcntl(fd, F_GET_SEALS) : -1;
-    if (seals < 0 || (seals & REQUIRED_SEALS) != REQUIRED_SEALS ||
-        st.st_size < (off_t)HEADER_SIZE ||
-        (uint64_t)st.st_size > (uint64_t)PTRDIFF_MAX) {
-        errno = EINVAL;
-        return -1;
-    }
-    *size = (size_t)st.st_size;
-    return 0;
 }
 
 /* Validates a mapped header against the mapping's size: the capacity into
@@ -317,24 +243,19 @@ static int check_header(const unsigned char *map, size_t size,
 soa_arena *soa_arena_attach(int fd)
 {
     size_t size, capacity;
-    if (check_fd(fd, &size) != 0)
-        return NULL;
-    /* Sealed against shrinking, so all `size` bytes stay backed. */
-    unsigned char *map =
-        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (map == MAP_FAILED)
+    unsigned char *map = soa__shm_map_named(fd, HEADER_SIZE, &size);
+    if (!map)
         return NULL;
     int own = -1;
     soa_arena *a = NULL;
     if (check_header(map, size, &capacity) == 0 &&
-        (own = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0)
+        (own = soa__fd_dup(fd)) >= 0)
         a = arena_new(map, size, HEADER_SIZE, capacity, own,
                       SOA_ARENA_NAMED);
     if (!a) {
         int err = errno;
-        if (own >= 0)
-            close(own);
-        munmap(map, size);
+        soa__fd_close(own);
+        soa__unmap(map, size);
         errno = err;
     }
     return a;
@@ -385,9 +306,8 @@ void soa_arena_destroy(soa_arena *a)
     if (!a)
         return;
     int saved = errno;
-    munmap(a->map, a->map_size);
-    if (a->fd >= 0)
-        close(a->fd);
+    soa__unmap(a->map, a->map_size);
+    soa__fd_close(a->fd);
     free(a);
     errno = saved;
 }

@@ -1,15 +1,21 @@
 /*
  * platform.h: what libsoa needs from the operating system, in one place:
- * a monotonic clock, sleeping, spinning politely, futex wait/wake, and
- * mappings (shared memory that only its creator can write).
- * Linux's implementation is platform_linux.c; a port to another platform
- * starts by writing its own file behind these declarations.
+ * a monotonic clock, sleeping, spinning politely, futex wait/wake, CPUs
+ * and pinning, mappings (shared memory, and shared memory that only its
+ * creator can write) and processes (fork, exec, wait, kill).
+ * No other runtime file calls the operating system for these.
+ * Implementations: platform_linux.c (Linux, glibc) and
+ * platform_emscripten.c (WebAssembly under Node or a browser: no shared
+ * memory between processes and no processes, so those calls fail with
+ * ENOSYS).  A port to another platform is one more file behind these
+ * declarations; the Makefile links exactly one of them.
  *
  * Internal (hidden), like internal.h.
  */
 #ifndef SOA_PLATFORM_H
 #define SOA_PLATFORM_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -45,6 +51,19 @@ SOA__HIDDEN void soa__futex_wait(_Atomic uint32_t *word, uint32_t val,
 /* Wakes up to `count` sleepers on *word (`shared` as for the wait). */
 SOA__HIDDEN void soa__futex_wake(_Atomic uint32_t *word, int count,
                                  bool shared);
+
+/* ---- CPUs ---------------------------------------------------------- */
+
+/* CPUs online (at least 1). */
+SOA__HIDDEN unsigned soa__cpu_count(void);
+
+/*
+ * Pins `thread`, worker `index` (>= 1) of a pool of `nthreads`, to the
+ * index-th CPU this process may run on.  Best effort: nothing happens when
+ * the process may run on fewer than `nthreads` CPUs or the system refuses.
+ */
+SOA__HIDDEN void soa__pin_thread(pthread_t thread, unsigned index,
+                                 unsigned nthreads);
 
 /* ---- mappings ------------------------------------------------------ */
 
@@ -87,5 +106,73 @@ SOA__HIDDEN void *soa__shm_create_sealed(size_t size, int *fd);
  * The fd stays the caller's.
  */
 SOA__HIDDEN void *soa__shm_map_sealed(int fd, size_t *size);
+
+/* Whether shared memory works here: anonymous shared mappings and
+ * soa__shm_create_named (costs a probe mapping and memfd; the caller
+ * caches the answer). */
+SOA__HIDDEN bool soa__shm_probe(void);
+
+/* `size` bytes of zeroed anonymous shared memory, seen by fork()
+ * children, or NULL with errno (ENOSYS where there is none).  Free with
+ * soa__unmap. */
+SOA__HIDDEN void *soa__map_shared(size_t size);
+
+/*
+ * Shared memory of `size` bytes (whole pages, zeroed) that another process
+ * can map from the handle in *fd (close on exec), sealed against shrinking
+ * and against changing its seals, so no peer can truncate it under a
+ * mapping.  Returns this process's read-write mapping, or NULL with errno
+ * (ENOMEM; ENOSYS where there is no such memory).
+ */
+SOA__HIDDEN void *soa__shm_create_named(size_t size, int *fd);
+
+/*
+ * Maps all of the memory behind `fd` read-write after checking that it
+ * carries soa__shm_create_named's seals and holds at least `min` bytes.
+ * The mapping and its size in *size, or NULL with errno EBADF (not an open
+ * fd), EINVAL (a pipe, a file, unsealed, too small) or mmap's.  The fd
+ * stays the caller's.
+ */
+SOA__HIDDEN void *soa__shm_map_named(int fd, size_t min, size_t *size);
+
+/* A close-on-exec duplicate of fd, or -1 with errno. */
+SOA__HIDDEN int soa__fd_dup(int fd);
+
+/* Closes fd (ignores -1). */
+SOA__HIDDEN void soa__fd_close(int fd);
+
+/* ---- processes ----------------------------------------------------- */
+
+/* fork(): the child's id in the parent, 0 in the child, or -1 with errno
+ * (ENOSYS where there are no processes). */
+SOA__HIDDEN long soa__fork(void);
+
+/*
+ * In a fork() child of `parent`: arranges to be killed when the parent
+ * dies and restores the default action of the fatal signals (a fault kills
+ * the child, whatever handlers the parent installed).  False when the
+ * parent is already gone.
+ */
+SOA__HIDDEN bool soa__child_setup(long parent);
+
+/* Clears fd's close-on-exec flag (a child keeps it across exec); 0 or -1. */
+SOA__HIDDEN int soa__fd_inherit(int fd);
+
+/* execv(argv[0], argv): returns only on failure. */
+SOA__HIDDEN void soa__exec(char **argv);
+
+/* How a child process is, for soa__process_poll. */
+enum {
+    SOA__PROC_RUNNING,  /* still running */
+    SOA__PROC_EXITED,   /* exited: *code is its status */
+    SOA__PROC_SIGNALED, /* killed: *code is the signal */
+    SOA__PROC_GONE      /* gone, reaped by someone else: no code */
+};
+
+/* Whether child `pid` is still running; if not, reaps it.  Never blocks. */
+SOA__HIDDEN int soa__process_poll(long pid, int *code);
+
+/* Kills child `pid` (SIGKILL) and reaps it. */
+SOA__HIDDEN void soa__process_kill(long pid);
 
 #endif /* SOA_PLATFORM_H */

@@ -443,12 +443,6 @@ static void drive_end(soa_pool *p)
     atomic_store_explicit(&p->driving, 0, memory_order_release);
 }
 
-static long online_cpus(void)
-{
-    long c = sysconf(_SC_NPROCESSORS_ONLN);
-    return c > 0 ? c : 1;
-}
-
 /* Stops and joins workers [1, started), then frees the pool. */
 static void shut_down(soa_pool *p, unsigned started)
 {
@@ -461,7 +455,7 @@ static void shut_down(soa_pool *p, unsigned started)
 
 /* A zeroed pool for `threads` threads, its atomics initialised; NULL with
  * errno ENOMEM. */
-static soa_pool *pool_alloc(unsigned threads, long cpus)
+static soa_pool *pool_alloc(unsigned threads, unsigned cpus)
 {
     /* threads <= SOA_POOL_MAX_THREADS, so this cannot overflow. */
     size_t size = sizeof(soa_pool) + (size_t)threads * sizeof(worker);
@@ -474,7 +468,7 @@ static soa_pool *pool_alloc(unsigned threads, long cpus)
     memset(p, 0, size);
     p->nthreads = threads;
     atomic_init(&p->spin_ns,
-                (long)threads <= cpus ? SPIN_NS : SPIN_NS_OVERSUBSCRIBED);
+                threads <= cpus ? SPIN_NS : SPIN_NS_OVERSUBSCRIBED);
     atomic_init(&p->epoch, 0);
     atomic_init(&p->sleepers, 0);
     atomic_init(&p->stop, 0);
@@ -492,11 +486,8 @@ static soa_pool *pool_alloc(unsigned threads, long cpus)
     return p;
 }
 
-/* Starts workers 1..threads-1 with every signal blocked (signals belong to
- * the application's own threads); the count started, which is all of them
- * unless pthread_create failed with *err. */
 /*
- * The CPU worker `index` is pinned to, or -1 for none.  Without pinning, the
+ * Whether to pin workers to CPUs (soa__pin_thread).  Without pinning, the
  * kernel tends to queue a worker woken after an idle gap (the first dispatch
  * of every frame) on the waking caller's CPU, where the two take turns for
  * about a millisecond: measured here, a 1 ms dispatch after 2 ms idle took
@@ -506,25 +497,18 @@ static soa_pool *pool_alloc(unsigned threads, long cpus)
  * the process has CPUs (pinning cannot help then), or when the environment
  * says SOA_POOL_PIN=0.
  */
-static int worker_cpu(const cpu_set_t *allowed, unsigned nthreads,
-                      unsigned index)
+static bool want_pinning(void)
 {
     const char *env = getenv("SOA_POOL_PIN");
-    if (env && strcmp(env, "0") == 0)
-        return -1;
-    if (nthreads < 2 || (int)nthreads > CPU_COUNT(allowed))
-        return -1;
-    unsigned seen = 0;
-    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-        if (CPU_ISSET(cpu, allowed) && seen++ == index)
-            return cpu;
-    return -1;
+    return !(env && strcmp(env, "0") == 0);
 }
 
+/* Starts workers 1..threads-1 with every signal blocked (signals belong to
+ * the application's own threads); the count started, which is all of them
+ * unless pthread_create failed with *err. */
 static unsigned start_workers(soa_pool *p, int *err)
 {
-    cpu_set_t allowed;
-    bool pin = sched_getaffinity(0, sizeof allowed, &allowed) == 0;
+    bool pin = want_pinning();
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -537,14 +521,8 @@ static unsigned start_workers(soa_pool *p, int *err)
         *err = pthread_create(&w->thread, NULL, worker_main, w);
         if (*err)
             break;
-        int cpu = pin ? worker_cpu(&allowed, p->nthreads, started) : -1;
-        if (cpu >= 0) {
-            cpu_set_t one;
-            CPU_ZERO(&one);
-            CPU_SET(cpu, &one);
-            /* Best effort: a refused pin leaves the worker unpinned. */
-            (void)pthread_setaffinity_np(w->thread, sizeof one, &one);
-        }
+        if (pin)
+            soa__pin_thread(w->thread, started, p->nthreads);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return started;
@@ -552,7 +530,7 @@ static unsigned start_workers(soa_pool *p, int *err)
 
 soa_pool *soa_pool_create(unsigned threads)
 {
-    long cpus = online_cpus();
+    unsigned cpus = soa__cpu_count();
     if (threads == 0)
         threads = cpus > SOA_POOL_MAX_THREADS ? SOA_POOL_MAX_THREADS
                                               : (unsigned)cpus;

@@ -31,7 +31,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "soa/region.h"
 #include "internal.h"
@@ -295,8 +294,7 @@ void soa_region_destroy(soa_region *r)
      * ours to unmap. */
     if (!r->writer || soa__process_id() == r->pid)
         soa__unmap(r->map, r->capacity);
-    if (r->fd >= 0)
-        close(r->fd);
+    soa__fd_close(r->fd);
     soa__unmap(r->live, r->capacity / GRANULE);
     pthread_mutex_destroy(&r->lock);
     free(r);

@@ -54,19 +54,14 @@
 #include "soa/worker.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "platform.h"
@@ -92,7 +87,7 @@ struct soa_worker {
     pthread_mutex_t alloc_lock; /* arena allocations */
     pthread_mutex_t req_lock;   /* one system's request at a time */
     bool process;
-    pid_t pid;                  /* -1: no process */
+    long pid;                   /* -1: no process */
     pthread_t thread;
     bool thread_live;           /* joinable */
     atomic_int thread_done;     /* set by the thread as it leaves serve */
@@ -158,32 +153,21 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-/* Clears fd's close-on-exec flag (in the child, before exec). */
-static int keep_open(int fd)
-{
-    int fl = fcntl(fd, F_GETFD);
-    return fl < 0 || fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) != 0 ? -1 : 0;
-}
-
 /* The forked child: never returns. */
-static void child(soa_worker *w, pid_t parent, char **argv)
+static void child(soa_worker *w, long parent, char **argv)
 {
-    /* Die with the parent; and if it already died, do not serve. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(EXIT_SHARED);
-    /* A fault in a kernel kills the worker, as the main process reports it
-     * ("killed by signal 11"): none of the main program's handlers (a crash
+    /* Die with the parent; and if it already died, do not serve.  A fault
+     * in a kernel kills the worker, as the main process reports it ("killed
+     * by signal 11"): none of the main program's handlers (a crash
      * reporter, a test framework's) runs in the child. */
-    static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
-                                SIGTRAP, SIGSYS};
-    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
-        signal(fatal[i], SIG_DFL);
+    if (!soa__child_setup(parent))
+        _exit(EXIT_SHARED);
     if (argv) {
-        if (keep_open(soa_arena_fd(w->arena)) != 0 ||
-            (w->opts.share && keep_open(soa_region_fd(w->opts.share)) != 0))
+        if (soa__fd_inherit(soa_arena_fd(w->arena)) != 0 ||
+            (w->opts.share &&
+             soa__fd_inherit(soa_region_fd(w->opts.share)) != 0))
             _exit(127);
-        execv(argv[0], argv);
+        soa__exec(argv);
         _exit(127);
     }
     /* The creator's writable mapping of a region is not inherited
@@ -207,14 +191,14 @@ static int start_process(soa_worker *w)
     snprintf(root, sizeof root, "%zu", w->root_off);
     snprintf(share, sizeof share, "%d",
              w->opts.share ? soa_region_fd(w->opts.share) : -1);
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    long parent = soa__process_id();
+    long pid = soa__fork();
     if (pid < 0)
         return fail(w, SOA_WORKER_ESPAWN, errno, "fork: %s", strerror(errno));
     if (pid == 0)
         child(w, parent, w->exe ? argv : NULL);
     w->pid = pid;
-    snprintf(w->mode, sizeof w->mode, "worker process %ld (%s%s)", (long)pid,
+    snprintf(w->mode, sizeof w->mode, "worker process %ld (%s%s)", pid,
              w->exe ? "fork+exec " : "fork", w->exe ? w->exe : "");
     return 0;
 }
@@ -235,28 +219,26 @@ static int start_thread(soa_worker *w)
  * any status). */
 static const char AT_START[] = "at start";
 
-/* Whether the child exited; if so reaps it and records how.  A waitpid
- * that cannot see the child (SIGCHLD ignored) falls back to kill(pid, 0). */
+/* Whether the child exited; if so reaps it and records how. */
 static bool child_gone(soa_worker *w, const char *during)
 {
-    int st = 0;
-    pid_t r = waitpid(w->pid, &st, WNOHANG);
-    if (r == 0 || (r < 0 && (errno != ECHILD || kill(w->pid, 0) == 0)))
+    int code = 0;
+    int how = soa__process_poll(w->pid, &code);
+    if (how == SOA__PROC_RUNNING)
         return false;
-    long pid = (long)w->pid;
+    long pid = w->pid;
     w->pid = -1;
-    if (r > 0 && WIFSIGNALED(st))
+    if (how == SOA__PROC_SIGNALED)
         fail(w, SOA_WORKER_EDIED, ECHILD,
-             "worker %ld was killed by signal %d %s", pid, WTERMSIG(st),
-             during);
-    else if (r > 0 && WIFEXITED(st))
+             "worker %ld was killed by signal %d %s", pid, code, during);
+    else if (how == SOA__PROC_EXITED)
         fail(w, SOA_WORKER_EDIED, ECHILD, "worker %ld exited with status %d%s %s",
-             pid, WEXITSTATUS(st), during != AT_START ? "" :
-             WEXITSTATUS(st) == EXIT_MISMATCH ? " (its task table does not "
-                                                "match this program's)" :
-             WEXITSTATUS(st) == 127 ? " (could not run the worker binary)" :
-             WEXITSTATUS(st) == EXIT_SHARED ? " (shared memory did not "
-                                              "validate)" : "",
+             pid, code, during != AT_START ? "" :
+             code == EXIT_MISMATCH ? " (its task table does not "
+                                     "match this program's)" :
+             code == 127 ? " (could not run the worker binary)" :
+             code == EXIT_SHARED ? " (shared memory did not "
+                                   "validate)" : "",
              during);
     else
         fail(w, SOA_WORKER_EDIED, ECHILD, "worker %ld is gone %s", pid, during);
@@ -268,9 +250,7 @@ static void kill_process(soa_worker *w)
 {
     if (w->pid <= 0)
         return;
-    kill(w->pid, SIGKILL);
-    while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
-        ;
+    soa__process_kill(w->pid);
     w->pid = -1;
 }
 
@@ -423,6 +403,8 @@ static int check_opts(const soa_worker_opts *o, bool threads)
         return -1;
     if (!o->exe && !o->tasks)
         return -1;
+    if (threads && o->ntasks == 0)
+        return -1; /* a thread can only run the tasks it is given */
     if (o->share && soa_region_fd(o->share) < 0)
         return -1; /* a region attached read-only cannot be shared on */
     for (uint32_t i = 0; i < o->ntasks; i++) {

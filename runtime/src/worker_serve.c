@@ -7,12 +7,10 @@
  * bounds-checked against the arena before use (worker_proto.h has the
  * layout and the protocol).
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <stdatomic.h>
 
@@ -20,6 +18,7 @@
 #include "soa/system.h"
 #include "soa/worker.h"
 #include "plan.h"
+#include "platform.h"
 #include "worker_proto.h"
 
 typedef struct server {
@@ -253,7 +252,7 @@ static int reply(server *s, uint32_t kind, const done_msg *d)
 
 static int serve_loop(server *s)
 {
-    done_msg hello = {0, 0, (uint64_t)getpid(), 0};
+    done_msg hello = {0, 0, (uint64_t)soa__process_id(), 0};
     if (reply(s, MSG_PING, &hello) != 0)
         return EXIT_SHARED;
     for (;;) {
@@ -352,12 +351,12 @@ int soa_worker_main(int argc, char **argv, const soa_worker_task *tasks,
     soa_arena *a = soa_arena_attach((int)fd);
     if (!a)
         return EXIT_SHARED;
-    close((int)fd); /* the arena holds its own duplicate */
+    soa__fd_close((int)fd); /* the arena holds its own duplicate */
     soa_region *r = NULL;
     if (share != ULLONG_MAX) {
         /* Read-only, and the seals keep it so: see soa/region.h. */
         r = soa_region_attach_readonly((int)share);
-        close((int)share);
+        soa__fd_close((int)share);
         if (!r) {
             soa_arena_destroy(a);
             return EXIT_SHARED;

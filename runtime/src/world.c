@@ -340,18 +340,19 @@ void soa_world_destroy(soa_world *w)
 
 /* Columns of a descriptor: how many, or -1 when its fields do not fit
  * the value it describes. */
-static long desc_cols(const soa_component_desc *d)
+static int64_t desc_cols(const soa_component_desc *d)
 {
-    long n = 0;
+    int64_t n = 0; /* 64 bits: `long` is 32 on wasm32 */
     for (uint32_t f = 0; f < d->nfields; f++) {
         const soa_field_desc *fd = &d->fields[f];
         size_t size = soa_scalar_size(fd->type), bytes, end;
         if (!fd->name || !size || !fd->count ||
             !soa_mul_ok(size, fd->count, &bytes) ||
             !soa_add_ok(fd->offset, bytes, &end) || end > d->size ||
-            fd->offset % size != 0 || n > (long)SOA_CID_INVALID - fd->count)
+            fd->offset % size != 0 ||
+            n > (int64_t)SOA_CID_INVALID - (int64_t)fd->count)
             return -1;
-        n += (long)fd->count;
+        n += (int64_t)fd->count;
     }
     return n;
 }

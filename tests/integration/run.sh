@@ -171,12 +171,7 @@ fi
 # The schema and program of the tour, built with the README's command lines
 # for a build tree and for an installed prefix, from outside this checkout.
 tour="$tmp/tour"; mkdir -p "$tour/tree" "$tour/prefix"
-awk '/^## A five-minute tour/ {t=1} /^# Reference/ {t=0}
-     t && /^```$/ && !s && !inb {inb=1; s=1; next}
-     t && /^```c$/ && !c {inc=1; c=1; next}
-     /^```/ {inb=0; inc=0; next}
-     inb {print > "'"$tour"'/hello.soa"}
-     inc {print > "'"$tour"'/main.c"}' README.md
+awk -v dir="$tour" -f tests/readme_tour.awk README.md
 for d in tree prefix; do cp "$tour/hello.soa" "$tour/main.c" "$tour/$d/"; done
 S=$(pwd) P=$prefix
 case $build in /*) B=$build ;; *) B=$S/$build ;; esac

@@ -652,6 +652,7 @@ static void test_destroy_finishes_pending(void **state)
 
 /* ---- pinning ---- */
 
+#if defined(__linux__) /* pinning: Linux's CPU affinity */
 /* Worker 1 records how many CPUs it may run on.  The caller's chunk waits
  * until worker 1 arrived, so worker 1 provably runs the other chunk. */
 static _Atomic int pin_arrived;
@@ -701,6 +702,7 @@ static void test_workers_pinned_when_cpus_suffice(void **state)
     unsetenv("SOA_POOL_PIN");
     assert_int_equal(worker_cpu_count((unsigned)ncpu + 1u), ncpu);
 }
+#endif
 
 int main(void)
 {
@@ -724,7 +726,9 @@ int main(void)
         cmocka_unit_test(test_two_threads_drive_one_pool),
         cmocka_unit_test(test_nested_calls_run_inline),
         cmocka_unit_test(test_destroy_finishes_pending),
+#if defined(__linux__)
         cmocka_unit_test(test_workers_pinned_when_cpus_suffice),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,6 +53,20 @@ static void run_frames(soa_worker_system *ws, test_world *t, uint64_t from,
     }
 }
 
+/* A thread runs only the tasks it is given: a worker binary alone cannot
+ * become a thread. */
+static void test_thread_without_tasks_refused(void **state)
+{
+    (void)state;
+    soa_worker_opts o;
+    memset(&o, 0, sizeof o);
+    o.exe = "/bin/true";
+    o.flags = SOA_WORKER_THREADS;
+    errno = 0;
+    assert_null(soa_worker_spawn(&o));
+    assert_int_equal(errno, EINVAL);
+}
+
 static void test_flag_forces_threads(void **state)
 {
     (void)state;
@@ -122,6 +136,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_flag_forces_threads, reset),
+        cmocka_unit_test_setup(test_thread_without_tasks_refused, reset),
         cmocka_unit_test_setup(test_environment_forces_threads, reset),
         cmocka_unit_test_setup(test_hung_thread, reset),
     };

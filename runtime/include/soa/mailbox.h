@@ -25,7 +25,9 @@
  * progress counter the worker advances after every tick, so the main
  * process can follow a multi-tick request without blocking on it.
  *
- * Linux only (futex); the header itself compiles anywhere.
+ * Between processes on Linux (futexes on shared memory); between threads of
+ * one process wherever libsoa runs, WebAssembly with threads included.  The
+ * header itself compiles anywhere.
  */
 #ifndef SOA_MAILBOX_H
 #define SOA_MAILBOX_H

@@ -77,7 +77,8 @@ typedef struct soa_worker_opts {
      * fork this program and run `tasks` in the child. */
     const char *exe;
     /* Tasks by index (request task ids).  Needed without `exe`, and for the
-     * thread fallback; with `exe` the worker binary has its own table,
+     * thread fallback (EINVAL where the worker would be a thread and there
+     * are none); with `exe` the worker binary has its own table,
      * which must list systems with the same layout hashes in the same
      * order (checked at spawn when given here). */
     const soa_worker_task *tasks;

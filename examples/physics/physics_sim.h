@@ -1,0 +1,34 @@
+/*
+ * physics_sim.h: what every build of the physics example shares, so each prints
+ * the same checksum for the same entity count and frames: the starting
+ * world, Integrate's kernel and the checksum.  Used by examples/physics
+ * (native and wasm), examples/worker-process and examples/browser.
+ */
+#ifndef PHYSICS_SIM_H
+#define PHYSICS_SIM_H
+
+#include "physics.h"
+
+/* The simulated frame rate: each frame advances 1/PHYSICS_HZ seconds. */
+#define PHYSICS_HZ 60.0
+
+/*
+ * Spawns n entities with a Position each; every 10th has no Velocity (it
+ * stays put and is not in Integrate's query), the others a deterministic
+ * pseudo-random one.  Returns the handles in spawn order (free() them), or
+ * NULL when the world or malloc fails.
+ */
+soa_entity *physics_populate(soa_world *w, size_t n, soa_cid pos,
+                             soa_cid vel);
+
+/* Integrate's kernel: position += velocity * dt over one chunk of rows,
+ * columns in place, every row marked changed. */
+void physics_integrate(const Integrate_view *v, const soa_frame *f,
+                       void *ctx);
+
+/* FNV-1a over the exact bits of every Position, in spawn order (a dead or
+ * Position-less entity counts as zeros). */
+uint64_t physics_checksum(const soa_world *w, const soa_entity *ents,
+                          size_t n, soa_cid pos);
+
+#endif
