@@ -33,7 +33,7 @@ BENCH_MPI    := $(BUILD)/bench/bench_mpi
 MPI_LINK      = $(LIBSOA_MPI) $(LIBSOA) $(MPI_LDLIBS) $(LDLIBS) -lm
 
 # The wire format without MPI, under ASan+UBSan.
-test_mpi_wire_SRCS := runtime/mpi/wire.c
+test_mpi_wire_SRCS := runtime/mpi/wire.c runtime/mpi/shard.c
 
 ifneq ($(MPI_HAVE),)
 ALL_TARGETS += $(LIBSOA_MPI) $(MPI_PHYSICS)

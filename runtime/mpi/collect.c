@@ -10,10 +10,9 @@
 
 #include "mpi_internal.h"
 
-/* idx of cid, or UINT32_MAX. */
 static uint32_t idx_of(const soa_mpi *m, soa_cid cid)
 {
-    return cid < m->ncids ? m->idx_of[cid] : UINT32_MAX;
+    return soa__shard_idx(&m->s, cid);
 }
 
 /* Waits for a collective's request; names the call when it times out. */
@@ -22,7 +21,7 @@ static int finish(soa_mpi *m, MPI_Request *req, uint32_t op)
     if (soa__mpi_wait(m, 1, req))
         return 0;
     return soa__mpi_fail(m, ETIMEDOUT, "rank %d: %s did not complete within "
-                         "%g s (a rank died during it)", m->rank,
+                         "%g s (a rank died during it)", m->s.rank,
                          soa__mpi_op_name(op), m->timeout);
 }
 
@@ -35,12 +34,12 @@ int soa_mpi_count(soa_mpi *m, soa_cid cid, uint64_t *out)
     int status = 0;
     if (idx_of(m, cid) == UINT32_MAX) {
         soa__mpi_fail(m, EINVAL, "rank %d: soa_mpi_count: unknown cid %u",
-                      m->rank, cid);
+                      m->s.rank, cid);
         status = EINVAL;
     }
     if (soa__mpi_step(m, SOA__OP_COUNT, status, NULL, true) != 0)
         return -1;
-    uint64_t mine = soa_world_count(m->w, cid);
+    uint64_t mine = soa_world_count(m->s.w, cid);
     MPI_Request req;
     MPI_Iallreduce(&mine, out, 1, MPI_UINT64_T, MPI_SUM, m->comm, &req);
     return finish(m, &req, SOA__OP_COUNT);
@@ -90,7 +89,7 @@ static double local_reduce(const soa_mpi *m, soa_cid cid, long col,
     soa_query q = {&cid, 1, NULL, 0};
     soa_query_iter it;
     soa_chunk c;
-    soa_query_begin(m->w, &q, &it);
+    soa_query_begin(m->s.w, &q, &it);
     while (soa_query_next_chunk(&it, &c)) {
         const void *p = soa_chunk_column(&c, 0, (uint32_t)col);
         for (size_t i = c.begin; i < c.end; i++) {
@@ -114,11 +113,11 @@ int soa_mpi_reduce(soa_mpi *m, soa_cid cid, const char *field, uint32_t elem,
     uint32_t idx = idx_of(m, cid);
     soa_scalar t = SOA_F32;
     long col = idx == UINT32_MAX || !field
-                   ? -1 : column_of(m->descs[idx], field, elem, &t);
+                   ? -1 : column_of(m->s.descs[idx], field, elem, &t);
     int status = 0;
     if (col < 0 || op < SOA_MPI_SUM || op > SOA_MPI_MAX) {
         soa__mpi_fail(m, EINVAL, "rank %d: soa_mpi_reduce: no field '%s' "
-                      "element %u in cid %u, or op %d", m->rank,
+                      "element %u in cid %u, or op %d", m->s.rank,
                       field ? field : "(null)", elem, cid, (int)op);
         status = EINVAL;
     }
@@ -132,36 +131,19 @@ int soa_mpi_reduce(soa_mpi *m, soa_cid cid, const char *field, uint32_t elem,
     return finish(m, &req, SOA__OP_REDUCE);
 }
 
-/* Every row of cid here into m->tmp: gid + value each; how many. */
-static uint64_t pack_rows(soa_mpi *m, uint32_t idx)
-{
-    uint64_t rows = 0;
-    soa__walk w;
-    soa__wbuf_reset(&m->tmp);
-    soa__walk_begin(m, idx, &w);
-    while (soa__walk_next(m, idx, &w))
-        for (size_t i = w.c.begin; i < w.c.end; i++, rows++) {
-            soa__wbuf_u64(&m->tmp, w.gids[i]);
-            unsigned char *v = soa__wbuf_put(&m->tmp, m->wsize[idx]);
-            if (v && m->ncols[idx])
-                soa__wire_from_cols(m->descs[idx], m->cols, i, v);
-        }
-    return rows;
-}
-
 /* Root: the gathered bytes (rows from each rank in m->got) into arrays. */
 static int unpack_rows(soa_mpi *m, uint32_t idx, size_t total, soa_gid **gids,
                        void **values, size_t *n)
 {
-    const soa_component_desc *d = m->descs[idx];
-    size_t per = 8 + m->wsize[idx], size = d->size ? d->size : 1, bytes;
+    const soa_component_desc *d = m->s.descs[idx];
+    size_t per = 8 + m->s.wsize[idx], size = d->size ? d->size : 1, bytes;
     soa_gid *g = malloc((total ? total : 1) * sizeof *g);
     unsigned char *v = soa_mul_ok(total ? total : 1, size, &bytes)
                            ? malloc(bytes) : NULL;
     if (!g || !v) {
         free(g);
         free(v);
-        return soa__mpi_fail(m, ENOMEM, "rank %d: out of memory", m->rank);
+        return soa__mpi_fail(m, ENOMEM, "rank %d: out of memory", m->s.rank);
     }
     const unsigned char *p = m->recv.p;
     for (size_t i = 0; i < total; i++, p += per) {
@@ -170,7 +152,7 @@ static int unpack_rows(soa_mpi *m, uint32_t idx, size_t total, soa_gid **gids,
             free(g);
             free(v);
             return soa__mpi_fail(m, EPROTO, "rank %d: a bad row of '%s' in "
-                                 "the gather", m->rank, d->name);
+                                 "the gather", m->s.rank, d->name);
         }
         if (d->size)
             soa__wire_to_value(d, p + 8, v + i * d->size);
@@ -185,12 +167,12 @@ static int unpack_rows(soa_mpi *m, uint32_t idx, size_t total, soa_gid **gids,
 static int gather_layout(soa_mpi *m, size_t per, size_t *total)
 {
     size_t bytes = 0, rows = 0;
-    for (int r = 0; r < m->size; r++) {
+    for (int r = 0; r < m->s.size; r++) {
         size_t b;
         if (!soa_mul_ok(per, (size_t)m->got[r], &b) ||
             b > (size_t)INT32_MAX - bytes)
             return soa__mpi_fail(m, EOVERFLOW, "rank %d: more than 2 GiB to "
-                                 "gather", m->rank);
+                                 "gather", m->s.rank);
         m->rcount[r] = (int)b;
         m->rdispl[r] = (int)bytes;
         bytes += b;
@@ -198,7 +180,7 @@ static int gather_layout(soa_mpi *m, size_t per, size_t *total)
     }
     soa__wbuf_reset(&m->recv);
     if (bytes && !soa__wbuf_put(&m->recv, bytes))
-        return soa__mpi_fail(m, ENOMEM, "rank %d: out of memory", m->rank);
+        return soa__mpi_fail(m, ENOMEM, "rank %d: out of memory", m->s.rank);
     *total = rows;
     return 0;
 }
@@ -216,39 +198,39 @@ int soa_mpi_gather(soa_mpi *m, soa_cid cid, int root, soa_gid **gids,
     uint32_t idx = idx_of(m, cid);
     int status = 0;
     uint64_t rows = 0;
-    if (idx == UINT32_MAX || root < 0 || root >= m->size) {
+    if (idx == UINT32_MAX || root < 0 || root >= m->s.size) {
         soa__mpi_fail(m, EINVAL, "rank %d: soa_mpi_gather: cid %u, root %d",
-                      m->rank, cid, root);
+                      m->s.rank, cid, root);
         status = EINVAL;
     } else {
-        rows = pack_rows(m, idx);
-        if (m->tmp.failed || m->tmp.len > INT32_MAX) {
-            soa__mpi_fail(m, ENOMEM, "rank %d: out of memory", m->rank);
+        rows = soa__shard_pack_rows(&m->s, idx);
+        if (m->s.tmp.failed || m->s.tmp.len > INT32_MAX) {
+            soa__mpi_fail(m, ENOMEM, "rank %d: out of memory", m->s.rank);
             status = ENOMEM;
         }
     }
-    for (int r = 0; r < m->size; r++)
+    for (int r = 0; r < m->s.size; r++)
         m->vals[r] = rows;
     if (soa__mpi_step(m, SOA__OP_GATHER, status, m->vals, true) != 0)
         return -1;
-    size_t per = 8 + m->wsize[idx], total = 0;
+    size_t per = 8 + m->s.wsize[idx], total = 0;
     int rc = 0;
-    if (m->rank == root && gather_layout(m, per, &total) != 0)
+    if (m->s.rank == root && gather_layout(m, per, &total) != 0)
         rc = -1; /* the others still send: finish the gather first */
     MPI_Request req;
-    MPI_Igatherv(m->tmp.p, (int)m->tmp.len, MPI_BYTE,
+    MPI_Igatherv(m->s.tmp.p, (int)m->s.tmp.len, MPI_BYTE,
                  rc == 0 ? m->recv.p : NULL, m->rcount, m->rdispl, MPI_BYTE,
                  root, m->comm, &req);
     if (finish(m, &req, SOA__OP_GATHER) != 0 || rc != 0)
         return -1;
-    return m->rank == root ? unpack_rows(m, idx, total, gids, values, n) : 0;
+    return m->s.rank == root ? unpack_rows(m, idx, total, gids, values, n) : 0;
 }
 
 size_t soa_mpi_replicated(const soa_mpi *m, soa_cid cid, const soa_gid **gids,
                           const void **values, const int **ranks)
 {
     uint32_t idx = m ? idx_of(m, cid) : UINT32_MAX;
-    const soa__replica *r = idx != UINT32_MAX ? &m->rep[idx] : NULL;
+    const soa__replica *r = idx != UINT32_MAX ? &m->s.rep[idx] : NULL;
     if (gids)
         *gids = r ? r->gids : NULL;
     if (values)

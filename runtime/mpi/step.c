@@ -13,6 +13,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -26,7 +27,7 @@ int soa__mpi_fail(soa_mpi *m, int e, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(m->err, sizeof m->err, fmt, ap);
+    vsnprintf(m->s.err, sizeof m->s.err, fmt, ap);
     va_end(ap);
     errno = e;
     return -1;
@@ -70,15 +71,15 @@ bool soa__mpi_wait(soa_mpi *m, int n, MPI_Request *reqs)
 }
 
 /* Names the ranks whose header has not arrived (their receive request in
- * reqs[r] still pending) in m->err. */
+ * reqs[r] still pending) in m->s.err. */
 static int timed_out(soa_mpi *m, uint32_t op, MPI_Request *recvs)
 {
     char ranks[256] = "";
     size_t at = 0;
     int missing = 0;
-    for (int r = 0; r < m->size; r++) {
+    for (int r = 0; r < m->s.size; r++) {
         int done = 1;
-        if (r != m->rank)
+        if (r != m->s.rank)
             MPI_Test(&recvs[r], &done, MPI_STATUS_IGNORE);
         if (!done && at < sizeof ranks - 16) {
             int k = snprintf(ranks + at, sizeof ranks - at, "%s%d",
@@ -91,17 +92,17 @@ static int timed_out(soa_mpi *m, uint32_t op, MPI_Request *recvs)
         return soa__mpi_fail(m, ETIMEDOUT,
                              "rank %d: %s (frame %llu): the other ranks did "
                              "not take its step within %g s",
-                             m->rank, soa__mpi_op_name(op),
+                             m->s.rank, soa__mpi_op_name(op),
                              (unsigned long long)m->frame, m->timeout);
     return soa__mpi_fail(m, ETIMEDOUT,
                          "rank%s %s did not reach %s (frame %llu) within %g s: "
                          "dead, hung, or no longer making the same calls "
                          "(seen from rank %d)",
                          missing > 1 ? "s" : "", ranks, soa__mpi_op_name(op),
-                         (unsigned long long)m->frame, m->timeout, m->rank);
+                         (unsigned long long)m->frame, m->timeout, m->s.rank);
 }
 
-/* What is wrong with rank r's header h, in m->err; 0 when nothing. */
+/* What is wrong with rank r's header h, in m->s.err; 0 when nothing. */
 static int judge(soa_mpi *m, int r, const soa__step_hdr *h, uint32_t op,
                  uint64_t seq, bool check_hash)
 {
@@ -116,14 +117,14 @@ static int judge(soa_mpi *m, int r, const soa__step_hdr *h, uint32_t op,
                              "ranks no longer make the same calls",
                              r, soa__mpi_op_name(h->op),
                              (unsigned long long)h->seq,
-                             (unsigned long long)h->frame, m->rank,
+                             (unsigned long long)h->frame, m->s.rank,
                              soa__mpi_op_name(op), (unsigned long long)seq,
                              (unsigned long long)m->frame);
     if (check_hash && h->hash != m->hash)
         return soa__mpi_fail(m, EPROTO,
                              "rank %d has component list hash 0x%016llx, rank "
                              "%d 0x%016llx", r, (unsigned long long)h->hash,
-                             m->rank, (unsigned long long)m->hash);
+                             m->s.rank, (unsigned long long)m->hash);
     if (h->status != 0)
         return soa__mpi_fail(m, ECANCELED, "rank %d failed in %s: %s", r,
                              soa__mpi_op_name(op), strerror(h->status));
@@ -133,7 +134,7 @@ static int judge(soa_mpi *m, int r, const soa__step_hdr *h, uint32_t op,
 int soa__mpi_step(soa_mpi *m, uint32_t op, int status, const uint64_t *vals,
                   bool check_hash)
 {
-    int n = m->size;
+    int n = m->s.size;
     uint64_t seq = m->seq++;
     MPI_Request *recvs = m->reqs, *sends = m->reqs + n;
     for (int r = 0; r < n; r++) {
@@ -150,7 +151,7 @@ int soa__mpi_step(soa_mpi *m, uint32_t op, int status, const uint64_t *vals,
         m->got[r] = h->value;
     }
     for (int r = 0; r < n; r++) {
-        if (r == m->rank)
+        if (r == m->s.rank)
             continue;
         MPI_Irecv(&m->hdr_in[r], (int)sizeof(soa__step_hdr), MPI_BYTE, r,
                   STEP_TAG, m->comm, &recvs[r]);
@@ -164,7 +165,7 @@ int soa__mpi_step(soa_mpi *m, uint32_t op, int status, const uint64_t *vals,
         return -1;
     }
     for (int r = 0; r < n; r++) {
-        if (r == m->rank)
+        if (r == m->s.rank)
             continue;
         if (judge(m, r, &m->hdr_in[r], op, seq, check_hash) != 0)
             return -1;

@@ -2,7 +2,11 @@
  * under ASan+UBSan): wire sizes by descriptor, values through the wire and
  * back (by value and by SoA columns of a real world's rows), refusing a
  * bool that is not 0 or 1, inconsistent descriptors, reading past the end
- * of a message, and the gid map against a plain array model. */
+ * of a message, the gid map against a plain array model; then shards
+ * (runtime/mpi/shard.c) exchanging messages in one process: entities
+ * migrate whole with their changed bits, replicated rows arrive, and a
+ * receiver refuses every truncated, padded or damaged message before it
+ * changes anything. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,9 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <errno.h>
 
 #include "soa/soa.h"
-#include "../../runtime/mpi/wire.h"
+#include "../../runtime/mpi/shard.h"
 #include "mpi_test.h"
 
 static void wire_sizes(void **state)
@@ -208,6 +213,301 @@ static void idmap_model(void **state)
     free(model);
 }
 
+
+/* ---- shards in one process ------------------------------------------ */
+
+enum { NSHARDS = 3 };
+
+static const soa_component_desc *const test_comps[] = {&Cell_desc, &Extra_desc,
+                                                       &Marked_desc};
+
+static int dest_rule(const void *value, void *ctx)
+{
+    (void)ctx;
+    return ((const Cell *)value)->dest;
+}
+
+static void shards_init(soa__shard *sh)
+{
+    for (int r = 0; r < NSHARDS; r++) {
+        assert_int_equal(soa__shard_init(&sh[r], r, NSHARDS, test_comps, 3), 0);
+        sh[r].part_cid = 0;
+        sh[r].rule = dest_rule;
+    }
+}
+
+static void shards_free(soa__shard *sh)
+{
+    for (int r = 0; r < NSHARDS; r++)
+        soa__shard_free(&sh[r]);
+}
+
+/* One end of frame between the shards, as frame.c does it over MPI. */
+static void shards_frame(soa__shard *sh, soa__counts *c)
+{
+    soa__departures d[NSHARDS];
+    memset(d, 0, sizeof d);
+    memset(c, 0, NSHARDS * sizeof *c);
+    for (int r = 0; r < NSHARDS; r++)
+        assert_int_equal(soa__shard_pack(&sh[r], &d[r], &c[r]), 0);
+    for (int r = 0; r < NSHARDS; r++)
+        soa__shard_depart(&sh[r], &d[r]);
+    for (int pass = 0; pass < 2; pass++)
+        for (int to = 0; to < NSHARDS; to++) {
+            if (pass == 0)
+                soa__shard_reset_replicas(&sh[to]);
+            for (int from = 0; from < NSHARDS; from++)
+                assert_int_equal(soa__shard_receive(&sh[to], from,
+                                                    sh[from].out[to].p,
+                                                    sh[from].out[to].len,
+                                                    pass == 1, &c[to]), 0);
+        }
+    for (int r = 0; r < NSHARDS; r++)
+        free(d[r].out);
+}
+
+/* Spawns n entities on shard 0: Cell (dest i % 3), Extra for odd i, the
+ * tag for i % 4 == 0. */
+static void spawn_some(soa__shard *s, int n, uint64_t *g)
+{
+    for (int i = 0; i < n; i++) {
+        soa_cid cids[3] = {0, 1, 2};
+        uint32_t k = 0;
+        soa_cid set[3];
+        set[k++] = cids[0];
+        if (i % 2)
+            set[k++] = cids[1];
+        if (i % 4 == 0)
+            set[k++] = cids[2];
+        assert_int_equal(soa__shard_spawn(s, set, k, 1, &g[i]), 0);
+        Cell c = a_cell(i);
+        c.dest = i % NSHARDS;
+        soa_entity e = soa__shard_local(s, g[i]);
+        assert_int_equal(soa_world_set(s->w, e, 0, &c), 0);
+        Extra x = {(uint64_t)i * 3u, (int16_t)-i};
+        if (i % 2)
+            assert_int_equal(soa_world_set(s->w, e, 1, &x), 0);
+    }
+}
+
+static void shards_migrate(void **state)
+{
+    (void)state;
+    soa__shard sh[NSHARDS];
+    soa__counts c[NSHARDS];
+    enum { E = 300 };
+    uint64_t g[E];
+    shards_init(sh);
+    spawn_some(&sh[0], E, g);
+    /* Extra's bit cleared on the even ones: it must arrive cleared */
+    for (int i = 0; i < E; i += 2) {
+        soa_entity e = soa__shard_local(&sh[0], g[i]);
+        assert_int_equal(soa__shard_gid(&sh[0], e), g[i]);
+    }
+    soa_world_clear_changed(sh[0].w, 1);
+    for (int i = 1; i < E; i += 4) {
+        Extra x = {7, 7};
+        soa_world_set(sh[0].w, soa__shard_local(&sh[0], g[i]), 1, &x);
+    }
+    shards_frame(sh, c);
+    assert_int_equal(c[0].migrated_out, E - E / 3);
+    assert_int_equal(c[1].migrated_in + c[2].migrated_in, E - E / 3);
+    assert_true(c[0].migration_bytes > 0);
+    for (int i = 0; i < E; i++) {
+        int home = i % NSHARDS;
+        for (int r = 0; r < NSHARDS; r++)
+            assert_true((soa__shard_local(&sh[r], g[i]) != 0) == (r == home));
+        soa__shard *s = &sh[home];
+        soa_entity e = soa__shard_local(s, g[i]);
+        assert_int_equal(soa__shard_gid(s, e), g[i]);
+        Cell got, want = a_cell(i);
+        want.dest = home;
+        assert_int_equal(soa_world_read(s->w, e, 0, &got), 0);
+        assert_int_equal(got.dest, want.dest);
+        assert_true(got.a == want.a);
+        assert_memory_equal(got.b, want.b, sizeof got.b);
+        assert_int_equal(got.flag, want.flag);
+        assert_true(soa_world_is_changed(s->w, e, 0)); /* still changed */
+        assert_int_equal(soa_world_has(s->w, e, 1), i % 2 == 1);
+        assert_int_equal(soa_world_has(s->w, e, 2), i % 4 == 0);
+        if (i % 2) {
+            Extra x;
+            assert_int_equal(soa_world_read(s->w, e, 1, &x), 0);
+            assert_true(x.n == (i % 4 == 1 ? 7u : (uint64_t)i * 3u));
+            assert_int_equal(soa_world_is_changed(s->w, e, 1), i % 4 == 1);
+        }
+    }
+    /* a second frame with nothing to do moves nothing and sends nothing */
+    shards_frame(sh, c);
+    for (int r = 0; r < NSHARDS; r++) {
+        assert_int_equal(c[r].migrated_out, 0);
+        for (int to = 0; to < NSHARDS; to++)
+            assert_int_equal(sh[r].out[to].len, 0);
+    }
+    shards_free(sh);
+}
+
+static void shards_replicate(void **state)
+{
+    (void)state;
+    soa__shard sh[NSHARDS];
+    soa__counts c[NSHARDS];
+    enum { E = 90 };
+    uint64_t g[E];
+    shards_init(sh);
+    for (int r = 0; r < NSHARDS; r++) { /* shard 2 takes shard 0's Cell */
+        sh[r].rule = NULL;
+        sh[r].sub[2 * 3 + 0] = 0;
+    }
+    spawn_some(&sh[0], E, g);
+    shards_frame(sh, c);
+    assert_int_equal(c[0].replicated_out, E);
+    assert_int_equal(c[2].replicated_in, E);
+    assert_int_equal(soa_world_count_changed(sh[0].w, 0), 0); /* sent */
+    const soa__replica *rep = &sh[2].rep[0];
+    assert_int_equal(rep->n, E);
+    for (size_t k = 0; k < rep->n; k++) {
+        int i = (int)(rep->gids[k] & 0xffffffu) - 1;
+        Cell want = a_cell(i), got;
+        memcpy(&got, rep->values + k * sizeof(Cell), sizeof got);
+        assert_true(got.a == want.a);
+        assert_int_equal(rep->ranks[k], 0);
+    }
+    /* 1 row of E changes: one row travels, 8 + 25 bytes and the headers */
+    Cell v = a_cell(5);
+    soa_world_set(sh[0].w, soa__shard_local(&sh[0], g[5]), 0, &v);
+    shards_frame(sh, c);
+    assert_int_equal(c[2].replicated_in, 1);
+    assert_int_equal(sh[2].rep[0].n, 1);
+    assert_true(sh[2].rep[0].gids[0] == g[5]);
+    assert_int_equal(c[0].replication_bytes, 4 + 6 + 33 + 4);
+    assert_int_equal(sh[1].rep[0].n, 0);
+    shards_free(sh);
+}
+
+/* Packs one message from shard 0 to shard 1 with both replicated rows
+ * and migrations; returns a copy. */
+static unsigned char *a_message(soa__shard *sh, uint64_t *g, size_t *len)
+{
+    soa__counts c = {0};
+    soa__departures d = {0};
+    shards_init(sh);
+    for (int r = 0; r < NSHARDS; r++)
+        sh[r].sub[1 * 3 + 0] = SOA__ALL;
+    spawn_some(&sh[0], 12, g);
+    assert_int_equal(soa__shard_pack(&sh[0], &d, &c), 0);
+    *len = sh[0].out[1].len;
+    unsigned char *p = malloc(*len);
+    memcpy(p, sh[0].out[1].p, *len);
+    free(d.out);
+    return p;
+}
+
+/* A receiver refuses, before changing anything, every prefix of a
+ * message, trailing bytes, and damage it can see; random damage never
+ * crashes it, whatever it makes of it. */
+static void damaged_messages(void **state)
+{
+    (void)state;
+    soa__shard sh[NSHARDS];
+    soa__counts c = {0};
+    uint64_t g[12];
+    size_t len;
+    unsigned char *msg = a_message(sh, g, &len);
+    soa__shard *to = &sh[1];
+    assert_true(len > 100);
+    assert_int_equal(soa__shard_receive(to, 0, msg, len, false, &c), 0);
+    for (size_t k = 1; k < len; k++) {
+        errno = 0;
+        assert_int_equal(soa__shard_receive(to, 0, msg, k, false, &c), -1);
+        assert_int_equal(errno, EPROTO);
+    }
+    unsigned char *longer = malloc(len + 1);
+    memcpy(longer, msg, len);
+    longer[len] = 0;
+    assert_int_equal(soa__shard_receive(to, 0, longer, len + 1, false, &c), -1);
+    assert_non_null(strstr(to->err, "do not parse"));
+    free(longer);
+    /* from a rank it did not subscribe to for the rows: refused */
+    to->sub[1 * 3 + 0] = 2;
+    assert_int_equal(soa__shard_receive(to, 0, msg, len, false, &c), -1);
+    assert_non_null(strstr(to->err, "did not subscribe"));
+    to->sub[1 * 3 + 0] = SOA__ALL;
+    /* apply it, then the same migrations again: they live here already */
+    assert_int_equal(soa__shard_receive(to, 0, msg, len, true, &c), 0);
+    assert_int_equal(soa_world_entities(to->w), 4); /* dest 1 of 12 */
+    assert_int_equal(soa__shard_receive(to, 0, msg, len, false, &c), -1);
+    assert_non_null(strstr(to->err, "already lives here"));
+    assert_int_equal(soa_world_entities(to->w), 4);
+    shards_free(sh);
+    free(msg);
+    /* random damage: refused, or taken whole and consistent */
+    uint32_t s = 99;
+    for (int trial = 0; trial < 400; trial++) {
+        msg = a_message(sh, g, &len);
+        int flips = 1 + trial % 3;
+        for (int k = 0; k < flips; k++) {
+            s = s * 1664525u + 1013904223u;
+            msg[(s >> 8) % len] ^= (unsigned char)(1u << ((s >> 4) % 8));
+        }
+        size_t before = soa_world_entities(sh[1].w);
+        if (soa__shard_receive(&sh[1], 0, msg, len, false, &c) == 0) {
+            assert_int_equal(soa__shard_receive(&sh[1], 0, msg, len, true, &c), 0);
+            /* every entity that arrived is found by its gid */
+            soa_query q = {NULL, 0, NULL, 0};
+            soa_query_iter it;
+            soa_entity e;
+            soa_query_begin(sh[1].w, &q, &it);
+            while (soa_query_next(&it, &e))
+                assert_true(soa__shard_local(&sh[1], soa__shard_gid(&sh[1], e)) == e);
+        } else {
+            assert_int_equal(errno, EPROTO);
+            assert_int_equal(soa_world_entities(sh[1].w), before);
+        }
+        shards_free(sh);
+        free(msg);
+    }
+}
+
+/* What a rank refuses to pack: a rule's bad rank, a component nobody
+ * agreed on. */
+static void pack_refusals(void **state)
+{
+    (void)state;
+    soa__shard sh[NSHARDS];
+    soa__counts c = {0};
+    soa__departures d = {0};
+    uint64_t g[3];
+    shards_init(sh);
+    spawn_some(&sh[0], 3, g);
+    Cell bad = a_cell(1);
+    bad.dest = 7;
+    soa_world_set(sh[0].w, soa__shard_local(&sh[0], g[1]), 0, &bad);
+    assert_int_equal(soa__shard_pack(&sh[0], &d, &c), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_non_null(strstr(sh[0].err, "gave rank 7"));
+    bad.dest = 1;
+    soa_world_set(sh[0].w, soa__shard_local(&sh[0], g[1]), 0, &bad);
+    assert_int_equal(soa__shard_pack(&sh[0], &d, &c), 0);
+    static const soa_field_desc f[] = {{"v", SOA_U8, NULL, 1, 0}};
+    static const uint8_t zero = 0;
+    static const soa_component_desc other = {"Other", 5, 1, 1, &zero, 1, f};
+    assert_true(soa_world_register(sh[0].w, &other) != SOA_CID_INVALID);
+    assert_int_equal(soa__shard_pack(&sh[0], &d, &c), -1);
+    assert_non_null(strstr(sh[0].err, "'Other' is registered in the world"));
+    /* a component listed twice, a cid not agreed on */
+    soa__shard t;
+    const soa_component_desc *twice[] = {&Cell_desc, &Cell_desc};
+    assert_int_equal(soa__shard_init(&t, 0, 1, twice, 2), -1);
+    assert_non_null(strstr(t.err, "listed twice"));
+    soa__shard_free(&t);
+    soa_cid unknown = 3; /* the gid's own cid */
+    assert_int_equal(soa__shard_spawn(&sh[1], &unknown, 1, 1, NULL), -1);
+    assert_int_equal(errno, EINVAL);
+    free(d.out);
+    shards_free(sh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +516,10 @@ int main(void)
         cmocka_unit_test(rows_round_trip),
         cmocka_unit_test(buffers),
         cmocka_unit_test(idmap_model),
+        cmocka_unit_test(shards_migrate),
+        cmocka_unit_test(shards_replicate),
+        cmocka_unit_test(damaged_messages),
+        cmocka_unit_test(pack_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
