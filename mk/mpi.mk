@@ -39,10 +39,12 @@ ifneq ($(MPI_HAVE),)
 ALL_TARGETS += $(LIBSOA_MPI) $(MPI_PHYSICS)
 TEST_DEPS   += $(MPI_PHYSICS) $(MPI_TESTS) $(BIN_rel)/physics
 
+STRIPS   := $(call objs,rel,examples/mpi-physics/strips.c)
 MPI_OBJS := $(call objs,rel,$(MPI_SRCS) examples/mpi-physics/main.c \
               tests/mpi/mpi_world.c tests/mpi/mpi_fail.c bench/mpi.c)
 $(MPI_OBJS): private EXTRA_CPPFLAGS += $(MPI_CPPFLAGS)
-$(call objs,rel,examples/mpi-physics/main.c bench/mpi.c): generated/physics.h
+$(call objs,rel,bench/mpi.c): private EXTRA_CPPFLAGS += -Iexamples/mpi-physics
+$(call objs,rel,examples/mpi-physics/main.c bench/mpi.c examples/mpi-physics/strips.c): generated/physics.h
 $(call objs,rel,tests/mpi/mpi_world.c tests/mpi/mpi_fail.c): $(BUILD)/gen/mpi_test.h
 
 $(LIBSOA_MPI): $(call objs,rel,$(MPI_SRCS))
@@ -50,17 +52,17 @@ $(LIBSOA_MPI): $(call objs,rel,$(MPI_SRCS))
 	@rm -f $@
 	$(call say,AR,$@)$(AR) rcs $@ $^
 
-$(MPI_PHYSICS): $(call objs,rel,examples/mpi-physics/main.c) $(LIBSOA_MPI) $(LIBSOA)
+$(MPI_PHYSICS): $(call objs,rel,examples/mpi-physics/main.c) $(STRIPS) $(LIBSOA_MPI) $(LIBSOA)
 	@mkdir -p $(@D)
-	$(call say,LD,$@)$(CC) $(CFLAGS_rel) $(LDFLAGS) -o $@ $< $(MPI_LINK)
+	$(call say,LD,$@)$(CC) $(CFLAGS_rel) $(LDFLAGS) -o $@ $< $(STRIPS) $(MPI_LINK)
 
 $(MPI_TEST_DIR)/%: $(call objs,rel,tests/mpi/%.c) $(LIBSOA_MPI) $(LIBSOA)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(CFLAGS_rel) $(LDFLAGS) -o $@ $< $(MPI_LINK)
 
-$(BENCH_MPI): $(call objs,rel,bench/mpi.c) $(LIBSOA_MPI) $(LIBSOA)
+$(BENCH_MPI): $(call objs,rel,bench/mpi.c) $(STRIPS) $(LIBSOA_MPI) $(LIBSOA)
 	@mkdir -p $(@D)
-	$(call say,LD,$@)$(CC) $(CFLAGS_rel) $(LDFLAGS) -o $@ $< $(MPI_LINK)
+	$(call say,LD,$@)$(CC) $(CFLAGS_rel) $(LDFLAGS) -o $@ $< $(STRIPS) $(MPI_LINK)
 
 .PHONY: mpi bench-mpi
 mpi: $(LIBSOA_MPI) $(MPI_PHYSICS) $(MPI_TESTS)

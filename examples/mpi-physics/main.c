@@ -22,39 +22,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "physics.h"
 #include "soa/mpi.h"
+#include "strips.h"
 
 #define HZ 60.0
-#define WIDTH 1000.0f
 
 typedef struct options {
     size_t entities, frames, every;
     unsigned threads;
 } options;
-
-static void integrate_kernel(const Integrate_view *v, const soa_frame *f,
-                             void *ctx)
-{
-    (void)ctx;
-    float dt = (float)f->dt;
-    for (size_t i = v->begin; i < v->end; i++) {
-        v->Position.x[i] += v->Velocity.x[i] * dt;
-        v->Position.y[i] += v->Velocity.y[i] * dt;
-        soa_bitset_set(v->Position.changed, i);
-    }
-}
-
-/* The partition rule: the strip of x, one per rank. */
-static int strip_of(const void *value, void *ctx)
-{
-    const Position *p = value;
-    int ranks = *(const int *)ctx;
-    float s = p->x / WIDTH * (float)ranks;
-    if (!(s >= 0.0f)) /* negative or NaN */
-        return 0;
-    return s >= (float)ranks ? ranks - 1 : (int)s;
-}
 
 static int parse_size(const char *s, size_t min, size_t max, size_t *out)
 {

@@ -49,10 +49,11 @@ static int alloc_arrays(soa__shard *s, uint32_t nc)
     s->wsize = calloc(c, sizeof *s->wsize);
     s->ncols = calloc(c, sizeof *s->ncols);
     s->rep = calloc(c, sizeof *s->rep);
+    s->plans = calloc(c, sizeof *s->plans);
     s->sub = malloc(n * c * sizeof *s->sub);
     s->out = calloc(n, sizeof *s->out);
     if (!s->descs || !s->cids || !s->wsize || !s->ncols || !s->rep ||
-        !s->sub || !s->out)
+        !s->plans || !s->sub || !s->out)
         return soa__shard_fail(s, ENOMEM, "rank %d: out of memory", s->rank);
     for (size_t i = 0; i < n * c; i++)
         s->sub[i] = SOA__NONE;
@@ -78,6 +79,10 @@ static int register_one(soa__shard *s, uint32_t k, const soa_component_desc *d)
     s->cids[k] = cid;
     s->wsize[k] = d->size ? soa__wire_size(d) : 0;
     s->ncols[k] = d->size ? (uint32_t)cols : 0;
+    s->plans[k] = malloc((cols ? (size_t)cols : 1) * sizeof(soa__col));
+    if (!s->plans[k])
+        return soa__shard_fail(s, ENOMEM, "rank %d: out of memory", s->rank);
+    soa__wire_plan(d, s->plans[k]);
     return 0;
 }
 
@@ -97,13 +102,13 @@ int soa__shard_init(soa__shard *s, int rank, int size,
     if (!(s->w = soa_world_create(NULL)))
         return soa__shard_fail(s, ENOMEM, "rank %d: out of memory", rank);
     size_t widest = 1, largest = sizeof(gid_value);
+    s->ncomps = n; /* what soa__shard_free walks, even after a failure */
     for (uint32_t k = 0; k < n; k++) {
         if (register_one(s, k, comps[k]) != 0)
             return -1;
         widest = s->ncols[k] > widest ? s->ncols[k] : widest;
         largest = comps[k]->size > largest ? comps[k]->size : largest;
     }
-    s->ncomps = n;
     s->gid_cid = soa_world_register(s->w, &gid_desc);
     if (s->gid_cid == SOA_CID_INVALID)
         return soa__shard_fail(s, ENOMEM, "rank %d: out of memory", rank);
@@ -126,6 +131,9 @@ void soa__shard_free(soa__shard *s)
         free(s->rep[k].ranks);
         free(s->rep[k].values);
     }
+    for (uint32_t k = 0; s->plans && k < s->ncomps; k++)
+        free(s->plans[k]);
+    free(s->plans);
     for (int r = 0; s->out && r < s->size; r++)
         soa__wbuf_free(&s->out[r]);
     soa__wbuf_free(&s->tmp);
@@ -289,12 +297,14 @@ static int by_rule(soa__shard *m, soa__departures *f)
 {
     uint32_t idx = m->idx_of[m->part_cid];
     soa__walk w;
+    memset(m->value, 0, m->descs[idx]->size); /* the padding, once */
     soa__walk_begin(m, idx, &w);
     while (soa__walk_next(m, idx, &w)) {
         size_t end = w.c.end;
         for (size_t i = soa_bitset_next(w.changed, end, w.c.begin); i < end;
              i = soa_bitset_next(w.changed, end, i + 1)) {
-            soa__cols_to_value(m->descs[idx], m->cols, i, m->value);
+            soa__plan_to_value(m->plans[idx], m->ncols[idx], m->cols, i,
+                               m->value);
             int to = m->rule(m->value, m->rule_ctx);
             if (to < 0 || to >= m->size)
                 return soa__shard_fail(m, EINVAL, "rank %d: the partition rule "

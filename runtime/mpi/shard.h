@@ -54,6 +54,7 @@ typedef struct soa__shard {
     soa_cid *cids;
     size_t *wsize;
     uint32_t *ncols;
+    soa__col **plans; /* per idx: its columns in its value */
     uint32_t *idx_of; /* cid -> idx (UINT32_MAX: not one of them) */
     uint32_t ncids;   /* entries of idx_of */
     soa_cid gid_cid;  /* the hidden component holding each entity's gid */

@@ -207,13 +207,12 @@ void soa__wire_to_cols(const soa_component_desc *d, const unsigned char *in,
                  memcpy((unsigned char *)cols[c] + i * size, in + wire, size));
 }
 
-void soa__cols_to_value(const soa_component_desc *d, void *const *cols,
-                        size_t i, void *value)
+void soa__wire_plan(const soa_component_desc *d, soa__col *plan)
 {
-    memset(value, 0, d->size);
-    FOR_EACH_COL(d, c, size, off, wire,
-                 memcpy((unsigned char *)value + off,
-                        (const unsigned char *)cols[c] + i * size, size));
+    FOR_EACH_COL(d, c, size, off, wire, {
+        plan[c].off = (uint32_t)off;
+        plan[c].size = (uint32_t)size;
+    });
 }
 
 /* ---- rows of a world's tables ---------------------------------------- */

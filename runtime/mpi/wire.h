@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "soa/desc.h"
 #include "soa/world.h"
@@ -93,13 +94,39 @@ void soa__wire_to_value(const soa_component_desc *d, const unsigned char *in,
                         void *value);
 
 /* Element i of SoA columns cols[0 .. soa__wire_cols(d)) to wire bytes, and
- * back, and to a value. */
+ * back. */
 void soa__wire_from_cols(const soa_component_desc *d, void *const *cols,
                          size_t i, unsigned char *out);
 void soa__wire_to_cols(const soa_component_desc *d, const unsigned char *in,
                        void *const *cols, size_t i);
-void soa__cols_to_value(const soa_component_desc *d, void *const *cols,
-                        size_t i, void *value);
+
+/* Where each column of a component lies in its value (C_cols order):
+ * what a loop over many rows reads instead of the descriptor. */
+typedef struct soa__col {
+    uint32_t off, size; /* size 1, 2, 4 or 8 */
+} soa__col;
+
+/* d's soa__wire_cols(d) columns into plan[]. */
+void soa__wire_plan(const soa_component_desc *d, soa__col *plan);
+
+/* Element i of columns cols[0 .. ncols) into `value` at the plan's
+ * offsets; the value's padding is left as it was (zero it once for many
+ * rows). */
+static inline void soa__plan_to_value(const soa__col *plan, uint32_t ncols,
+                                      void *const *cols, size_t i,
+                                      void *value)
+{
+    unsigned char *v = (unsigned char *)value;
+    for (uint32_t c = 0; c < ncols; c++) {
+        const unsigned char *src = (const unsigned char *)cols[c];
+        switch (plan[c].size) { /* constant sizes: moves, not calls */
+        case 4: memcpy(v + plan[c].off, src + i * 4, 4); break;
+        case 8: memcpy(v + plan[c].off, src + i * 8, 8); break;
+        case 2: memcpy(v + plan[c].off, src + i * 2, 2); break;
+        default: v[plan[c].off] = src[i]; break;
+        }
+    }
+}
 
 /* ---- rows of a world's tables ---------------------------------------- */
 

@@ -1,0 +1,21 @@
+/*
+ * strips.h: what examples/mpi-physics and bench_mpi share: the 2-D domain
+ * [0, STRIPS_WIDTH) in x cut into one strip per rank, the partition rule
+ * that says which strip a Position is in, and Integrate's kernel (the
+ * same as examples/physics).
+ */
+#ifndef MPI_PHYSICS_STRIPS_H
+#define MPI_PHYSICS_STRIPS_H
+
+#include "physics.h"
+
+#define STRIPS_WIDTH 1000.0f
+
+/* The rank whose strip Position *value is in; beyond the edges (or NaN)
+ * the first or last.  ctx: a const int, the number of ranks. */
+int strip_of(const void *value, void *ctx);
+
+/* position += velocity * dt for one chunk of rows, marked changed. */
+void integrate_kernel(const Integrate_view *v, const soa_frame *f, void *ctx);
+
+#endif
