@@ -77,3 +77,10 @@ endif
 
 TEST_GEN_HEADERS += $(BUILD)/gen/mpi_test.h
 TEST_PROGRAMS += tests/mpi_world.sh tests/mpi_fail.sh tests/mpi_physics.sh
+
+# make install also installs libsoa_mpi.a when it was built (soa/mpi.h is
+# installed with the other headers).
+ifneq ($(MPI_HAVE),)
+INSTALL_ITEMS += 644 $(LIBSOA_MPI) lib/libsoa_mpi.a
+install: $(LIBSOA_MPI)
+endif
