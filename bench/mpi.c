@@ -174,7 +174,8 @@ static void replicate(size_t total)
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
+    int provided; /* the pool's threads run kernels, never MPI calls */
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     long n = 1000000, frames = 20, repeats = 5;

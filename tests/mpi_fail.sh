@@ -19,6 +19,10 @@ expect mismatch "rank 0: soa_mpi_create: rank 2: component 'Extra' has layout ha
 run diverge
 [ $rc -eq 0 ] || { echo "FAIL: diverge: exit $rc"; fail=1; }
 expect diverge "rank 1 is at soa_mpi_count (call 1, frame 0) while rank 0 is at soa_mpi_end_frame"
+run badrule
+[ $rc -eq 0 ] || { echo "FAIL: badrule: exit $rc"; fail=1; }
+expect badrule "rank 0: rank 1 failed in soa_mpi_end_frame: Invalid argument"
+expect badrule "rank 1: rank 1: the partition rule gave rank 99"
 run hang
 [ $rc -ne 0 ] && [ $rc -ne 124 ] || { echo "FAIL: hang: exit $rc"; fail=1; }
 [ $secs -lt 30 ] || { echo "FAIL: hang: took $secs s"; fail=1; }
@@ -28,5 +32,5 @@ run kill
 [ $secs -lt 30 ] || { echo "FAIL: kill: took $secs s"; fail=1; }
 expect kill "process rank 1 with PID"
 expect kill "signal 9"
-[ $fail -eq 0 ] && echo "a layout mismatch, diverging calls, a hung rank and a killed rank each end the job with the rank named"
+[ $fail -eq 0 ] && echo "a layout mismatch, diverging calls, a bad partition rule, a hung rank and a killed rank each end the job with the rank named"
 exit $fail

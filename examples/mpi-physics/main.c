@@ -229,7 +229,8 @@ static int run(const options *o, soa_mpi *m)
 int main(int argc, char **argv)
 {
     options o;
-    MPI_Init(&argc, &argv);
+    int provided; /* the pool's threads run kernels, never MPI calls */
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     if (parse_options(argc, argv, &o) != 0) {

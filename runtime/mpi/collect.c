@@ -214,14 +214,14 @@ int soa_mpi_gather(soa_mpi *m, soa_cid cid, int root, soa_gid **gids,
     if (soa__mpi_step(m, SOA__OP_GATHER, status, m->vals, true) != 0)
         return -1;
     size_t per = 8 + m->s.wsize[idx], total = 0;
-    int rc = 0;
+    /* A root that cannot take the rows leaves the gather: the others'
+     * deadline ends it (the job is over after a failed collective). */
     if (m->s.rank == root && gather_layout(m, per, &total) != 0)
-        rc = -1; /* the others still send: finish the gather first */
+        return -1;
     MPI_Request req;
-    MPI_Igatherv(m->s.tmp.p, (int)m->s.tmp.len, MPI_BYTE,
-                 rc == 0 ? m->recv.p : NULL, m->rcount, m->rdispl, MPI_BYTE,
-                 root, m->comm, &req);
-    if (finish(m, &req, SOA__OP_GATHER) != 0 || rc != 0)
+    MPI_Igatherv(m->s.tmp.p, (int)m->s.tmp.len, MPI_BYTE, m->recv.p,
+                 m->rcount, m->rdispl, MPI_BYTE, root, m->comm, &req);
+    if (finish(m, &req, SOA__OP_GATHER) != 0)
         return -1;
     return m->s.rank == root ? unpack_rows(m, idx, total, gids, values, n) : 0;
 }

@@ -305,8 +305,7 @@ int soa_mpi_subscribe(soa_mpi *m, soa_cid cid, int from)
     int status = 0;
     uint32_t idx = soa__shard_idx(&m->s, cid);
     if (idx == UINT32_MAX || (from != SOA_MPI_ALL && from != SOA_MPI_NONE &&
-                              (from < 0 || from >= m->s.size)))
-    {
+                              (from < 0 || from >= m->s.size))) {
         soa__mpi_fail(m, EINVAL, "rank %d: soa_mpi_subscribe: cid %u, "
                       "from %d", m->s.rank, cid, from);
         status = EINVAL;

@@ -9,6 +9,9 @@
  *             every rank saw it)
  *   diverge   rank 1 calls soa_mpi_count where the others end a frame:
  *             every rank fails with EPROTO naming both calls (exit 0)
+ *   badrule   rank 1's partition rule answers rank 99: rank 1 fails with
+ *             EINVAL naming the rule, every other rank with ECANCELED
+ *             naming rank 1, and the job ends cleanly (exit 0)
  *   hang      the last rank stops answering at frame 3 (it sleeps): the
  *             others time out after 2 s naming it, and abort the job
  *   kill      rank 1 dies of SIGKILL at frame 3: mpirun ends the job
@@ -74,6 +77,32 @@ static int diverge(void)
     return ok ? 0 : 1;
 }
 
+static int bad_rule(const void *value, void *ctx)
+{
+    (void)ctx;
+    return rank == 1 ? 99 : ((const Cell *)value)->dest;
+}
+
+static int badrule(void)
+{
+    soa_mpi *m = make(10);
+    soa_cid cell = soa_world_cid(soa_mpi_world(m), &Cell_desc);
+    soa_gid g;
+    soa_mpi_spawn(m, &cell, 1, 1, &g);
+    Cell c = {rank, 0, {0, 0, 0}, false};
+    soa_world_set(soa_mpi_world(m), soa_mpi_local(m, g), cell, &c);
+    soa_mpi_partition(m, cell, bad_rule, NULL);
+    int rc = soa_mpi_end_frame(m, NULL), e = errno;
+    const char *why = soa_mpi_error(m);
+    fprintf(stderr, "rank %d: %s\n", rank, why);
+    int ok = rc == -1 &&
+             (rank == 1 ? e == EINVAL && strstr(why, "rule gave rank 99")
+                        : e == ECANCELED &&
+                              strstr(why, "rank 1 failed in soa_mpi_end_frame"));
+    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    return ok ? 0 : 1;
+}
+
 /* Frames until the broken rank breaks; the others report and abort. */
 static int broken(int bad, int how)
 {
@@ -104,6 +133,8 @@ int main(int argc, char **argv)
         rc = mismatch();
     else if (strcmp(mode, "diverge") == 0 && size > 1)
         rc = diverge();
+    else if (strcmp(mode, "badrule") == 0 && size > 1)
+        rc = badrule();
     else if (strcmp(mode, "hang") == 0 && size > 1)
         rc = broken(size - 1, 0);
     else if (strcmp(mode, "kill") == 0 && size > 1)
