@@ -11,6 +11,8 @@
  *   replicate  rank 0 subscribes to every rank's Position; bytes on the
  *              wire for a frame with 100% and one with 1% of the rows
  *              changed, against a full copy of the column
+ *   migrate    1%, then 100%, of every rank's entities move to the next
+ *              rank's strip: bytes and time of that end of frame
  *
  *   mpirun -np R bench_mpi [-n ENTITIES] [-f FRAMES] [-r REPEATS]
  */
@@ -82,14 +84,23 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void scale(size_t total, int frames, int repeats)
+/* This rank's share of `total` entities in its strip, partitioned by
+ * strips. */
+static soa_mpi *strips(size_t total)
 {
+    static int ranks;
     soa_mpi *m = make();
     size_t n = total / (size_t)size + ((size_t)rank < total % (size_t)size);
     free(spawn_strip(m, n));
-    int ranks = size;
+    ranks = size;
     soa_mpi_partition(m, soa_world_cid(soa_mpi_world(m), &Position_desc),
                       strip_of, &ranks);
+    return m;
+}
+
+static void scale(size_t total, int frames, int repeats)
+{
+    soa_mpi *m = strips(total);
     soa_pool *pool = soa_pool_create(1);
     soa_sched *s = soa_sched_create(soa_mpi_world(m), pool);
     soa_sched_spec spec = {0};
@@ -172,6 +183,58 @@ static void replicate(size_t total)
     soa_mpi_destroy(m);
 }
 
+/* Moves every `every`-th row of this rank to the next rank's strip. */
+static void shift(soa_mpi *m, size_t every)
+{
+    soa_world *w = soa_mpi_world(m);
+    soa_cid pos = soa_world_cid(w, &Position_desc);
+    soa_query q = {&pos, 1, NULL, 0};
+    soa_query_iter it;
+    soa_chunk c;
+    float x = ((float)((rank + 1) % size) + 0.5f) * STRIPS_WIDTH / (float)size;
+    size_t k = 0;
+    soa_query_begin(w, &q, &it);
+    while (soa_query_next_chunk(&it, &c)) {
+        float *px = soa_chunk_column(&c, 0, 0);
+        uint64_t *changed = soa_chunk_changed(&c, 0);
+        for (size_t i = c.begin; i < c.end; i++, k++)
+            if (k % every == 0) {
+                px[i] = x;
+                soa_bitset_set(changed, i);
+            }
+    }
+}
+
+static void migrate(size_t total)
+{
+    soa_mpi *m = strips(total);
+    if (soa_mpi_end_frame(m, NULL) != 0) /* settle */
+        die(m, "end_frame");
+    soa_world_clear_changed(soa_mpi_world(m), SOA_CID_INVALID);
+    for (size_t every = 100;; every = 1) {
+        shift(m, every);
+        soa_mpi_stats st;
+        MPI_Barrier(MPI_COMM_WORLD);
+        double t0 = MPI_Wtime();
+        if (soa_mpi_end_frame(m, &st) != 0)
+            die(m, "end_frame");
+        double t = MPI_Wtime() - t0;
+        unsigned long long b[2] = {st.migration_bytes + st.header_bytes,
+                                   st.migrated_out};
+        MPI_Allreduce(MPI_IN_PLACE, b, 2, MPI_UNSIGNED_LONG_LONG, MPI_SUM,
+                      MPI_COMM_WORLD);
+        MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        if (rank == 0)
+            printf("migrate ranks %d entities %zu percent %d moved %llu "
+                   "bytes %llu ms %.3f\n", size, total, every == 1 ? 100 : 1,
+                   b[1], b[0], t * 1e3);
+        soa_world_clear_changed(soa_mpi_world(m), SOA_CID_INVALID);
+        if (every == 1)
+            break;
+    }
+    soa_mpi_destroy(m);
+}
+
 int main(int argc, char **argv)
 {
     int provided; /* the pool's threads run kernels, never MPI calls */
@@ -192,6 +255,8 @@ int main(int argc, char **argv)
     }
     scale((size_t)n, (int)frames, (int)repeats);
     replicate((size_t)n);
+    if (size > 1)
+        migrate((size_t)n);
     MPI_Finalize();
     return 0;
 }

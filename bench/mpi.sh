@@ -25,6 +25,8 @@ awk '
 /^replicate/ { for (i = 1; i < NF; i++) v[$i] = $(i + 1)
     rnp = v["ranks"]; b100[rnp] = v["bytes_100"]; b1[rnp] = v["bytes_1"]; full[rnp] = v["full_copy"]
     r100[rnp] = v["rows_100"]; r1[rnp] = v["rows_1"] }
+/^migrate/ { for (i = 1; i < NF; i++) v[$i] = $(i + 1)
+    key = v["ranks"] " " v["percent"]; mb[key] = v["bytes"]; mm[key] = v["moved"]; mt[key] = v["ms"] }
 END {
     printf "%-6s %22s %12s %16s %18s\n", "ranks", "ns/entity/frame (med)", "vs 1 rank", "migrated/frame", "migration B/frame"
     for (j = 1; j <= k; j++) { np = order[j]
@@ -33,4 +35,9 @@ END {
     printf "%-6s %-28s %-28s %s\n", "ranks", "replication, 100% changed", "replication, 1% changed", "1% / 100%"
     for (j = 1; j <= k; j++) { np = order[j]; if (np == 1) continue
         printf "%-6s %12d B (%7d rows)   %12d B (%7d rows)   %.2f%% (full copy %d B)\n", np, b100[np], r100[np], b1[np], r1[np], 100 * b1[np] / b100[np], full[np] }
+    print ""
+    printf "%-6s %-36s %-36s %s\n", "ranks", "migration, 1% of entities move", "migration, 100% move", "1% / 100%"
+    for (j = 1; j <= k; j++) { np = order[j]; if (np == 1) continue
+        a = np " 1"; b = np " 100"
+        printf "%-6s %12d B %8d moved %7.1f ms   %12d B %8d moved %7.1f ms   %.2f%%\n", np, mb[a], mm[a], mt[a], mb[b], mm[b], mt[b], 100 * mb[a] / mb[b] }
 }' "$out"

@@ -1,6 +1,6 @@
 /*
  * collect.c: collectives over a component: counts, sum/min/max of a
- * field, and a gather of every row to one rank.  Each takes the step
+ * field, a gather of every row to one rank; and where entities live.  Each takes the step
  * first (mpi_internal.h), so a missing rank is named, not waited for.
  */
 #include <errno.h>
@@ -224,6 +224,38 @@ int soa_mpi_gather(soa_mpi *m, soa_cid cid, int root, soa_gid **gids,
     if (finish(m, &req, SOA__OP_GATHER) != 0)
         return -1;
     return m->s.rank == root ? unpack_rows(m, idx, total, gids, values, n) : 0;
+}
+
+int soa_mpi_locate(soa_mpi *m, const soa_gid *gids, size_t n, int *ranks)
+{
+    if (!m || (n && (!gids || !ranks))) {
+        errno = EINVAL;
+        return -1;
+    }
+    int status = 0;
+    if (n > INT32_MAX) {
+        soa__mpi_fail(m, EINVAL, "rank %d: soa_mpi_locate: %zu gids",
+                      m->s.rank, n);
+        status = EINVAL;
+    }
+    for (int r = 0; r < m->s.size; r++)
+        m->vals[r] = n;
+    if (soa__mpi_step(m, SOA__OP_LOCATE, status, m->vals, true) != 0)
+        return -1;
+    for (int r = 0; r < m->s.size; r++)
+        if (m->got[r] != n)
+            return soa__mpi_fail(m, EINVAL, "rank %d locates %llu gids, rank "
+                                 "%d %zu", r, (unsigned long long)m->got[r],
+                                 m->s.rank, n);
+    /* Each rank says its own rank for what lives here, -1 elsewhere: the
+     * maximum is the owner (an entity lives on one rank). */
+    for (size_t i = 0; i < n; i++)
+        ranks[i] = soa_mpi_local(m, gids[i]) != SOA_ENTITY_NULL ? m->s.rank
+                                                                : -1;
+    MPI_Request req;
+    MPI_Iallreduce(MPI_IN_PLACE, ranks, (int)n, MPI_INT, MPI_MAX, m->comm,
+                   &req);
+    return finish(m, &req, SOA__OP_LOCATE);
 }
 
 size_t soa_mpi_replicated(const soa_mpi *m, soa_cid cid, const soa_gid **gids,

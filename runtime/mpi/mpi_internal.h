@@ -20,7 +20,8 @@ enum {
     SOA__OP_COUNT,
     SOA__OP_REDUCE,
     SOA__OP_GATHER,
-    SOA__OP_DESTROY
+    SOA__OP_DESTROY,
+    SOA__OP_LOCATE
 };
 
 /* One step header, sent to every other rank at the start of a call. */

@@ -324,10 +324,10 @@ static int by_rule(soa__shard *m, soa__departures *f)
 static int by_request(soa__shard *m, soa__departures *f)
 {
     for (size_t s = 0; s < m->moves.cap; s++) {
-        uint64_t g = m->moves.keys[s];
+        uint64_t g = m->moves.slots[s].key;
         if (!g)
             continue;
-        int to = (int)m->moves.vals[s] - 1;
+        int to = (int)m->moves.slots[s].val - 1;
         soa_entity e = soa__shard_local(m, g);
         if (e == SOA_ENTITY_NULL || to == m->rank ||
             (m->part_cid != SOA_CID_INVALID &&
@@ -500,18 +500,15 @@ static int parse_comps(soa__shard *m, soa__rbuf *r, int from, uint64_t g,
     return 0;
 }
 
-/* Entity g arrives with the components recorded in `rec` (parsed
- * already): spawned in the table of its set, values and changed bits
- * written into its row. */
-static int arrive(soa__shard *m, uint64_t g, soa__rbuf rec, uint16_t ncomp,
-                  soa_cid *cids)
+/* Entity e, just spawned in the table of its set, becomes gid g with the
+ * values and changed bits of record `rec` (its component list, parsed
+ * already).  -1 (EPROTO) when g arrived twice in this frame. */
+static int fill(soa__shard *m, soa_entity e, uint64_t g, soa__rbuf rec,
+                uint16_t ncomp)
 {
-    soa_entity e;
-    cids[ncomp] = m->gid_cid;
-    if (soa_world_spawn_n(m->w, cids, ncomp + 1u, 1, &e) != 0)
-        return -1;
-    if (soa__idmap_put(&m->ids, g, e) != 0) {
+    if (soa__idmap_insert(&m->ids, g, e) != 1) { /* reserved: no ENOMEM */
         soa_world_despawn(m->w, e);
+        errno = EPROTO;
         return -1;
     }
     uint64_t *changed;
@@ -536,6 +533,84 @@ static int arrive(soa__shard *m, uint64_t g, soa__rbuf rec, uint16_t ncomp,
     return 0;
 }
 
+/* Consecutive arriving records with one component set, spawned together
+ * into their table (one soa_world_spawn_n, not one per entity). */
+typedef struct arrivals {
+    soa_cid *cids, *set; /* a record's set; the run's (ncomps + 1 each) */
+    uint16_t nset;
+    uint64_t *gids;
+    size_t *from, *to; /* where each record's component list lies */
+    soa_entity *es;
+    size_t n;
+} arrivals;
+
+static void arrivals_free(arrivals *a)
+{
+    free(a->cids);
+    free(a->set);
+    free(a->gids);
+    free(a->from);
+    free(a->to);
+    free(a->es);
+}
+
+static int arrivals_alloc(arrivals *a, uint32_t ncomps, size_t n)
+{
+    memset(a, 0, sizeof *a);
+    size_t c = (size_t)ncomps + 1, k = n ? n : 1;
+    a->cids = malloc(c * sizeof *a->cids);
+    a->set = malloc(c * sizeof *a->set);
+    a->gids = malloc(k * sizeof *a->gids);
+    a->from = malloc(k * sizeof *a->from);
+    a->to = malloc(k * sizeof *a->to);
+    a->es = malloc(k * sizeof *a->es);
+    return a->cids && a->set && a->gids && a->from && a->to && a->es ? 0 : -1;
+}
+
+/* Spawns the run and fills its rows; -1 with errno. */
+static int arrivals_flush(soa__shard *m, arrivals *a, const unsigned char *p,
+                          size_t *arrived)
+{
+    if (a->n == 0)
+        return 0;
+    a->set[a->nset] = m->gid_cid;
+    if (soa_world_spawn_n(m->w, a->set, a->nset + 1u, a->n, a->es) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t j = 0; j < a->n; j++) {
+        soa__rbuf rec = soa__rbuf_of(p + a->from[j], a->to[j] - a->from[j]);
+        if (rc == 0 && fill(m, a->es[j], a->gids[j], rec, a->nset) != 0)
+            rc = -1;
+        else if (rc != 0)
+            soa_world_despawn(m->w, a->es[j]);
+        else
+            (*arrived)++;
+    }
+    a->n = 0;
+    return rc;
+}
+
+/* Adds a parsed record (component set in a->cids) to the run, flushing
+ * the run first when its set differs. */
+static int arrivals_add(soa__shard *m, arrivals *a, const unsigned char *p,
+                        uint64_t g, uint16_t ncomp, size_t from, size_t to,
+                        size_t *arrived)
+{
+    if (a->n && (ncomp != a->nset ||
+                 memcmp(a->cids, a->set, ncomp * sizeof *a->cids) != 0) &&
+        arrivals_flush(m, a, p, arrived) != 0)
+        return -1;
+    if (a->n == 0) {
+        memcpy(a->set, a->cids, ncomp * sizeof *a->cids);
+        a->nset = ncomp;
+    }
+    a->gids[a->n] = g;
+    a->from[a->n] = from;
+    a->to[a->n] = to;
+    a->n++;
+    return 0;
+}
+
 /* Parses rank `from`'s migrations; applies them when `apply` (after a
  * parse without it succeeded).  -1 names what is wrong. */
 static int parse_migrations(soa__shard *m, soa__rbuf *r, int from, bool apply,
@@ -544,10 +619,13 @@ static int parse_migrations(soa__shard *m, soa__rbuf *r, int from, bool apply,
     uint32_t nmig = soa__rbuf_u32(r);
     if (r->bad || nmig > soa__rbuf_left(r) / 10)
         return soa__shard_fail(m, EPROTO, "rank %d sent %u migrations in %zu "
-                             "bytes", from, nmig, soa__rbuf_left(r));
-    soa_cid *cids = malloc((m->ncomps + 1) * sizeof *cids);
-    if (!cids)
+                               "bytes", from, nmig, soa__rbuf_left(r));
+    arrivals a;
+    if (arrivals_alloc(&a, m->ncomps, apply ? nmig : 0) != 0 ||
+        (apply && soa__idmap_reserve(&m->ids, nmig) != 0)) {
+        arrivals_free(&a);
         return soa__shard_fail(m, ENOMEM, "rank %d: out of memory", m->rank);
+    }
     int rc = 0;
     for (uint32_t k = 0; k < nmig && rc == 0; k++) {
         uint64_t g = soa__rbuf_u64(r);
@@ -556,22 +634,23 @@ static int parse_migrations(soa__shard *m, soa__rbuf *r, int from, bool apply,
         bool here = soa__shard_local(m, g) != SOA_ENTITY_NULL;
         if (r->bad || g == 0 || ncomp > m->ncomps || here) {
             rc = soa__shard_fail(m, EPROTO, "rank %d sent a bad migration "
-                               "record (entity 0x%llx, %u components)%s",
-                               from, (unsigned long long)g, ncomp,
-                               here ? ": it already lives here" : "");
+                                 "record (entity 0x%llx, %u components)%s",
+                                 from, (unsigned long long)g, ncomp,
+                                 here ? ": it already lives here" : "");
             break;
         }
-        rc = parse_comps(m, r, from, g, ncomp, cids);
-        if (rc == 0 && apply) {
-            soa__rbuf rec = soa__rbuf_of(r->p + start, r->at - start);
-            if (arrive(m, g, rec, ncomp, cids) != 0)
-                rc = soa__shard_fail(m, ENOMEM, "rank %d: out of memory",
-                                   m->rank);
-            else
-                (*arrived)++;
-        }
+        rc = parse_comps(m, r, from, g, ncomp, a.cids);
+        if (rc == 0 && apply &&
+            arrivals_add(m, &a, r->p, g, ncomp, start, r->at, arrived) != 0)
+            rc = -1;
     }
-    free(cids);
+    if (rc == 0 && apply && arrivals_flush(m, &a, r->p, arrived) != 0)
+        rc = -1;
+    if (rc != 0 && errno == EPROTO && !strstr(m->err, "rank"))
+        soa__shard_fail(m, EPROTO, "rank %d sent one entity twice", from);
+    else if (rc != 0 && errno == ENOMEM)
+        soa__shard_fail(m, ENOMEM, "rank %d: out of memory", m->rank);
+    arrivals_free(&a);
     return rc;
 }
 

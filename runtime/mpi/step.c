@@ -43,6 +43,7 @@ const char *soa__mpi_op_name(uint32_t op)
     case SOA__OP_REDUCE: return "soa_mpi_reduce";
     case SOA__OP_GATHER: return "soa_mpi_gather";
     case SOA__OP_DESTROY: return "soa_mpi_destroy";
+    case SOA__OP_LOCATE: return "soa_mpi_locate";
     default: return "an unknown call";
     }
 }

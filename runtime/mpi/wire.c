@@ -258,60 +258,73 @@ uint64_t soa__idmap_get(const soa__idmap *m, uint64_t key)
     if (!m->cap || !key)
         return 0;
     for (size_t s = slot_of(key, m->cap);; s = (s + 1) & (m->cap - 1)) {
-        if (m->keys[s] == key)
-            return m->vals[s];
-        if (m->keys[s] == 0)
+        if (m->slots[s].key == key)
+            return m->slots[s].val;
+        if (m->slots[s].key == 0)
             return 0;
     }
 }
 
-static void put_raw(soa__idmap *m, uint64_t key, uint64_t val)
+/* Sets key -> val (overwriting unless `keep`); whether key was new. */
+static bool put_raw(soa__idmap *m, uint64_t key, uint64_t val, bool keep)
 {
     size_t s = slot_of(key, m->cap);
-    while (m->keys[s] != 0 && m->keys[s] != key)
+    while (m->slots[s].key != 0 && m->slots[s].key != key)
         s = (s + 1) & (m->cap - 1);
-    if (m->keys[s] == 0)
-        m->n++;
-    m->keys[s] = key;
-    m->vals[s] = val;
+    bool fresh = m->slots[s].key == 0;
+    if (!fresh && keep)
+        return false;
+    m->n += fresh;
+    m->slots[s].key = key;
+    m->slots[s].val = val;
+    return fresh;
 }
 
-/* Keeps the load at most 1/2. */
-static int reserve(soa__idmap *m)
+int soa__idmap_reserve(soa__idmap *m, size_t more)
 {
-    if ((m->n + 1) * 2 <= m->cap)
-        return 0;
-    size_t cap = m->cap ? m->cap * 2 : 64;
-    if (cap > SIZE_MAX / 2 / sizeof(uint64_t)) {
+    size_t need;
+    if (!soa_add_ok(m->n, more, &need) || need > SIZE_MAX / 4 / sizeof(soa__idslot)) {
         errno = ENOMEM;
         return -1;
     }
-    soa__idmap g = {calloc(cap, sizeof(uint64_t)), calloc(cap, sizeof(uint64_t)),
-                    cap, 0};
-    if (!g.keys || !g.vals) {
-        free(g.keys);
-        free(g.vals);
+    if (need * 2 <= m->cap) /* the load stays at most 1/2 */
+        return 0;
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    while (cap < need * 2)
+        cap *= 2;
+    soa__idmap g = {calloc(cap, sizeof(soa__idslot)), cap, 0};
+    if (!g.slots) {
         errno = ENOMEM;
         return -1;
     }
     for (size_t s = 0; s < m->cap; s++)
-        if (m->keys[s])
-            put_raw(&g, m->keys[s], m->vals[s]);
+        if (m->slots[s].key)
+            put_raw(&g, m->slots[s].key, m->slots[s].val, false);
     soa__idmap_free(m);
     *m = g;
     return 0;
 }
 
-int soa__idmap_put(soa__idmap *m, uint64_t key, uint64_t val)
+/* put and insert: -1, or whether key was new. */
+static int set(soa__idmap *m, uint64_t key, uint64_t val, bool keep)
 {
     if (!key) {
         errno = EINVAL;
         return -1;
     }
-    if (reserve(m) != 0)
+    if (soa__idmap_reserve(m, 1) != 0)
         return -1;
-    put_raw(m, key, val);
-    return 0;
+    return put_raw(m, key, val, keep) ? 1 : 0;
+}
+
+int soa__idmap_put(soa__idmap *m, uint64_t key, uint64_t val)
+{
+    return set(m, key, val, false) < 0 ? -1 : 0;
+}
+
+int soa__idmap_insert(soa__idmap *m, uint64_t key, uint64_t val)
+{
+    return set(m, key, val, true);
 }
 
 bool soa__idmap_del(soa__idmap *m, uint64_t key)
@@ -319,30 +332,28 @@ bool soa__idmap_del(soa__idmap *m, uint64_t key)
     if (!m->cap || !key)
         return false;
     size_t mask = m->cap - 1, s = slot_of(key, m->cap);
-    while (m->keys[s] != key) {
-        if (m->keys[s] == 0)
+    while (m->slots[s].key != key) {
+        if (m->slots[s].key == 0)
             return false;
         s = (s + 1) & mask;
     }
     /* Backward shift: pull later keys of the run into the hole unless
      * that would move one before its own home slot. */
-    for (size_t j = (s + 1) & mask; m->keys[j] != 0; j = (j + 1) & mask) {
-        size_t home = slot_of(m->keys[j], m->cap);
+    for (size_t j = (s + 1) & mask; m->slots[j].key != 0; j = (j + 1) & mask) {
+        size_t home = slot_of(m->slots[j].key, m->cap);
         if (((j - home) & mask) >= ((j - s) & mask)) {
-            m->keys[s] = m->keys[j];
-            m->vals[s] = m->vals[j];
+            m->slots[s] = m->slots[j];
             s = j;
         }
     }
-    m->keys[s] = 0;
-    m->vals[s] = 0;
+    m->slots[s].key = 0;
+    m->slots[s].val = 0;
     m->n--;
     return true;
 }
 
 void soa__idmap_free(soa__idmap *m)
 {
-    free(m->keys);
-    free(m->vals);
+    free(m->slots);
     memset(m, 0, sizeof *m);
 }

@@ -140,9 +140,15 @@ bool soa__row_of(const soa_world *w, soa_entity e, soa_cid cid,
 /* ---- global handles: gid -> local entity ---------------------------- */
 
 /* An open-addressing map from a nonzero 64-bit key to a 64-bit value
- * (linear probing, deletion by backward shift, so no tombstones). */
+ * (linear probing, deletion by backward shift, so no tombstones).  A key
+ * and its value share a slot: a lookup in a map larger than the cache
+ * costs one miss, not two. */
+typedef struct soa__idslot {
+    uint64_t key, val; /* key 0: empty */
+} soa__idslot;
+
 typedef struct soa__idmap {
-    uint64_t *keys, *vals;
+    soa__idslot *slots;
     size_t cap, n; /* cap a power of two or 0 */
 } soa__idmap;
 
@@ -150,6 +156,12 @@ typedef struct soa__idmap {
 uint64_t soa__idmap_get(const soa__idmap *m, uint64_t key);
 /* Sets key -> val (key != 0): 0, or -1 (ENOMEM) with m unchanged. */
 int soa__idmap_put(soa__idmap *m, uint64_t key, uint64_t val);
+/* Sets key -> val only when key is absent: 1 when it was, 0 when key was
+ * there (left alone), -1 (ENOMEM, or EINVAL for key 0). */
+int soa__idmap_insert(soa__idmap *m, uint64_t key, uint64_t val);
+/* Room for `more` keys beyond those present, so that many puts do not
+ * rehash one by one: 0, or -1 (ENOMEM) with m unchanged. */
+int soa__idmap_reserve(soa__idmap *m, size_t more);
 /* Removes key: whether it was there. */
 bool soa__idmap_del(soa__idmap *m, uint64_t key);
 void soa__idmap_free(soa__idmap *m);

@@ -14,6 +14,8 @@
  *                model says were marked changed there, and no others
  *   reductions   count, sum/min/max of fields equal the model's; a bad
  *                field fails on every rank alike
+ *   locate       every rank learns where each entity lives, as the model
+ *                says (and -1 for a gid nobody has)
  *   bytes        replicating 1% of the rows costs about 1% of 100%
  */
 #include <errno.h>
@@ -310,6 +312,21 @@ static void check_reductions(soa_mpi *m, const model *md)
           "no such field");
 }
 
+static void check_locate(soa_mpi *m, const model *md)
+{
+    static soa_gid g[N + 1];
+    static int where[N + 1];
+    for (int i = 0; i < N; i++)
+        g[i] = gid_of(i);
+    g[N] = gid_of(N + 5 * size); /* never spawned */
+    CHECK(soa_mpi_locate(m, g, N + 1, where) == 0, "locate: %s",
+          soa_mpi_error(m));
+    for (int i = 0; i < N; i++)
+        CHECK(where[i] == md->owner[i], "entity %d on rank %d, model %d", i,
+              where[i], md->owner[i]);
+    CHECK(where[N] == -1, "an unknown gid on rank %d", where[N]);
+}
+
 static void check_gather(soa_mpi *m, const model *md)
 {
     soa_gid *gids;
@@ -395,6 +412,7 @@ static void migration_and_replication(void)
         check_replicated(m, &md, extra_cid, rep_extra, rank == 1, f);
     }
     check_reductions(m, &md);
+    check_locate(m, &md);
     check_gather(m, &md);
     unsigned long long t[2] = {moved, replicated};
     MPI_Allreduce(MPI_IN_PLACE, t, 2, MPI_UNSIGNED_LONG_LONG, MPI_SUM,

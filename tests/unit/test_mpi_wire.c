@@ -208,6 +208,15 @@ static void idmap_model(void **state)
     }
     assert_int_equal(soa__idmap_get(&m, 0), 0);
     assert_int_equal(soa__idmap_put(&m, 0, 1), -1);
+    assert_int_equal(soa__idmap_insert(&m, 0, 1), -1);
+    uint64_t k9 = ((uint64_t)2 << 40) | 9999999;
+    assert_int_equal(soa__idmap_insert(&m, k9, 5), 1);
+    assert_int_equal(soa__idmap_insert(&m, k9, 6), 0); /* kept */
+    assert_int_equal(soa__idmap_get(&m, k9), 5);
+    assert_int_equal(soa__idmap_reserve(&m, 100000), 0);
+    assert_true(m.cap >= 2 * (m.n + 100000));
+    assert_int_equal(soa__idmap_get(&m, k9), 5); /* survives the rehash */
+    assert_true(soa__idmap_del(&m, k9));
     assert_false(soa__idmap_del(&m, 0));
     soa__idmap_free(&m);
     soa__idmap empty = {0};
@@ -472,6 +481,40 @@ static void damaged_messages(void **state)
     }
 }
 
+/* One entity twice in a message: the check cannot see it (neither copy
+ * lives here yet), applying refuses the second and leaves no orphan. */
+static void entity_twice(void **state)
+{
+    (void)state;
+    soa__shard sh[NSHARDS];
+    soa__counts c = {0};
+    shards_init(sh);
+    soa__wbuf b = {0};
+    uint64_t g = ((uint64_t)1 << 40) | 77;
+    unsigned char v[25];
+    Cell cell = a_cell(77);
+    soa__wire_from_value(&Cell_desc, &cell, v);
+    soa__wbuf_u32(&b, 0); /* no replicated rows */
+    soa__wbuf_u32(&b, 2); /* two migrations */
+    for (int k = 0; k < 2; k++) {
+        soa__wbuf_u64(&b, g);
+        soa__wbuf_u16(&b, 1);
+        soa__wbuf_u16(&b, 0); /* Cell */
+        soa__wbuf_bytes(&b, "\1", 1);
+        soa__wbuf_bytes(&b, v, sizeof v);
+    }
+    assert_int_equal(soa__shard_receive(&sh[1], 0, b.p, b.len, false, &c), 0);
+    assert_int_equal(soa__shard_receive(&sh[1], 0, b.p, b.len, true, &c), -1);
+    assert_int_equal(errno, EPROTO);
+    assert_non_null(strstr(sh[1].err, "rank 0 sent one entity twice"));
+    assert_int_equal(soa_world_entities(sh[1].w), 1);
+    soa_entity e = soa__shard_local(&sh[1], g);
+    assert_true(soa__shard_gid(&sh[1], e) == g);
+    assert_true(soa_world_is_changed(sh[1].w, e, 0));
+    soa__wbuf_free(&b);
+    shards_free(sh);
+}
+
 /* What a rank refuses to pack: a rule's bad rank, a component nobody
  * agreed on. */
 static void pack_refusals(void **state)
@@ -522,6 +565,7 @@ int main(void)
         cmocka_unit_test(shards_migrate),
         cmocka_unit_test(shards_replicate),
         cmocka_unit_test(damaged_messages),
+        cmocka_unit_test(entity_twice),
         cmocka_unit_test(pack_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,8 @@
  * collectively by soa_mpi_create over a communicator.  An entity lives on
  * exactly one rank and has a global handle, a soa_gid, unique across ranks
  * and valid for its whole life wherever it moves; soa_mpi_local gives its
- * handle in this rank's world when it lives here.
+ * handle in this rank's world when it lives here, soa_mpi_locate (a
+ * collective) the rank it lives on.
  *
  * Ownership: the program names a partition component and a rule, a
  * function of that component's value that says which rank owns the entity
@@ -24,8 +25,8 @@
  * has marked changed: the global handle and the value of each, nothing
  * else.  The publisher clears those changed bits once it has sent them.
  *
- * Collective calls (create, destroy, subscribe, end_frame, count, reduce,
- * gather) must be made by every rank in the same order.  Each starts by
+ * Collective calls (create, destroy, subscribe, end_frame, locate, count,
+ * reduce, gather) must be made by every rank in the same order.  Each starts by
  * telling every other rank which call and which step it is at; a rank
  * that does not arrive within the timeout (config.timeout, or the
  * environment's SOA_MPI_TIMEOUT in seconds, else 60 s) is named in the
@@ -136,6 +137,12 @@ soa_gid soa_mpi_gid(const soa_mpi *m, soa_entity e);
 
 /* Live entities on this rank. */
 size_t soa_mpi_entities(const soa_mpi *m);
+
+/* Collective: where entities gids[0 .. n) live now, the same n gids on
+ * every rank: their ranks into ranks[0 .. n) on every rank (-1: none, a
+ * despawned or unknown gid).  0, or -1 with errno (EINVAL: n differs
+ * between ranks or exceeds INT_MAX).  O(n) per rank. */
+int soa_mpi_locate(soa_mpi *m, const soa_gid *gids, size_t n, int *ranks);
 
 /* ---- ownership ------------------------------------------------------ */
 
