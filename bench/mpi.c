@@ -14,7 +14,8 @@
  *   migrate    1%, then 100%, of every rank's entities move to the next
  *              rank's strip: bytes and time of that end of frame
  *
- *   mpirun -np R bench_mpi [-n ENTITIES] [-f FRAMES] [-r REPEATS]
+ *   mpirun -np R bench_mpi [-n ENTITIES] [-f FRAMES] [-r REPEATS] [-s]
+ *   (-s: scale only)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -242,21 +243,27 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     long n = 1000000, frames = 20, repeats = 5;
-    int c;
-    while ((c = getopt(argc, argv, "n:f:r:")) != -1) {
+    int c, only_scale = 0;
+    while ((c = getopt(argc, argv, "n:f:r:s")) != -1) {
+        if (c == 's') {
+            only_scale = 1;
+            continue;
+        }
         long *v = c == 'n' ? &n : c == 'f' ? &frames : c == 'r' ? &repeats : NULL;
         if (!v || (*v = strtol(optarg, NULL, 10)) < 1) {
             if (rank == 0)
                 fprintf(stderr, "usage: bench_mpi [-n ENTITIES] [-f FRAMES] "
-                        "[-r REPEATS]\n");
+                        "[-r REPEATS] [-s]\n");
             MPI_Finalize();
             return 2;
         }
     }
     scale((size_t)n, (int)frames, (int)repeats);
-    replicate((size_t)n);
-    if (size > 1)
-        migrate((size_t)n);
+    if (!only_scale) {
+        replicate((size_t)n);
+        if (size > 1)
+            migrate((size_t)n);
+    }
     MPI_Finalize();
     return 0;
 }
