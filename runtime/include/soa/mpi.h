@@ -99,7 +99,11 @@ soa_mpi *soa_mpi_create(const soa_mpi_config *cfg, char *why, size_t whylen);
  * no-op. */
 void soa_mpi_destroy(soa_mpi *m);
 
+/* This rank's world (owned by m): register nothing else in it, run any
+ * scheduler on it.  NULL for a NULL m. */
 soa_world *soa_mpi_world(const soa_mpi *m);
+/* This rank and the number of ranks in m's communicator (-1 and 0 for a
+ * NULL m). */
 int soa_mpi_rank(const soa_mpi *m);
 int soa_mpi_size(const soa_mpi *m);
 
