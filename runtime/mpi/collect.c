@@ -1,7 +1,8 @@
 /*
  * collect.c: collectives over a component: counts, sum/min/max of a
- * field, a gather of every row to one rank; and where entities live.  Each takes the step
- * first (mpi_internal.h), so a missing rank is named, not waited for.
+ * field, a gather of every row to one rank; and where entities live.
+ * Each takes the step first (mpi_internal.h), so a missing rank is
+ * named, not waited for.
  */
 #include <errno.h>
 #include <math.h>

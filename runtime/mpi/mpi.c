@@ -128,7 +128,8 @@ static int handshake(soa_mpi *m, int status)
     }
     for (size_t k = 0; k < nc; k++) {
         const soa_component_desc *d = m->s.descs[k];
-        mine[k].name_hash = fnv(d->name, strlen(d->name) + 1, 0xcbf29ce484222325u);
+        mine[k].name_hash = fnv(d->name, strlen(d->name) + 1,
+                                0xcbf29ce484222325u);
         mine[k].layout_hash = d->layout_hash;
         mine[k].size = d->size;
         mine[k].wire = m->s.wsize[k];
@@ -221,7 +222,10 @@ void soa_mpi_destroy(soa_mpi *m)
 soa_world *soa_mpi_world(const soa_mpi *m) { return m ? m->s.w : NULL; }
 int soa_mpi_rank(const soa_mpi *m) { return m ? m->s.rank : -1; }
 int soa_mpi_size(const soa_mpi *m) { return m ? m->s.size : 0; }
-const char *soa_mpi_error(const soa_mpi *m) { return m ? m->s.err : "no soa_mpi"; }
+const char *soa_mpi_error(const soa_mpi *m)
+{
+    return m ? m->s.err : "no soa_mpi";
+}
 
 void soa_mpi_abort(const soa_mpi *m, int code)
 {
@@ -280,6 +284,16 @@ int soa_mpi_partition(soa_mpi *m, soa_cid cid, soa_mpi_rule rule, void *ctx)
     m->s.part_cid = cid;
     m->s.rule = rule;
     m->s.rule_ctx = ctx;
+    return 0;
+}
+
+int soa_mpi_repartition(soa_mpi *m)
+{
+    if (!m || !m->s.rule) {
+        errno = EINVAL;
+        return -1;
+    }
+    m->s.every_row = true;
     return 0;
 }
 

@@ -286,13 +286,14 @@ static int check_registered(soa__shard *m)
     const soa_component_desc *d;
     for (soa_cid c = m->ncids; (d = soa_world_desc(m->w, c)) != NULL; c++)
         return soa__shard_fail(m, EINVAL, "rank %d: component '%s' is "
-                             "registered in the world but was not given to "
-                             "soa_mpi_create, so it cannot migrate", m->rank,
-                             d->name);
+                               "registered in the world but was not given to "
+                               "soa_mpi_create, so it cannot migrate", m->rank,
+                               d->name);
     return 0;
 }
 
-/* The rule over every row whose partition component is marked changed. */
+/* The rule over every row whose partition component is marked changed
+ * (every row after soa_mpi_repartition). */
 static int by_rule(soa__shard *m, soa__departures *f)
 {
     uint32_t idx = m->idx_of[m->part_cid];
@@ -301,19 +302,21 @@ static int by_rule(soa__shard *m, soa__departures *f)
     soa__walk_begin(m, idx, &w);
     while (soa__walk_next(m, idx, &w)) {
         size_t end = w.c.end;
-        for (size_t i = soa_bitset_next(w.changed, end, w.c.begin); i < end;
-             i = soa_bitset_next(w.changed, end, i + 1)) {
+        for (size_t i = m->every_row ? w.c.begin
+                                     : soa_bitset_next(w.changed, end, w.c.begin);
+             i < end; i = m->every_row ? i + 1
+                                       : soa_bitset_next(w.changed, end, i + 1)) {
             soa__plan_to_value(m->plans[idx], m->ncols[idx], m->cols, i,
                                m->value);
             int to = m->rule(m->value, m->rule_ctx);
             if (to < 0 || to >= m->size)
                 return soa__shard_fail(m, EINVAL, "rank %d: the partition rule "
-                                     "gave rank %d for entity 0x%llx (%d "
-                                     "ranks)", m->rank, to,
-                                     (unsigned long long)w.gids[i], m->size);
+                                       "gave rank %d for entity 0x%llx (%d "
+                                       "ranks)", m->rank, to,
+                                       (unsigned long long)w.gids[i], m->size);
             if (to != m->rank && push(f, w.c.eids[i], w.gids[i], to) != 0)
                 return soa__shard_fail(m, ENOMEM, "rank %d: out of memory",
-                                     m->rank);
+                                       m->rank);
         }
     }
     return 0;
@@ -335,7 +338,7 @@ static int by_request(soa__shard *m, soa__departures *f)
             continue;
         if (push(f, e, g, to) != 0)
             return soa__shard_fail(m, ENOMEM, "rank %d: out of memory",
-                                 m->rank);
+                                   m->rank);
     }
     soa__idmap_free(&m->moves);
     return 0;
@@ -491,8 +494,8 @@ static int parse_comps(soa__shard *m, soa__rbuf *r, int from, uint64_t g,
             *bit > 1 || (m->wsize[idx] && !v) ||
             (v && !soa__wire_valid(m->descs[idx], v)))
             return soa__shard_fail(m, EPROTO, "rank %d sent a bad component "
-                                 "(index %u) of entity 0x%llx", from, idx,
-                                 (unsigned long long)g);
+                                   "(index %u) of entity 0x%llx", from, idx,
+                                   (unsigned long long)g);
         if (cids)
             cids[j] = m->cids[idx];
         last = idx;
@@ -694,7 +697,7 @@ static int take_rows(soa__shard *m, int from, uint16_t idx, uint32_t rows,
         memcpy(&g, p, 8);
         if (g == 0 || !soa__wire_valid(m->descs[idx], p + 8))
             return soa__shard_fail(m, EPROTO, "rank %d sent a bad row of '%s'",
-                                 from, m->descs[idx]->name);
+                                   from, m->descs[idx]->name);
         if (!apply)
             continue;
         rep->gids[rep->n] = g;
@@ -711,20 +714,20 @@ static int parse_sections(soa__shard *m, soa__rbuf *r, int from, bool apply,
     uint32_t nsec = soa__rbuf_u32(r);
     if (r->bad || nsec > m->ncomps)
         return soa__shard_fail(m, EPROTO, "rank %d sent %u replicated "
-                             "components (%u exist)", from, nsec, m->ncomps);
+                               "components (%u exist)", from, nsec, m->ncomps);
     for (uint32_t k = 0; k < nsec; k++) {
         uint16_t idx = soa__rbuf_u16(r);
         uint32_t rows = soa__rbuf_u32(r);
         size_t bytes;
         if (r->bad || idx >= m->ncomps || !subscribed(m, m->rank, idx, from))
             return soa__shard_fail(m, EPROTO, "rank %d sent rows of component "
-                                 "%u, which this rank (%d) did not subscribe "
-                                 "to from it", from, idx, m->rank);
+                                   "%u, which this rank (%d) did not subscribe "
+                                   "to from it", from, idx, m->rank);
         if (!soa_mul_ok(8 + m->wsize[idx], rows, &bytes) ||
             bytes > soa__rbuf_left(r))
             return soa__shard_fail(m, EPROTO, "rank %d sent %u rows of '%s' in "
-                                 "%zu bytes", from, rows, m->descs[idx]->name,
-                                 soa__rbuf_left(r));
+                                   "%zu bytes", from, rows, m->descs[idx]->name,
+                                   soa__rbuf_left(r));
         if (take_rows(m, from, idx, rows, soa__rbuf_get(r, bytes), apply))
             return -1;
         if (apply)
@@ -738,6 +741,7 @@ int soa__shard_pack(soa__shard *m, soa__departures *f, soa__counts *st)
     if (check_registered(m) != 0 || (m->rule && by_rule(m, f) != 0) ||
         by_request(m, f) != 0)
         return -1;
+    m->every_row = false;
     st->migrated_out = f->n;
     return pack_all(m, f, st);
 }

@@ -64,6 +64,7 @@ typedef struct soa__shard {
     soa_cid part_cid; /* SOA_CID_INVALID: no rule */
     soa__rule rule;
     void *rule_ctx;
+    bool every_row; /* the next pack runs the rule on unchanged rows too */
     int *sub;          /* sub[s * ncomps + idx]: rank s's `from` for idx */
     soa__replica *rep; /* per idx: what this rank received */
     soa__wbuf *out;    /* per destination rank: the message being packed */

@@ -283,7 +283,8 @@ static bool put_raw(soa__idmap *m, uint64_t key, uint64_t val, bool keep)
 int soa__idmap_reserve(soa__idmap *m, size_t more)
 {
     size_t need;
-    if (!soa_add_ok(m->n, more, &need) || need > SIZE_MAX / 4 / sizeof(soa__idslot)) {
+    if (!soa_add_ok(m->n, more, &need) ||
+        need > SIZE_MAX / 4 / sizeof(soa__idslot)) {
         errno = ENOMEM;
         return -1;
     }

@@ -72,7 +72,9 @@ static soa_gid gid_of(int i)
 
 static int index_of(soa_gid g)
 {
-    return (int)((g >> 40) - 1) + (int)((g & ((UINT64_C(1) << 40) - 1)) - 1) * size;
+    int origin = (int)(g >> 40) - 1;
+    int serial = (int)(g & ((UINT64_C(1) << 40) - 1));
+    return origin + (serial - 1) * size;
 }
 
 static void model_init(model *md)
@@ -94,10 +96,14 @@ static void model_init(model *md)
 
 /* What frame f does to entity i: which components it writes, and where
  * an entity without Cell is sent. */
-static bool writes_cell(int i, int f) { return mix((uint32_t)i, (uint32_t)f) % 3 == 0; }
-static bool writes_extra(int i, int f) { return mix((uint32_t)i, (uint32_t)f + 1000) % 5 == 0; }
-static int new_rank(int i, int f) { return (int)(mix((uint32_t)i, (uint32_t)f + 2000) % (uint32_t)size); }
-static bool moves_by_hand(int i, int f) { return mix((uint32_t)i, (uint32_t)f + 3000) % 4 == 0; }
+static uint32_t draw(int i, int f, uint32_t salt)
+{
+    return mix((uint32_t)i, (uint32_t)f + salt);
+}
+static bool writes_cell(int i, int f) { return draw(i, f, 0) % 3 == 0; }
+static bool writes_extra(int i, int f) { return draw(i, f, 1000) % 5 == 0; }
+static int new_rank(int i, int f) { return (int)(draw(i, f, 2000) % (uint32_t)size); }
+static bool moves_by_hand(int i, int f) { return draw(i, f, 3000) % 4 == 0; }
 
 static void update_cell(Cell *c, int i, int f)
 {

@@ -302,6 +302,12 @@ static void spawn_some(soa__shard *s, int n, uint64_t *g)
     }
 }
 
+static int to_zero(const void *value, void *ctx)
+{
+    (void)value, (void)ctx;
+    return 0;
+}
+
 static void shards_migrate(void **state)
 {
     (void)state;
@@ -349,13 +355,24 @@ static void shards_migrate(void **state)
             assert_int_equal(soa_world_is_changed(s->w, e, 1), i % 4 == 1);
         }
     }
-    /* a second frame with nothing to do moves nothing and sends nothing */
+    /* nothing changed: nothing moves and nothing is sent, even when the
+     * rule would now say otherwise... */
+    for (int r = 0; r < NSHARDS; r++) {
+        soa_world_clear_changed(sh[r].w, SOA_CID_INVALID);
+        sh[r].rule = to_zero;
+    }
     shards_frame(sh, c);
     for (int r = 0; r < NSHARDS; r++) {
         assert_int_equal(c[r].migrated_out, 0);
         for (int to = 0; to < NSHARDS; to++)
             assert_int_equal(sh[r].out[to].len, 0);
     }
+    /* ...until every row is asked again (soa_mpi_repartition) */
+    sh[1].every_row = sh[2].every_row = true;
+    shards_frame(sh, c);
+    assert_int_equal(c[1].migrated_out + c[2].migrated_out, E - E / 3);
+    assert_int_equal(soa_world_entities(sh[0].w), E);
+    assert_false(sh[1].every_row); /* once */
     shards_free(sh);
 }
 

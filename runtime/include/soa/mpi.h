@@ -159,6 +159,12 @@ typedef int (*soa_mpi_rule)(const void *value, void *ctx);
  * given to soa_mpi_create). */
 int soa_mpi_partition(soa_mpi *m, soa_cid cid, soa_mpi_rule rule, void *ctx);
 
+/* At the next end of frame, runs the rule over every row with the
+ * partition component, marked changed or not: after the rule itself
+ * changed (new strip borders, say).  Not collective; each rank whose rule
+ * changed calls it.  0, or -1 with errno EINVAL (no rule). */
+int soa_mpi_repartition(soa_mpi *m);
+
 /* Moves entity g (which lives here and has no partition component) to
  * `rank` at the end of this frame: 0, or -1 with errno ESRCH (not here) or
  * EINVAL (a bad rank). */
