@@ -217,7 +217,10 @@ int soa__shard_spawn(soa__shard *s, const soa_cid *cids, uint32_t ncids,
 
 soa_entity soa__shard_local(const soa__shard *s, uint64_t gid)
 {
-    return soa__idmap_get(&s->ids, gid);
+    /* alive: the program may have despawned it through the world */
+    soa_entity e = soa__idmap_get(&s->ids, gid);
+    return e != SOA_ENTITY_NULL && soa_world_alive(s->w, e) ? e
+                                                           : SOA_ENTITY_NULL;
 }
 
 uint64_t soa__shard_gid(const soa__shard *s, soa_entity e)
@@ -509,11 +512,14 @@ static int parse_comps(soa__shard *m, soa__rbuf *r, int from, uint64_t g,
 static int fill(soa__shard *m, soa_entity e, uint64_t g, soa__rbuf rec,
                 uint16_t ncomp)
 {
-    if (soa__idmap_insert(&m->ids, g, e) != 1) { /* reserved: no ENOMEM */
+    /* reserved: no ENOMEM; a gid left by a despawn through the world is
+     * taken over, one that arrived earlier in this frame is refused */
+    if (soa__shard_local(m, g) != SOA_ENTITY_NULL) {
         soa_world_despawn(m->w, e);
         errno = EPROTO;
         return -1;
     }
+    soa__idmap_put(&m->ids, g, e);
     uint64_t *changed;
     size_t i;
     for (uint16_t j = 0; j < ncomp; j++) {

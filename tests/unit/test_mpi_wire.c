@@ -528,6 +528,16 @@ static void entity_twice(void **state)
     soa_entity e = soa__shard_local(&sh[1], g);
     assert_true(soa__shard_gid(&sh[1], e) == g);
     assert_true(soa_world_is_changed(sh[1].w, e, 0));
+    /* despawned through the world, not soa_mpi_despawn: not here any
+     * more, and the gid can arrive again */
+    soa_world_despawn(sh[1].w, e);
+    assert_int_equal(soa__shard_local(&sh[1], g), SOA_ENTITY_NULL);
+    b.len = 8 + 8 + 2 + 2 + 1 + sizeof v; /* the first record alone */
+    memcpy(b.p + 4, "\1\0\0\0", 4);
+    assert_int_equal(soa__shard_receive(&sh[1], 0, b.p, b.len, false, &c), 0);
+    assert_int_equal(soa__shard_receive(&sh[1], 0, b.p, b.len, true, &c), 0);
+    assert_int_equal(soa_world_entities(sh[1].w), 1);
+    assert_true(soa__shard_gid(&sh[1], soa__shard_local(&sh[1], g)) == g);
     soa__wbuf_free(&b);
     shards_free(sh);
 }

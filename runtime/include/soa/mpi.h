@@ -99,8 +99,11 @@ soa_mpi *soa_mpi_create(const soa_mpi_config *cfg, char *why, size_t whylen);
  * no-op. */
 void soa_mpi_destroy(soa_mpi *m);
 
-/* This rank's world (owned by m): register nothing else in it, run any
- * scheduler on it.  NULL for a NULL m. */
+/* This rank's world (owned by m): run any scheduler on it, read and write
+ * its values, add and remove components; but register nothing else in it,
+ * and spawn and despawn through soa_mpi_spawn/soa_mpi_despawn (an entity
+ * spawned by soa_world_spawn has no gid: it never migrates, is never
+ * replicated or gathered).  NULL for a NULL m. */
 soa_world *soa_mpi_world(const soa_mpi *m);
 /* This rank and the number of ranks in m's communicator (-1 and 0 for a
  * NULL m). */
