@@ -7,7 +7,8 @@
  *              scheduler (one thread per rank) and the end of frame with
  *              its migrations; prints the median over R repeats of the wall
  *              time per frame (the slowest rank's, all ranks start
- *              together) per entity, migrations and bytes per frame
+ *              together) per entity, with the partition rule by value and
+ *              then by columns, and migrations and bytes per frame
  *   replicate  rank 0 subscribes to every rank's Position; bytes on the
  *              wire for a frame with 100% and one with 1% of the rows
  *              changed, against a full copy of the column
@@ -85,11 +86,27 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static int ranks;
+
+/* A control: the slowest rank's time (ms) for a fixed loop that every rank
+ * runs at once.  Against 1 rank's, it says how many cores the ranks
+ * really got (other processes share the machine). */
+static double spin_ms(void)
+{
+    volatile double x = 0;
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    for (long i = 0; i < 40000000; i++)
+        x = x + (double)i * 1e-9;
+    double t = (MPI_Wtime() - t0) * 1e3;
+    MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    return t;
+}
+
 /* This rank's share of `total` entities in its strip, partitioned by
- * strips. */
+ * strips (the rule by value). */
 static soa_mpi *strips(size_t total)
 {
-    static int ranks;
     soa_mpi *m = make();
     size_t n = total / (size_t)size + ((size_t)rank < total % (size_t)size);
     free(spawn_strip(m, n));
@@ -97,6 +114,32 @@ static soa_mpi *strips(size_t total)
     soa_mpi_partition(m, soa_world_cid(soa_mpi_world(m), &Position_desc),
                       strip_of, &ranks);
     return m;
+}
+
+/* The median over `repeats` of the slowest rank's ns per entity per
+ * frame; migrations and bytes added to sums[0], sums[1]. */
+static double timed(soa_mpi *m, soa_sched *s, size_t total, int frames,
+                    int repeats, unsigned long long *sums)
+{
+    double *per = malloc((size_t)repeats * sizeof *per);
+    for (int r = 0; r < repeats; r++) {
+        MPI_Barrier(MPI_COMM_WORLD);
+        double t0 = MPI_Wtime();
+        for (int f = 0; f < frames; f++) {
+            soa_mpi_stats st;
+            if (soa_mpi_run_frame(m, s, 1.0 / 60, f / 60.0, &st) != 0)
+                die(m, "frame");
+            sums[0] += st.migrated_out;
+            sums[1] += st.migration_bytes + st.header_bytes;
+        }
+        double t = MPI_Wtime() - t0;
+        MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        per[r] = t / frames / (double)total * 1e9;
+    }
+    qsort(per, (size_t)repeats, sizeof *per, cmp_double);
+    double med = per[repeats / 2];
+    free(per);
+    return med;
 }
 
 static void scale(size_t total, int frames, int repeats)
@@ -111,34 +154,21 @@ static void scale(size_t total, int frames, int repeats)
         die(NULL, "scheduler");
     if (soa_mpi_end_frame(m, NULL) != 0) /* settle the first frame */
         die(m, "end_frame");
-    double *per = malloc((size_t)repeats * sizeof *per);
-    unsigned long long moved = 0, bytes = 0;
-    for (int r = 0; r < repeats; r++) {
-        MPI_Barrier(MPI_COMM_WORLD);
-        double t0 = MPI_Wtime();
-        for (int f = 0; f < frames; f++) {
-            soa_mpi_stats st;
-            if (soa_mpi_run_frame(m, s, 1.0 / 60, f / 60.0, &st) != 0)
-                die(m, "frame");
-            moved += st.migrated_out;
-            bytes += st.migration_bytes + st.header_bytes;
-        }
-        double t = MPI_Wtime() - t0;
-        MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-        per[r] = t / frames / (double)total * 1e9;
-    }
-    unsigned long long sums[2] = {moved, bytes};
+    unsigned long long sums[2] = {0, 0};
+    double spin = spin_ms();
+    double by_value = timed(m, s, total, frames, repeats, sums);
+    soa_mpi_partition_cols(m, soa_world_cid(soa_mpi_world(m), &Position_desc),
+                           strips_of_cols, &ranks);
+    double by_cols = timed(m, s, total, frames, repeats, sums);
     MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_UNSIGNED_LONG_LONG, MPI_SUM,
                   MPI_COMM_WORLD);
-    qsort(per, (size_t)repeats, sizeof *per, cmp_double);
-    double fr = (double)frames * repeats;
+    double fr = 2.0 * frames * repeats;
     if (rank == 0)
         printf("scale ranks %d entities %zu frames %d repeats %d "
-               "ns_per_entity_frame %.3f min %.3f max %.3f "
-               "migrated_per_frame %.1f bytes_per_frame %.0f\n",
-               size, total, frames, repeats, per[repeats / 2], per[0],
-               per[repeats - 1], (double)sums[0] / fr, (double)sums[1] / fr);
-    free(per);
+               "ns_per_entity_frame %.3f ns_cols %.3f "
+               "migrated_per_frame %.1f bytes_per_frame %.0f spin_ms %.1f\n",
+               size, total, frames, repeats, by_value, by_cols,
+               (double)sums[0] / fr, (double)sums[1] / fr, spin);
     soa_sched_destroy(s);
     soa_pool_destroy(pool);
     soa_mpi_destroy(m);

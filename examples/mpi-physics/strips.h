@@ -15,6 +15,11 @@
  * the first or last.  ctx: a const int, the number of ranks. */
 int strip_of(const void *value, void *ctx);
 
+/* strip_of over a block of rows of Position's columns (x is column 0):
+ * what soa_mpi_partition_cols takes, a loop the compiler vectorises. */
+void strips_of_cols(void *const *cols, size_t begin, size_t end, int *ranks,
+                    void *ctx);
+
 /* position += velocity * dt for one chunk of rows, marked changed. */
 void integrate_kernel(const Integrate_view *v, const soa_frame *f, void *ctx);
 

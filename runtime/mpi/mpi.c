@@ -274,22 +274,36 @@ size_t soa_mpi_entities(const soa_mpi *m)
 
 /* ---- ownership and subscriptions ------------------------------------ */
 
-int soa_mpi_partition(soa_mpi *m, soa_cid cid, soa_mpi_rule rule, void *ctx)
+/* Sets the partition component and one of the two kinds of rule. */
+static int partition(soa_mpi *m, soa_cid cid, soa_mpi_rule rule,
+                     soa_mpi_rule_cols cols, void *ctx)
 {
     uint32_t idx = m ? soa__shard_idx(&m->s, cid) : UINT32_MAX;
-    if (!rule || idx == UINT32_MAX || m->s.ncols[idx] == 0) {
+    if ((!rule && !cols) || idx == UINT32_MAX || m->s.ncols[idx] == 0) {
         errno = EINVAL;
         return -1;
     }
     m->s.part_cid = cid;
     m->s.rule = rule;
+    m->s.rule_cols = cols;
     m->s.rule_ctx = ctx;
     return 0;
 }
 
+int soa_mpi_partition(soa_mpi *m, soa_cid cid, soa_mpi_rule rule, void *ctx)
+{
+    return partition(m, cid, rule, NULL, ctx);
+}
+
+int soa_mpi_partition_cols(soa_mpi *m, soa_cid cid, soa_mpi_rule_cols rule,
+                           void *ctx)
+{
+    return partition(m, cid, NULL, rule, ctx);
+}
+
 int soa_mpi_repartition(soa_mpi *m)
 {
-    if (!m || !m->s.rule) {
+    if (!m || (!m->s.rule && !m->s.rule_cols)) {
         errno = EINVAL;
         return -1;
     }

@@ -116,7 +116,8 @@ int soa__shard_init(soa__shard *s, int rank, int size,
     s->idx_of = malloc(s->ncids * sizeof *s->idx_of);
     s->cols = malloc(widest * sizeof *s->cols);
     s->value = malloc(largest);
-    if (!s->idx_of || !s->cols || !s->value)
+    s->ranks = malloc(SOA_BLOCK_ROWS * sizeof *s->ranks);
+    if (!s->idx_of || !s->cols || !s->value || !s->ranks)
         return soa__shard_fail(s, ENOMEM, "rank %d: out of memory", rank);
     for (uint32_t c = 0; c < s->ncids; c++)
         s->idx_of[c] = c < s->ncomps ? c : UINT32_MAX;
@@ -148,6 +149,7 @@ void soa__shard_free(soa__shard *s)
     free(s->sub);
     free(s->cols);
     free(s->value);
+    free(s->ranks);
     free(s->out);
     memset(s, 0, sizeof *s);
 }
@@ -295,6 +297,50 @@ static int check_registered(soa__shard *m)
     return 0;
 }
 
+/* Row i of the walk's chunk leaves for rank `to` (checked). */
+static int judge_row(soa__shard *m, soa__departures *f, const soa__walk *w,
+                     size_t i, int to)
+{
+    if (to < 0 || to >= m->size)
+        return soa__shard_fail(m, EINVAL, "rank %d: the partition rule gave "
+                               "rank %d for entity 0x%llx (%d ranks)",
+                               m->rank, to, (unsigned long long)w->gids[i],
+                               m->size);
+    if (to != m->rank && push(f, w->c.eids[i], w->gids[i], to) != 0)
+        return soa__shard_fail(m, ENOMEM, "rank %d: out of memory", m->rank);
+    return 0;
+}
+
+/* Chunk rows [b, end)'s bits of word k of the walk's changed bitset (all
+ * of them after soa_mpi_repartition). */
+static uint64_t asked(const soa__shard *m, const soa__walk *w, size_t k,
+                      size_t b, size_t end)
+{
+    uint64_t bits = m->every_row ? ~UINT64_C(0) : w->changed[k];
+    if (k * 64 < b)
+        bits &= ~UINT64_C(0) << (b % 64);
+    if (end - k * 64 < 64)
+        bits &= (UINT64_C(1) << (end - k * 64)) - 1;
+    return bits;
+}
+
+/* A rule by columns answers for the whole chunk; most rows stay, so the
+ * scan looks for the others first and at their changed bit second. */
+static int by_cols(soa__shard *m, soa__departures *f, const soa__walk *w)
+{
+    size_t b = w->c.begin, end = w->c.end;
+    const int me = m->rank, *ranks = m->ranks;
+    m->rule_cols(m->cols, b, end, m->ranks, m->rule_ctx);
+    for (size_t i = b; i < end; i++) {
+        if (ranks[i - b] == me ||
+            (!m->every_row && !soa_bitset_test(w->changed, i)))
+            continue;
+        if (judge_row(m, f, w, i, ranks[i - b]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* The rule over every row whose partition component is marked changed
  * (every row after soa_mpi_repartition). */
 static int by_rule(soa__shard *m, soa__departures *f)
@@ -304,23 +350,21 @@ static int by_rule(soa__shard *m, soa__departures *f)
     memset(m->value, 0, m->descs[idx]->size); /* the padding, once */
     soa__walk_begin(m, idx, &w);
     while (soa__walk_next(m, idx, &w)) {
-        size_t end = w.c.end;
-        for (size_t i = m->every_row ? w.c.begin
-                                     : soa_bitset_next(w.changed, end, w.c.begin);
-             i < end; i = m->every_row ? i + 1
-                                       : soa_bitset_next(w.changed, end, i + 1)) {
-            soa__plan_to_value(m->plans[idx], m->ncols[idx], m->cols, i,
-                               m->value);
-            int to = m->rule(m->value, m->rule_ctx);
-            if (to < 0 || to >= m->size)
-                return soa__shard_fail(m, EINVAL, "rank %d: the partition rule "
-                                       "gave rank %d for entity 0x%llx (%d "
-                                       "ranks)", m->rank, to,
-                                       (unsigned long long)w.gids[i], m->size);
-            if (to != m->rank && push(f, w.c.eids[i], w.gids[i], to) != 0)
-                return soa__shard_fail(m, ENOMEM, "rank %d: out of memory",
-                                       m->rank);
+        if (m->rule_cols) {
+            if (by_cols(m, f, &w) != 0)
+                return -1;
+            continue;
         }
+        size_t b = w.c.begin, end = w.c.end;
+        for (size_t k = b / 64; k * 64 < end; k++)
+            for (uint64_t bits = asked(m, &w, k, b, end); bits;
+                 bits &= bits - 1) {
+                size_t i = k * 64 + soa__ctz64(bits);
+                soa__plan_to_value(m->plans[idx], m->ncols[idx], m->cols, i,
+                                   m->value);
+                if (judge_row(m, f, &w, i, m->rule(m->value, m->rule_ctx)))
+                    return -1;
+            }
     }
     return 0;
 }
@@ -744,7 +788,8 @@ static int parse_sections(soa__shard *m, soa__rbuf *r, int from, bool apply,
 int soa__shard_pack(soa__shard *m, soa__departures *f, soa__counts *st)
 {
     f->n = 0;
-    if (check_registered(m) != 0 || (m->rule && by_rule(m, f) != 0) ||
+    if (check_registered(m) != 0 ||
+        ((m->rule || m->rule_cols) && by_rule(m, f) != 0) ||
         by_request(m, f) != 0)
         return -1;
     m->every_row = false;

@@ -43,6 +43,8 @@ typedef struct soa__replica {
 } soa__replica;
 
 typedef int (*soa__rule)(const void *value, void *ctx);
+typedef void (*soa__rule_cols)(void *const *cols, size_t begin, size_t end,
+                               int *ranks, void *ctx);
 
 typedef struct soa__shard {
     soa_world *w;
@@ -62,8 +64,10 @@ typedef struct soa__shard {
     soa__idmap ids;   /* gid -> local entity */
     soa__idmap moves; /* gid -> rank + 1, requested by soa_mpi_move */
     soa_cid part_cid; /* SOA_CID_INVALID: no rule */
-    soa__rule rule;
+    soa__rule rule;   /* by value, or */
+    soa__rule_cols rule_cols; /* by columns (at most one of the two) */
     void *rule_ctx;
+    int *ranks;       /* SOA_BLOCK_ROWS: what rule_cols answered */
     bool every_row; /* the next pack runs the rule on unchanged rows too */
     int *sub;          /* sub[s * ncomps + idx]: rank s's `from` for idx */
     soa__replica *rep; /* per idx: what this rank received */

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "mpi_test.h"
+#include "rules.h"
 #include "soa/mpi.h"
 
 #define N 3000
@@ -144,11 +145,7 @@ static void model_frame(model *md, int f, bool *rep_cell, bool *rep_extra)
 
 static soa_cid cell_cid, extra_cid, marked_cid;
 
-static int dest_rule(const void *value, void *ctx)
-{
-    (void)ctx;
-    return ((const Cell *)value)->dest;
-}
+
 
 static void spawn_mine(soa_mpi *m, const model *md)
 {
@@ -408,6 +405,10 @@ static void migration_and_replication(void)
         soa_mpi_stats st;
         if (f > 0)
             run_frame(m, f);
+        /* odd frames ask the rule by columns, even ones by value */
+        CHECK((f % 2 ? soa_mpi_partition_cols(m, cell_cid, dest_cols, NULL)
+                     : soa_mpi_partition(m, cell_cid, dest_rule, NULL)) == 0,
+              "partition");
         model_frame(&md, f, rep_cell, rep_extra);
         end_frame(m, &st);
         CHECK(st.frame == (uint64_t)f + 1, "frame number");

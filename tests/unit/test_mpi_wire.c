@@ -19,6 +19,7 @@
 #include "soa/soa.h"
 #include "../../runtime/mpi/shard.h"
 #include "mpi_test.h"
+#include "../mpi/rules.h"
 
 static void wire_sizes(void **state)
 {
@@ -233,11 +234,6 @@ enum { NSHARDS = 3 };
 static const soa_component_desc *const test_comps[] = {&Cell_desc, &Extra_desc,
                                                        &Marked_desc};
 
-static int dest_rule(const void *value, void *ctx)
-{
-    (void)ctx;
-    return ((const Cell *)value)->dest;
-}
 
 static void shards_init(soa__shard *sh)
 {
@@ -301,6 +297,16 @@ static void spawn_some(soa__shard *s, int n, uint64_t *g)
             assert_int_equal(soa_world_set(s->w, e, 1, &x), 0);
     }
 }
+
+/* A rule over columns: every row to the rank in *ctx (7: a bad one). */
+static void all_to(void *const *cols, size_t begin, size_t end, int *ranks,
+                   void *ctx)
+{
+    (void)cols;
+    for (size_t i = begin; i < end; i++)
+        ranks[i - begin] = *(const int *)ctx;
+}
+
 
 static int to_zero(const void *value, void *ctx)
 {
@@ -373,6 +379,30 @@ static void shards_migrate(void **state)
     assert_int_equal(c[1].migrated_out + c[2].migrated_out, E - E / 3);
     assert_int_equal(soa_world_entities(sh[0].w), E);
     assert_false(sh[1].every_row); /* once */
+    /* rules over columns: everything to shard 2 (block by block: more rows
+     * than a block), a bad rank refused, then Cell.dest again */
+    int two = 2, seven = 7;
+    for (int r = 0; r < NSHARDS; r++) {
+        sh[r].rule = NULL;
+        sh[r].rule_cols = all_to;
+        sh[r].rule_ctx = &two;
+        sh[r].every_row = true;
+    }
+    shards_frame(sh, c);
+    assert_int_equal(soa_world_entities(sh[2].w), E);
+    soa__departures d = {0};
+    sh[2].rule_ctx = &seven;
+    sh[2].every_row = true;
+    assert_int_equal(soa__shard_pack(&sh[2], &d, &c[2]), -1);
+    assert_non_null(strstr(sh[2].err, "gave rank 7"));
+    free(d.out);
+    for (int r = 0; r < NSHARDS; r++) {
+        sh[r].rule_cols = dest_cols;
+        sh[r].every_row = true;
+    }
+    shards_frame(sh, c);
+    for (int i = 0; i < E; i++)
+        assert_true(soa__shard_local(&sh[i % NSHARDS], g[i]) != 0);
     shards_free(sh);
 }
 

@@ -162,6 +162,20 @@ typedef int (*soa_mpi_rule)(const void *value, void *ctx);
  * given to soa_mpi_create). */
 int soa_mpi_partition(soa_mpi *m, soa_cid cid, soa_mpi_rule rule, void *ctx);
 
+/* The rule over rows [begin, end) of one block at once: into ranks[i] the
+ * rank of row begin + i, from the partition component's columns (cols in
+ * C_cols order; element r of cols[k] is row r's).  A loop over columns
+ * the compiler can vectorise, instead of a call per row.  Results outside
+ * [0, size) fail the frame with EINVAL (for rows it asks about). */
+typedef void (*soa_mpi_rule_cols)(void *const *cols, size_t begin,
+                                  size_t end, int *ranks, void *ctx);
+
+/* soa_mpi_partition with a rule over columns; replaces any rule set
+ * before (as soa_mpi_partition replaces this one).  0, or -1 with errno
+ * EINVAL. */
+int soa_mpi_partition_cols(soa_mpi *m, soa_cid cid, soa_mpi_rule_cols rule,
+                           void *ctx);
+
 /* At the next end of frame, runs the rule over every row with the
  * partition component, marked changed or not: after the rule itself
  * changed (new strip borders, say).  Not collective; each rank whose rule
