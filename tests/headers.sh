@@ -7,7 +7,18 @@ cd "$(dirname "$0")/.." || exit 2
 strict="-Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fail=0
+# soa/mpi.h needs MPI's headers: mpicc's include flags, as -isystem (MPI's
+# own header is not ours to keep warning-free).
+mpi_inc=""
+if command -v mpicc >/dev/null 2>&1 && f=$(mpicc --showme:compile 2>/dev/null); then
+    for x in $f; do case "$x" in -I*) mpi_inc="$mpi_inc -isystem ${x#-I}" ;; esac; done
+fi
 for h in runtime/include/soa/*.h; do
+    extra_inc=""
+    if [ "$(basename "$h")" = mpi.h ]; then
+        [ -n "$mpi_inc" ] || { echo "SKIPPED: $h (no mpicc)"; continue; }
+        extra_inc=$mpi_inc
+    fi
     printf '#include "soa/%s"\n#include "soa/%s"\nint soa_header_test_dummy;\n' \
         "$(basename "$h")" "$(basename "$h")" > "$tmp/t.c"
     cp "$tmp/t.c" "$tmp/t.cpp"
@@ -17,7 +28,7 @@ for h in runtime/include/soa/*.h; do
         *++*) src="$tmp/t.cpp"; extra="-Wold-style-cast -Wzero-as-null-pointer-constant" ;;
         *) src="$tmp/t.c"; extra="" ;;
         esac
-        if ! $cc $strict $extra -Iruntime/include -c "$src" -o "$tmp/t.o" 2>"$tmp/err"; then
+        if ! $cc $strict $extra $extra_inc -Iruntime/include -c "$src" -o "$tmp/t.o" 2>"$tmp/err"; then
             echo "FAIL: $h with $cc"; cat "$tmp/err"; fail=1
         fi
     done
@@ -26,6 +37,9 @@ done
 # C way warns there, not in the header).
 cat > "$tmp/m.c" <<'EOM'
 #include "soa/soa.h"
+#ifdef SOA_TEST_MPI
+#include "soa/mpi.h"
+#endif
 void soa_macros_test(void);
 void soa_macros_test(void)
 {
@@ -34,6 +48,11 @@ void soa_macros_test(void)
     size_t off = SOA_ARENA_BAD_OFFSET, room = SOA_REGION_DEFAULT_BYTES;
     int64_t forever = SOA_WAIT_FOREVER;
     void *none = SOA_NULL;
+#ifdef SOA_TEST_MPI
+    soa_gid g = SOA_GID_NULL;
+    int all = SOA_MPI_ALL, none_rank = SOA_MPI_NONE;
+    (void)g, (void)all, (void)none_rank;
+#endif
     (void)e, (void)c, (void)off, (void)room, (void)forever, (void)none;
 }
 EOM
@@ -43,7 +62,7 @@ for cc in "gcc -std=c99" "clang -std=c11" "g++ -std=c++17" "clang++ -std=c++17";
     *++*) src="$tmp/m.cpp"; extra="-Wold-style-cast -Wzero-as-null-pointer-constant" ;;
     *) src="$tmp/m.c"; extra="" ;;
     esac
-    if ! $cc $strict $extra -Iruntime/include -c "$src" -o "$tmp/m.o" 2>"$tmp/err"; then
+    if ! $cc $strict $extra ${mpi_inc:+-DSOA_TEST_MPI $mpi_inc} -Iruntime/include -c "$src" -o "$tmp/m.o" 2>"$tmp/err"; then
         echo "FAIL: the public macros with $cc"; cat "$tmp/err"; fail=1
     fi
 done

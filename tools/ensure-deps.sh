@@ -3,7 +3,8 @@
 # clang (the headers are checked with clang and clang++, kernels'
 # vectorisation too, and `make fuzz` uses libFuzzer), flex, bison, cmocka,
 # pkg-config and cmake (the integration test uses them); and, if they can
-# be had, emscripten, nodejs and chromium (the wasm and browser tests).
+# be had, emscripten, nodejs and chromium (the wasm and browser tests) and
+# Open MPI (libsoa_mpi and its tests; the build goes on without it).
 # As root, installs what is missing with apt-get; otherwise names the command.
 missing=""
 command -v gcc   >/dev/null 2>&1 || missing="$missing gcc"
@@ -15,19 +16,27 @@ command -v bison >/dev/null 2>&1 || missing="$missing bison"
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
 command -v cmake >/dev/null 2>&1 || missing="$missing cmake"
 # For the wasm builds and their tests (make wasm, tests/wasm_*.sh):
-# emscripten, Node and Chromium.  Wanted, not required: when one cannot be
-# installed those tests say SKIPPED.
+# emscripten, Node and Chromium; for libsoa_mpi and its tests: Open MPI.
+# Wanted, not required: when one cannot be installed those tests say
+# SKIPPED.
 optional=""
 command -v emcc >/dev/null 2>&1 || optional="$optional emscripten"
 command -v node >/dev/null 2>&1 || optional="$optional nodejs"
 command -v chromium >/dev/null 2>&1 || optional="$optional chromium"
+command -v mpicc  >/dev/null 2>&1 || optional="$optional libopenmpi-dev"
+command -v mpirun >/dev/null 2>&1 || optional="$optional openmpi-bin"
 if [ -n "$optional" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "ensure-deps: installing$optional (for the wasm tests)" >&2
+    echo "ensure-deps: installing$optional (for the wasm and MPI tests)" >&2
     export DEBIAN_FRONTEND=noninteractive
-    { apt-get update -qq && apt-get install -y -qq $optional; } >&2 ||
-        echo "ensure-deps: could not install$optional: the wasm tests will be SKIPPED" >&2
+    if ! { apt-get update -qq && apt-get install -y -qq $optional; } >&2; then
+        # one missing package must not keep the others out
+        for p in $optional; do
+            apt-get install -y -qq "$p" >&2 ||
+                echo "ensure-deps: could not install $p: its tests will be SKIPPED" >&2
+        done
+    fi
 elif [ -n "$optional" ]; then
-    echo "ensure-deps: for the wasm tests (else SKIPPED): sudo apt-get install -y$optional" >&2
+    echo "ensure-deps: for the wasm and MPI tests (else SKIPPED): sudo apt-get install -y$optional" >&2
 fi
 [ -z "$missing" ] && exit 0
 

@@ -1,0 +1,36 @@
+/* strips.c: the strip rule and Integrate's kernel (strips.h). */
+#include "strips.h"
+
+/* The strip of x among `ranks`. */
+static inline int strip(float x, int ranks)
+{
+    float s = x / STRIPS_WIDTH * (float)ranks;
+    if (!(s >= 0.0f)) /* negative or NaN */
+        return 0;
+    return s >= (float)ranks ? ranks - 1 : (int)s;
+}
+
+int strip_of(const void *value, void *ctx)
+{
+    return strip(((const Position *)value)->x, *(const int *)ctx);
+}
+
+void strips_of_cols(void *const *cols, size_t begin, size_t end, int *ranks,
+                    void *ctx)
+{
+    const float *x = cols[0];
+    int n = *(const int *)ctx;
+    for (size_t i = begin; i < end; i++)
+        ranks[i - begin] = strip(x[i], n);
+}
+
+void integrate_kernel(const Integrate_view *v, const soa_frame *f, void *ctx)
+{
+    (void)ctx;
+    float dt = (float)f->dt;
+    for (size_t i = v->begin; i < v->end; i++) {
+        v->Position.x[i] += v->Velocity.x[i] * dt;
+        v->Position.y[i] += v->Velocity.y[i] * dt;
+        soa_bitset_set(v->Position.changed, i);
+    }
+}
