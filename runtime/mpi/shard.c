@@ -5,6 +5,7 @@
  */
 #include "shard.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -550,51 +551,22 @@ static int parse_comps(soa__shard *m, soa__rbuf *r, int from, uint64_t g,
     return 0;
 }
 
-/* Entity e, just spawned in the table of its set, becomes gid g with the
- * values and changed bits of record `rec` (its component list, parsed
- * already).  -1 (EPROTO) when g arrived twice in this frame. */
-static int fill(soa__shard *m, soa_entity e, uint64_t g, soa__rbuf rec,
-                uint16_t ncomp)
-{
-    /* reserved: no ENOMEM; a gid left by a despawn through the world is
-     * taken over, one that arrived earlier in this frame is refused */
-    if (soa__shard_local(m, g) != SOA_ENTITY_NULL) {
-        soa_world_despawn(m->w, e);
-        errno = EPROTO;
-        return -1;
-    }
-    soa__idmap_put(&m->ids, g, e);
-    uint64_t *changed;
-    size_t i;
-    for (uint16_t j = 0; j < ncomp; j++) {
-        uint16_t idx = soa__rbuf_u16(&rec);
-        unsigned char bit = *soa__rbuf_get(&rec, 1);
-        const unsigned char *v = soa__rbuf_get(&rec, m->wsize[idx]);
-        if (!m->ncols[idx] ||
-            !soa__row_of(m->w, e, m->cids[idx], m->ncols[idx], m->cols,
-                         &changed, &i))
-            continue;
-        soa__wire_to_cols(m->descs[idx], v, m->cols, i);
-        if (bit)
-            soa_bitset_set(changed, i);
-        else
-            soa_bitset_clear(changed, i);
-    }
-    soa__row_of(m->w, e, m->gid_cid, 1, m->cols, &changed, &i);
-    ((uint64_t *)m->cols[0])[i] = g;
-    soa_bitset_clear(changed, i);
-    return 0;
-}
-
 /* Consecutive arriving records with one component set, spawned together
- * into their table (one soa_world_spawn_n, not one per entity). */
+ * into their table (one soa_world_spawn_n, not one per entity) and filled
+ * through the columns of each block, looked up once per block. */
 typedef struct arrivals {
     soa_cid *cids, *set; /* a record's set; the run's (ncomps + 1 each) */
     uint16_t nset;
     uint64_t *gids;
-    size_t *from, *to; /* where each record's component list lies */
+    size_t *from; /* where each record's component list begins */
     soa_entity *es;
     size_t n;
+    /* the block being filled: per set position (the gid's last) its
+     * first column in cols[] and its changed bitset */
+    const unsigned char *block;
+    size_t *col0;
+    void **cols;
+    uint64_t **bits;
 } arrivals;
 
 static void arrivals_free(arrivals *a)
@@ -603,24 +575,93 @@ static void arrivals_free(arrivals *a)
     free(a->set);
     free(a->gids);
     free(a->from);
-    free(a->to);
     free(a->es);
+    free(a->col0);
+    free(a->cols);
+    free(a->bits);
 }
 
-static int arrivals_alloc(arrivals *a, uint32_t ncomps, size_t n)
+static int arrivals_alloc(arrivals *a, const soa__shard *m, size_t n)
 {
     memset(a, 0, sizeof *a);
-    size_t c = (size_t)ncomps + 1, k = n ? n : 1;
+    size_t c = (size_t)m->ncomps + 1, k = n ? n : 1, ncols = 1;
+    for (uint32_t idx = 0; idx < m->ncomps; idx++)
+        ncols += m->ncols[idx]; /* at most 60000 x 4096: no overflow */
     a->cids = malloc(c * sizeof *a->cids);
     a->set = malloc(c * sizeof *a->set);
     a->gids = malloc(k * sizeof *a->gids);
     a->from = malloc(k * sizeof *a->from);
-    a->to = malloc(k * sizeof *a->to);
     a->es = malloc(k * sizeof *a->es);
-    return a->cids && a->set && a->gids && a->from && a->to && a->es ? 0 : -1;
+    a->col0 = malloc(c * sizeof *a->col0);
+    a->cols = malloc(ncols * sizeof *a->cols);
+    a->bits = malloc(c * sizeof *a->bits);
+    return a->cids && a->set && a->gids && a->from && a->es &&
+                   a->col0 && a->cols && a->bits
+               ? 0
+               : -1;
 }
 
-/* Spawns the run and fills its rows; -1 with errno. */
+/* Points a->cols and a->bits at the block of e's row (a row of the run's
+ * table, just spawned) unless they point there already; e's index in it. */
+static size_t run_row(soa__shard *m, arrivals *a, soa_entity e)
+{
+    const soa_table *t;
+    size_t row, i = 0, at = 0;
+    bool alive = soa__world_locate(m->w, e, &t, &row);
+    assert(alive);
+    (void)alive;
+    const unsigned char *block = soa__table_block(t, row / SOA_BLOCK_ROWS);
+    if (block == a->block)
+        return row % SOA_BLOCK_ROWS;
+    a->block = block;
+    for (uint16_t q = 0; q <= a->nset; q++) {
+        uint32_t nc = q < a->nset ? m->ncols[m->idx_of[a->set[q]]] : 1;
+        a->col0[q] = at;
+        a->bits[q] = NULL;
+        if (nc && !soa__row_of(m->w, e, a->set[q], nc, a->cols + at,
+                               &a->bits[q], &i))
+            a->bits[q] = NULL; /* cannot happen: the set has columns */
+        at += nc;
+    }
+    return row % SOA_BLOCK_ROWS;
+}
+
+/* Record j of the run (its component list parsed already) into its row,
+ * es[j]: the gid claimed in the map (reserved: no ENOMEM), the values and
+ * changed bits.  A gid left by a despawn through the world is taken over;
+ * -1 (EPROTO), nothing written, when it arrived earlier in this frame. */
+static int fill(soa__shard *m, arrivals *a, size_t j, const unsigned char *p)
+{
+    uint64_t *local = soa__idmap_slot(&m->ids, a->gids[j]);
+    if (*local != SOA_ENTITY_NULL && soa_world_alive(m->w, *local)) {
+        errno = EPROTO;
+        return -1;
+    }
+    *local = a->es[j];
+    size_t i = run_row(m, a, a->es[j]);
+    const unsigned char *rec = p + a->from[j];
+    for (uint16_t q = 0; q < a->nset; q++) {
+        uint16_t idx;
+        memcpy(&idx, rec, sizeof idx);
+        unsigned char bit = rec[2];
+        rec += 3;
+        if (a->bits[q]) {
+            soa__plan_from_wire(m->plans[idx], m->ncols[idx], rec,
+                                a->cols + a->col0[q], i);
+            if (bit)
+                soa_bitset_set(a->bits[q], i);
+            else
+                soa_bitset_clear(a->bits[q], i);
+        }
+        rec += m->wsize[idx];
+    }
+    ((uint64_t *)a->cols[a->col0[a->nset]])[i] = a->gids[j];
+    soa_bitset_clear(a->bits[a->nset], i);
+    return 0;
+}
+
+/* Spawns the run and fills its rows, prefetching the map a few gids
+ * ahead; -1 with errno, the run despawned from the failing record on. */
 static int arrivals_flush(soa__shard *m, arrivals *a, const unsigned char *p,
                           size_t *arrived)
 {
@@ -630,11 +671,13 @@ static int arrivals_flush(soa__shard *m, arrivals *a, const unsigned char *p,
     if (soa_world_spawn_n(m->w, a->set, a->nset + 1u, a->n, a->es) != 0)
         return -1;
     int rc = 0;
+    a->block = NULL;
     for (size_t j = 0; j < a->n; j++) {
-        soa__rbuf rec = soa__rbuf_of(p + a->from[j], a->to[j] - a->from[j]);
-        if (rc == 0 && fill(m, a->es[j], a->gids[j], rec, a->nset) != 0)
+        if (j + SOA__IDMAP_AHEAD < a->n)
+            soa__idmap_prefetch(&m->ids, a->gids[j + SOA__IDMAP_AHEAD]);
+        if (rc == 0 && fill(m, a, j, p) != 0)
             rc = -1;
-        else if (rc != 0)
+        if (rc != 0)
             soa_world_despawn(m->w, a->es[j]);
         else
             (*arrived)++;
@@ -646,7 +689,7 @@ static int arrivals_flush(soa__shard *m, arrivals *a, const unsigned char *p,
 /* Adds a parsed record (component set in a->cids) to the run, flushing
  * the run first when its set differs. */
 static int arrivals_add(soa__shard *m, arrivals *a, const unsigned char *p,
-                        uint64_t g, uint16_t ncomp, size_t from, size_t to,
+                        uint64_t g, uint16_t ncomp, size_t from,
                         size_t *arrived)
 {
     if (a->n && (ncomp != a->nset ||
@@ -659,8 +702,28 @@ static int arrivals_add(soa__shard *m, arrivals *a, const unsigned char *p,
     }
     a->gids[a->n] = g;
     a->from[a->n] = from;
-    a->to[a->n] = to;
     a->n++;
+    return 0;
+}
+
+/* The check of a message's migration records (collected in a->gids,
+ * a->from): none may live here already.  The map is looked up a batch at
+ * a time, prefetched a few gids ahead. */
+static int check_absent(soa__shard *m, const arrivals *a,
+                        const unsigned char *p, int from)
+{
+    for (size_t k = 0; k < a->n; k++) {
+        if (k + SOA__IDMAP_AHEAD < a->n)
+            soa__idmap_prefetch(&m->ids, a->gids[k + SOA__IDMAP_AHEAD]);
+        if (soa__shard_local(m, a->gids[k]) == SOA_ENTITY_NULL)
+            continue;
+        uint16_t ncomp;
+        memcpy(&ncomp, p + a->from[k] - 2, sizeof ncomp);
+        return soa__shard_fail(m, EPROTO, "rank %d sent a bad migration "
+                               "record (entity 0x%llx, %u components): it "
+                               "already lives here", from,
+                               (unsigned long long)a->gids[k], ncomp);
+    }
     return 0;
 }
 
@@ -674,35 +737,40 @@ static int parse_migrations(soa__shard *m, soa__rbuf *r, int from, bool apply,
         return soa__shard_fail(m, EPROTO, "rank %d sent %u migrations in %zu "
                                "bytes", from, nmig, soa__rbuf_left(r));
     arrivals a;
-    if (arrivals_alloc(&a, m->ncomps, apply ? nmig : 0) != 0 ||
+    if (arrivals_alloc(&a, m, nmig) != 0 ||
         (apply && soa__idmap_reserve(&m->ids, nmig) != 0)) {
         arrivals_free(&a);
         return soa__shard_fail(m, ENOMEM, "rank %d: out of memory", m->rank);
     }
     int rc = 0;
+    bool applying = false; /* a failure of arrivals_add or _flush */
     for (uint32_t k = 0; k < nmig && rc == 0; k++) {
         uint64_t g = soa__rbuf_u64(r);
         uint16_t ncomp = soa__rbuf_u16(r);
         size_t start = r->at;
-        bool here = soa__shard_local(m, g) != SOA_ENTITY_NULL;
-        if (r->bad || g == 0 || ncomp > m->ncomps || here) {
+        if (r->bad || g == 0 || ncomp > m->ncomps) {
             rc = soa__shard_fail(m, EPROTO, "rank %d sent a bad migration "
-                                 "record (entity 0x%llx, %u components)%s",
-                                 from, (unsigned long long)g, ncomp,
-                                 here ? ": it already lives here" : "");
+                                 "record (entity 0x%llx, %u components)",
+                                 from, (unsigned long long)g, ncomp);
             break;
         }
         rc = parse_comps(m, r, from, g, ncomp, a.cids);
-        if (rc == 0 && apply &&
-            arrivals_add(m, &a, r->p, g, ncomp, start, r->at, arrived) != 0)
-            rc = -1;
+        if (rc == 0 && !apply) { /* checked below, a batch at a time */
+            a.gids[a.n] = g;
+            a.from[a.n++] = start;
+        } else if (rc == 0 &&
+                   arrivals_add(m, &a, r->p, g, ncomp, start, arrived))
+            rc = -1, applying = true;
     }
+    if (rc == 0 && !apply)
+        rc = check_absent(m, &a, r->p, from);
     if (rc == 0 && apply && arrivals_flush(m, &a, r->p, arrived) != 0)
-        rc = -1;
-    if (rc != 0 && errno == EPROTO && !strstr(m->err, "rank"))
+        rc = -1, applying = true;
+    /* the check passed, so a gid that lives here arrived twice this frame */
+    if (applying && errno == EPROTO)
         soa__shard_fail(m, EPROTO, "rank %d sent one entity twice", from);
-    else if (rc != 0 && errno == ENOMEM)
-        soa__shard_fail(m, ENOMEM, "rank %d: out of memory", m->rank);
+    else if (applying)
+        soa__shard_fail(m, errno, "rank %d: out of memory", m->rank);
     arrivals_free(&a);
     return rc;
 }
@@ -800,6 +868,8 @@ int soa__shard_pack(soa__shard *m, soa__departures *f, soa__counts *st)
 void soa__shard_depart(soa__shard *s, const soa__departures *d)
 {
     for (size_t k = 0; k < d->n; k++) {
+        if (k + SOA__IDMAP_AHEAD < d->n)
+            soa__idmap_prefetch(&s->ids, d->out[k + SOA__IDMAP_AHEAD].g);
         soa_world_despawn(s->w, d->out[k].e);
         soa__idmap_del(&s->ids, d->out[k].g);
     }

@@ -4,6 +4,7 @@
  */
 #include "wire.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,16 +242,9 @@ bool soa__row_of(const soa_world *w, soa_entity e, soa_cid cid,
 
 /* ---- the gid map ----------------------------------------------------- */
 
-/* A 64-bit mix (splitmix64's finaliser): gids are sequential, slots must
- * not be. */
 static size_t slot_of(uint64_t key, size_t cap)
 {
-    key ^= key >> 30;
-    key *= 0xbf58476d1ce4e5b9u;
-    key ^= key >> 27;
-    key *= 0x94d049bb133111ebu;
-    key ^= key >> 31;
-    return (size_t)key & (cap - 1);
+    return soa__idmap_home(key, cap);
 }
 
 uint64_t soa__idmap_get(const soa__idmap *m, uint64_t key)
@@ -278,6 +272,22 @@ static bool put_raw(soa__idmap *m, uint64_t key, uint64_t val, bool keep)
     m->slots[s].key = key;
     m->slots[s].val = val;
     return fresh;
+}
+
+uint64_t *soa__idmap_slot(soa__idmap *m, uint64_t key)
+{
+    assert(key != 0 && m->cap != 0); /* load <= 1/2: an empty slot ends
+                                        every probe */
+    size_t s = slot_of(key, m->cap);
+    while (m->slots[s].key != 0 && m->slots[s].key != key)
+        s = (s + 1) & (m->cap - 1);
+    if (m->slots[s].key == 0) {
+        assert((m->n + 1) * 2 <= m->cap);
+        m->slots[s].key = key;
+        m->slots[s].val = 0;
+        m->n++;
+    }
+    return &m->slots[s].val;
 }
 
 int soa__idmap_reserve(soa__idmap *m, size_t more)

@@ -109,6 +109,43 @@ typedef struct soa__col {
 /* d's soa__wire_cols(d) columns into plan[]. */
 void soa__wire_plan(const soa_component_desc *d, soa__col *plan);
 
+/* Wire bytes `in` of one value (the plan's columns back to back) into
+ * element i of columns cols[0 .. ncols): soa__wire_to_cols without the
+ * descriptor walk, for loops over many rows. */
+static inline void soa__plan_from_wire(const soa__col *plan, uint32_t ncols,
+                                       const unsigned char *in,
+                                       void *const *cols, size_t i)
+{
+    for (uint32_t c = 0; c < ncols; c++) {
+        unsigned char *dst = (unsigned char *)cols[c];
+        switch (plan[c].size) { /* constant sizes: moves, not calls */
+        case 4: memcpy(dst + i * 4, in, 4); break;
+        case 8: memcpy(dst + i * 8, in, 8); break;
+        case 2: memcpy(dst + i * 2, in, 2); break;
+        default: dst[i] = *in; break;
+        }
+        in += plan[c].size;
+    }
+}
+
+/* Element i of columns cols[0 .. ncols) into wire bytes `out`: the
+ * reverse of soa__plan_from_wire. */
+static inline void soa__plan_to_wire(const soa__col *plan, uint32_t ncols,
+                                     void *const *cols, size_t i,
+                                     unsigned char *out)
+{
+    for (uint32_t c = 0; c < ncols; c++) {
+        const unsigned char *src = (const unsigned char *)cols[c];
+        switch (plan[c].size) {
+        case 4: memcpy(out, src + i * 4, 4); break;
+        case 8: memcpy(out, src + i * 8, 8); break;
+        case 2: memcpy(out, src + i * 2, 2); break;
+        default: *out = src[i]; break;
+        }
+        out += plan[c].size;
+    }
+}
+
 /* Element i of columns cols[0 .. ncols) into `value` at the plan's
  * offsets; the value's padding is left as it was (zero it once for many
  * rows). */
@@ -152,6 +189,28 @@ typedef struct soa__idmap {
     size_t cap, n; /* cap a power of two or 0 */
 } soa__idmap;
 
+/* Where key's probe starts (a 64-bit mix, splitmix64's finaliser: gids
+ * are sequential, slots must not be); cap a power of two. */
+static inline size_t soa__idmap_home(uint64_t key, size_t cap)
+{
+    key ^= key >> 30;
+    key *= 0xbf58476d1ce4e5b9u;
+    key ^= key >> 27;
+    key *= 0x94d049bb133111ebu;
+    key ^= key >> 31;
+    return (size_t)key & (cap - 1);
+}
+
+/* Starts loading key's home slot into the cache.  A map larger than the
+ * cache costs a miss per key: a loop over many keys prefetches a few keys
+ * ahead (SOA__IDMAP_AHEAD), so the misses overlap instead of queueing. */
+#define SOA__IDMAP_AHEAD 16
+static inline void soa__idmap_prefetch(const soa__idmap *m, uint64_t key)
+{
+    if (m->cap)
+        __builtin_prefetch(&m->slots[soa__idmap_home(key, m->cap)]);
+}
+
 /* The value of key, or 0 when absent. */
 uint64_t soa__idmap_get(const soa__idmap *m, uint64_t key);
 /* Sets key -> val (key != 0): 0, or -1 (ENOMEM) with m unchanged. */
@@ -159,6 +218,10 @@ int soa__idmap_put(soa__idmap *m, uint64_t key, uint64_t val);
 /* Sets key -> val only when key is absent: 1 when it was, 0 when key was
  * there (left alone), -1 (ENOMEM, or EINVAL for key 0). */
 int soa__idmap_insert(soa__idmap *m, uint64_t key, uint64_t val);
+/* The value of key (nonzero), in place: inserted as 0 when absent, so
+ * one probe both looks a key up and sets it.  The map must have room
+ * (soa__idmap_reserve) for every key inserted since the last reserve. */
+uint64_t *soa__idmap_slot(soa__idmap *m, uint64_t key);
 /* Room for `more` keys beyond those present, so that many puts do not
  * rehash one by one: 0, or -1 (ENOMEM) with m unchanged. */
 int soa__idmap_reserve(soa__idmap *m, size_t more);

@@ -190,11 +190,17 @@ static void idmap_model(void **state)
         s = s * 1664525u + 1013904223u;
         uint32_t k = (s >> 8) % KEYS;
         uint64_t key = ((uint64_t)(k % 4 + 1) << 40) | (k + 1);
-        if ((s >> 4) % 3) {
+        if ((s >> 4) % 3 == 1) {
             uint64_t v = (uint64_t)op + 1;
             assert_int_equal(soa__idmap_put(&m, key, v), 0);
             live += model[k] == 0;
             model[k] = v;
+        } else if ((s >> 4) % 3 == 2) { /* looked up and set in one probe */
+            assert_int_equal(soa__idmap_reserve(&m, 1), 0);
+            uint64_t *v = soa__idmap_slot(&m, key);
+            assert_true(*v == model[k]); /* 0 when it was absent */
+            live += model[k] == 0;
+            *v = model[k] = (uint64_t)op + 1;
         } else {
             assert_int_equal(soa__idmap_del(&m, key), model[k] != 0);
             live -= model[k] != 0;
@@ -572,6 +578,59 @@ static void entity_twice(void **state)
     shards_free(sh);
 }
 
+/* Many entities of one component set arrive as one run into a table that
+ * has rows already: the run spans blocks, starts in the middle of one, and
+ * every row gets its own gid, value and changed bit. */
+static void arrivals_span_blocks(void **state)
+{
+    (void)state;
+    enum { HERE = 1000, E = 3 * SOA_BLOCK_ROWS + 77 };
+    soa__shard sh[NSHARDS];
+    soa__counts c[NSHARDS];
+    uint64_t *g = malloc(E * sizeof *g), *h = malloc(HERE * sizeof *h);
+    soa_cid cell = 0;
+    shards_init(sh);
+    assert_int_equal(soa__shard_spawn(&sh[1], &cell, 1, HERE, h), 0);
+    assert_int_equal(soa__shard_spawn(&sh[0], &cell, 1, E, g), 0);
+    for (int i = 0; i < HERE; i++) {
+        Cell v = a_cell(-i);
+        v.dest = 1;
+        soa_world_set(sh[1].w, soa__shard_local(&sh[1], h[i]), 0, &v);
+    }
+    for (int i = 0; i < E; i++) {
+        Cell v = a_cell(i);
+        v.dest = 1;
+        soa_world_set(sh[0].w, soa__shard_local(&sh[0], g[i]), 0, &v);
+    }
+    soa_world_clear_changed(sh[1].w, SOA_CID_INVALID);
+    shards_frame(sh, c);
+    assert_int_equal(c[1].migrated_in, E);
+    assert_int_equal(soa_world_entities(sh[0].w), 0);
+    assert_int_equal(soa_world_count(sh[1].w, 0), HERE + E);
+    for (int i = 0; i < E; i++) {
+        soa_entity e = soa__shard_local(&sh[1], g[i]);
+        Cell got, want = a_cell(i);
+        assert_true(e != SOA_ENTITY_NULL);
+        assert_true(soa__shard_gid(&sh[1], e) == g[i]);
+        assert_int_equal(soa_world_read(sh[1].w, e, 0, &got), 0);
+        assert_int_equal(got.dest, 1);
+        assert_true(got.a == want.a);
+        assert_memory_equal(got.b, want.b, sizeof got.b);
+        assert_int_equal(got.flag, want.flag);
+        assert_true(soa_world_is_changed(sh[1].w, e, 0));
+    }
+    for (int i = 0; i < HERE; i++) { /* untouched, still unchanged */
+        soa_entity e = soa__shard_local(&sh[1], h[i]);
+        Cell got;
+        assert_int_equal(soa_world_read(sh[1].w, e, 0, &got), 0);
+        assert_true(got.a == a_cell(-i).a);
+        assert_false(soa_world_is_changed(sh[1].w, e, 0));
+    }
+    free(g);
+    free(h);
+    shards_free(sh);
+}
+
 /* What a rank refuses to pack: a rule's bad rank, a component nobody
  * agreed on. */
 static void pack_refusals(void **state)
@@ -623,6 +682,7 @@ int main(void)
         cmocka_unit_test(shards_replicate),
         cmocka_unit_test(damaged_messages),
         cmocka_unit_test(entity_twice),
+        cmocka_unit_test(arrivals_span_blocks),
         cmocka_unit_test(pack_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
