@@ -392,31 +392,119 @@ static int by_request(soa__shard *m, soa__departures *f)
     return 0;
 }
 
-/* One migration record of entity e into b. */
-static void pack_entity(soa__shard *m, soa__wbuf *b, soa_entity e, uint64_t g)
+/* Columns of every agreed component, plus one (the gid's): at most
+ * 60000 x 4096 + 1, no overflow. */
+static size_t all_cols(const soa__shard *m)
 {
-    uint16_t n = 0;
-    soa__wbuf_u64(b, g);
-    size_t at = b->len;
-    soa__wbuf_u16(b, 0); /* ncomp, filled in below */
+    size_t n = 1;
+    for (uint32_t idx = 0; idx < m->ncomps; idx++)
+        n += m->ncols[idx];
+    return n;
+}
+
+/* How the rows of one table pack: per agreed component it has (indexes
+ * rising), its bitset's and its columns' offsets in a block, and the
+ * bytes of a record.  Tables are never destroyed, so `t` names one for
+ * the world's life; departures come table by table, so the plan is
+ * rarely redone. */
+typedef struct pack_plan {
+    const soa_table *t;
+    uint32_t n;
+    uint32_t *idx;
+    size_t *bit;  /* SIZE_MAX: a tag */
+    size_t *col0; /* first column in off[] */
+    size_t *off;
+    size_t bytes;
+} pack_plan;
+
+static void pack_plan_free(pack_plan *pp)
+{
+    free(pp->idx);
+    free(pp->bit);
+    free(pp->col0);
+    free(pp->off);
+}
+
+static int pack_plan_alloc(const soa__shard *m, pack_plan *pp)
+{
+    size_t c = m->ncomps ? m->ncomps : 1, ncols = all_cols(m);
+    memset(pp, 0, sizeof *pp);
+    pp->idx = malloc(c * sizeof *pp->idx);
+    pp->bit = malloc(c * sizeof *pp->bit);
+    pp->col0 = malloc(c * sizeof *pp->col0);
+    pp->off = malloc(ncols * sizeof *pp->off);
+    return pp->idx && pp->bit && pp->col0 && pp->off ? 0 : -1;
+}
+
+static void pack_plan_for(const soa__shard *m, pack_plan *pp,
+                          const soa_table *t)
+{
+    size_t at = 0;
+    pp->t = t;
+    pp->n = 0;
+    pp->bytes = 8 + 2;
     for (uint32_t k = 0; k < m->ncomps; k++) {
-        if (!soa_world_has(m->w, e, m->cids[k]))
+        soa_query one = {&m->cids[k], 1, NULL, 0};
+        if (!soa__table_matches(t, &one))
             continue;
-        uint64_t *changed = NULL;
-        size_t i = 0;
-        bool cols = m->ncols[k] &&
-                    soa__row_of(m->w, e, m->cids[k], m->ncols[k], m->cols,
-                                &changed, &i);
-        soa__wbuf_u16(b, (uint16_t)k);
-        unsigned char bit = cols && soa_bitset_test(changed, i);
-        soa__wbuf_bytes(b, &bit, 1);
-        unsigned char *v = soa__wbuf_put(b, m->wsize[k]);
-        if (v && cols)
-            soa__wire_from_cols(m->descs[k], m->cols, i, v);
-        n++;
+        pp->idx[pp->n] = k;
+        pp->bit[pp->n] = m->ncols[k] ? soa__table_bit_offset(t, m->cids[k])
+                                     : SIZE_MAX;
+        pp->col0[pp->n] = at;
+        for (uint32_t c = 0; pp->bit[pp->n] != SIZE_MAX && c < m->ncols[k];
+             c++)
+            pp->off[at++] = soa__table_col_offset(t, m->cids[k], c);
+        pp->bytes += 2 + 1 + m->wsize[k];
+        pp->n++;
     }
-    if (!b->failed)
-        memcpy(b->p + at, &n, sizeof n);
+}
+
+/* One migration record of entity e (alive) into b: its gid, then each
+ * agreed component it has with its changed bit and value. */
+static void pack_entity(soa__shard *m, pack_plan *pp, soa__wbuf *b,
+                        soa_entity e, uint64_t g)
+{
+    const soa_table *t;
+    size_t row;
+    if (!soa__world_locate(m->w, e, &t, &row)) {
+        soa__wbuf_u64(b, g); /* cannot happen: departures are alive */
+        soa__wbuf_u16(b, 0);
+        return;
+    }
+    if (t != pp->t)
+        pack_plan_for(m, pp, t);
+    unsigned char *out = soa__wbuf_put(b, pp->bytes);
+    if (!out)
+        return;
+    const unsigned char *block = soa__table_block(t, row / SOA_BLOCK_ROWS);
+    size_t i = row % SOA_BLOCK_ROWS;
+    uint16_t n = (uint16_t)pp->n;
+    memcpy(out, &g, 8);
+    memcpy(out + 8, &n, 2);
+    out += 10;
+    for (uint32_t q = 0; q < pp->n; q++) {
+        uint32_t k = pp->idx[q];
+        uint16_t idx = (uint16_t)k;
+        memcpy(out, &idx, 2);
+        out[2] = pp->bit[q] != SIZE_MAX &&
+                 soa_bitset_test((const uint64_t *)(const void *)(block +
+                                                                 pp->bit[q]),
+                                 i);
+        out += 3;
+        for (uint32_t c = 0; pp->bit[q] != SIZE_MAX && c < m->ncols[k]; c++) {
+            const unsigned char *src = block + pp->off[pp->col0[q] + c];
+            uint32_t size = m->plans[k][c].size;
+            switch (size) { /* constant sizes: moves, not calls */
+            case 4: memcpy(out, src + i * 4, 4); break;
+            case 8: memcpy(out, src + i * 8, 8); break;
+            case 2: memcpy(out, src + i * 2, 2); break;
+            default: *out = src[i]; break;
+            }
+            out += size;
+        }
+        if (pp->bit[q] == SIZE_MAX) /* a tag: no bytes; else written */
+            out += m->wsize[k];
+    }
 }
 
 /* Whether rank s receives component idx from this rank. */
@@ -482,8 +570,9 @@ static int pack_all(soa__shard *m, soa__departures *f, soa__counts *st)
     size_t n = (size_t)m->size;
     uint32_t *nsec = calloc(n, sizeof *nsec), *nmig = calloc(n, sizeof *nmig);
     size_t *mig_at = calloc(n, sizeof *mig_at);
+    pack_plan pp;
     int rc = 0;
-    if (!nsec || !nmig || !mig_at) {
+    if (pack_plan_alloc(m, &pp) != 0 || !nsec || !nmig || !mig_at) {
         rc = soa__shard_fail(m, ENOMEM, "rank %d: out of memory", m->rank);
         goto done;
     }
@@ -499,7 +588,7 @@ static int pack_all(soa__shard *m, soa__departures *f, soa__counts *st)
     for (size_t k = 0; k < f->n; k++) {
         soa__wbuf *b = &m->out[f->out[k].to];
         size_t before = b->len;
-        pack_entity(m, b, f->out[k].e, f->out[k].g);
+        pack_entity(m, &pp, b, f->out[k].e, f->out[k].g);
         nmig[f->out[k].to]++;
         st->migration_bytes += b->len - before;
     }
@@ -519,6 +608,7 @@ static int pack_all(soa__shard *m, soa__departures *f, soa__counts *st)
             *(nmig[r] ? &st->migration_bytes : &st->replication_bytes) += 8;
     }
 done:
+    pack_plan_free(&pp);
     free(nsec);
     free(nmig);
     free(mig_at);
@@ -584,9 +674,7 @@ static void arrivals_free(arrivals *a)
 static int arrivals_alloc(arrivals *a, const soa__shard *m, size_t n)
 {
     memset(a, 0, sizeof *a);
-    size_t c = (size_t)m->ncomps + 1, k = n ? n : 1, ncols = 1;
-    for (uint32_t idx = 0; idx < m->ncomps; idx++)
-        ncols += m->ncols[idx]; /* at most 60000 x 4096: no overflow */
+    size_t c = (size_t)m->ncomps + 1, k = n ? n : 1, ncols = all_cols(m);
     a->cids = malloc(c * sizeof *a->cids);
     a->set = malloc(c * sizeof *a->set);
     a->gids = malloc(k * sizeof *a->gids);

@@ -128,24 +128,6 @@ static inline void soa__plan_from_wire(const soa__col *plan, uint32_t ncols,
     }
 }
 
-/* Element i of columns cols[0 .. ncols) into wire bytes `out`: the
- * reverse of soa__plan_from_wire. */
-static inline void soa__plan_to_wire(const soa__col *plan, uint32_t ncols,
-                                     void *const *cols, size_t i,
-                                     unsigned char *out)
-{
-    for (uint32_t c = 0; c < ncols; c++) {
-        const unsigned char *src = (const unsigned char *)cols[c];
-        switch (plan[c].size) {
-        case 4: memcpy(out, src + i * 4, 4); break;
-        case 8: memcpy(out, src + i * 8, 8); break;
-        case 2: memcpy(out, src + i * 2, 2); break;
-        default: *out = src[i]; break;
-        }
-        out += plan[c].size;
-    }
-}
-
 /* Element i of columns cols[0 .. ncols) into `value` at the plan's
  * offsets; the value's padding is left as it was (zero it once for many
  * rows). */
