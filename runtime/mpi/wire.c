@@ -338,18 +338,11 @@ int soa__idmap_insert(soa__idmap *m, uint64_t key, uint64_t val)
     return set(m, key, val, true);
 }
 
-bool soa__idmap_del(soa__idmap *m, uint64_t key)
+/* Empties slot s: later keys of its run move back into the hole unless
+ * that would move one before its own home slot (so no tombstones). */
+static void del_at(soa__idmap *m, size_t s)
 {
-    if (!m->cap || !key)
-        return false;
-    size_t mask = m->cap - 1, s = slot_of(key, m->cap);
-    while (m->slots[s].key != key) {
-        if (m->slots[s].key == 0)
-            return false;
-        s = (s + 1) & mask;
-    }
-    /* Backward shift: pull later keys of the run into the hole unless
-     * that would move one before its own home slot. */
+    size_t mask = m->cap - 1;
     for (size_t j = (s + 1) & mask; m->slots[j].key != 0; j = (j + 1) & mask) {
         size_t home = slot_of(m->slots[j].key, m->cap);
         if (((j - home) & mask) >= ((j - s) & mask)) {
@@ -360,7 +353,37 @@ bool soa__idmap_del(soa__idmap *m, uint64_t key)
     m->slots[s].key = 0;
     m->slots[s].val = 0;
     m->n--;
+}
+
+bool soa__idmap_del(soa__idmap *m, uint64_t key)
+{
+    if (!m->cap || !key)
+        return false;
+    size_t mask = m->cap - 1, s = slot_of(key, m->cap);
+    while (m->slots[s].key != key) {
+        if (m->slots[s].key == 0)
+            return false;
+        s = (s + 1) & mask;
+    }
+    del_at(m, s);
     return true;
+}
+
+size_t soa__idmap_sweep(soa__idmap *m,
+                        bool (*keep)(void *ctx, uint64_t key, uint64_t val),
+                        void *ctx)
+{
+    size_t gone = 0;
+    /* Keys only ever move back, into the slot being looked at (looked at
+     * again) or past it (looked at later); a key a wrapped run moves to
+     * the end was kept already.  So every key is asked once at least. */
+    for (size_t s = 0; s < m->cap; s++)
+        while (m->slots[s].key != 0 &&
+               !keep(ctx, m->slots[s].key, m->slots[s].val)) {
+            del_at(m, s);
+            gone++;
+        }
+    return gone;
 }
 
 void soa__idmap_free(soa__idmap *m)

@@ -209,6 +209,13 @@ uint64_t *soa__idmap_slot(soa__idmap *m, uint64_t key);
 int soa__idmap_reserve(soa__idmap *m, size_t more);
 /* Removes key: whether it was there. */
 bool soa__idmap_del(soa__idmap *m, uint64_t key);
+/* Removes every key that keep(ctx, key, value) refuses, in one pass over
+ * the slots: what many dels would cost in cache misses (one per key in a
+ * map larger than the cache) this costs in a sequential scan, so it wins
+ * when a large share of the keys goes.  Returns how many went. */
+size_t soa__idmap_sweep(soa__idmap *m,
+                        bool (*keep)(void *ctx, uint64_t key, uint64_t val),
+                        void *ctx);
 void soa__idmap_free(soa__idmap *m);
 
 #endif /* SOA_MPI_WIRE_H */

@@ -176,6 +176,13 @@ static void buffers(void **state)
     soa__wbuf_free(&b);
 }
 
+static bool odd_value(void *ctx, uint64_t key, uint64_t val)
+{
+    (void)ctx;
+    (void)key;
+    return val % 2 == 1;
+}
+
 /* The gid map against a plain array, through growth and deletions that
  * shift runs back. */
 static void idmap_model(void **state)
@@ -213,6 +220,18 @@ static void idmap_model(void **state)
                             model[j]);
         assert_int_equal(m.n, live);
     }
+    /* a sweep drops exactly the keys it is told to, wherever their runs
+     * wrap around */
+    size_t odd = 0;
+    for (uint32_t j = 0; j < KEYS; j++)
+        odd += model[j] % 2;
+    assert_int_equal(soa__idmap_sweep(&m, odd_value, NULL), live - odd);
+    for (uint32_t j = 0; j < KEYS; j++) {
+        model[j] = model[j] % 2 ? model[j] : 0;
+        assert_true(soa__idmap_get(&m, ((uint64_t)(j % 4 + 1) << 40) |
+                                           (j + 1)) == model[j]);
+    }
+    assert_int_equal(m.n, odd);
     assert_int_equal(soa__idmap_get(&m, 0), 0);
     assert_int_equal(soa__idmap_put(&m, 0, 1), -1);
     assert_int_equal(soa__idmap_insert(&m, 0, 1), -1);
@@ -626,6 +645,18 @@ static void arrivals_span_blocks(void **state)
         assert_true(got.a == a_cell(-i).a);
         assert_false(soa_world_is_changed(sh[1].w, e, 0));
     }
+    /* a few leave (their gids looked up one by one, not swept) */
+    for (int i = 0; i < E; i += 1000) {
+        Cell v = a_cell(i);
+        v.dest = 2;
+        soa_world_set(sh[1].w, soa__shard_local(&sh[1], g[i]), 0, &v);
+    }
+    shards_frame(sh, c);
+    assert_int_equal(c[1].migrated_out, (E + 999) / 1000);
+    for (int i = 0; i < E; i++)
+        assert_true((soa__shard_local(&sh[1], g[i]) != SOA_ENTITY_NULL) ==
+                    (i % 1000 != 0));
+    assert_int_equal(sh[1].ids.n, HERE + E - (E + 999) / 1000);
     free(g);
     free(h);
     shards_free(sh);
