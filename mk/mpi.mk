@@ -4,6 +4,7 @@
 #                   MPI test programs (plain `make` builds them too when
 #                   mpicc and mpirun are installed)
 #   make bench-mpi  ns per entity per frame on 1, 2, 4 ranks, bytes per frame
+#                   (and bench_mpi_shard: one migration's phases, one process)
 #
 # libsoa itself never needs MPI.  The MPI sources are compiled by the
 # project's compiler with mpicc's flags, which tools/mpi-config.sh writes
@@ -30,6 +31,7 @@ MPI_PHYSICS  := $(BIN_rel)/mpi-physics
 MPI_TEST_DIR := $(BUILD)/mpi
 MPI_TESTS    := $(MPI_TEST_DIR)/mpi_world $(MPI_TEST_DIR)/mpi_fail
 BENCH_MPI    := $(BUILD)/bench/bench_mpi
+BENCH_SHARD  := $(BUILD)/bench/bench_mpi_shard
 MPI_LINK      = $(LIBSOA_MPI) $(LIBSOA) $(MPI_LDLIBS) $(LDLIBS) -lm
 
 # The wire format without MPI, under ASan+UBSan.
@@ -64,10 +66,18 @@ $(BENCH_MPI): $(call objs,rel,bench/mpi.c) $(STRIPS) $(LIBSOA_MPI) $(LIBSOA)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(CFLAGS_rel) $(LDFLAGS) -o $@ $< $(STRIPS) $(MPI_LINK)
 
+# One migration's phases per entity, in one process without MPI.
+$(call objs,rel,bench/mpi_shard.c): generated/physics.h
+$(BENCH_SHARD): $(call objs,rel,bench/mpi_shard.c runtime/mpi/wire.c runtime/mpi/shard.c) $(LIBSOA)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(CFLAGS_rel) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
+
 .PHONY: mpi bench-mpi
 mpi: $(LIBSOA_MPI) $(MPI_PHYSICS) $(MPI_TESTS)
-bench-mpi: $(BENCH_MPI) $(BIN_rel)/physics
+bench-mpi: $(BENCH_MPI) $(BENCH_SHARD) $(BIN_rel)/physics
 	@sh bench/mpi.sh $(BENCH_MPI) $(if $(filter-out 0,$(QUICK)),--quick)
+	@echo
+	@$(BENCH_SHARD) $(if $(filter-out 0,$(QUICK)),-n 200000 -r 3)
 bench:: bench-mpi
 else
 .PHONY: mpi bench-mpi
