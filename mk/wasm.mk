@@ -142,3 +142,7 @@ TEST_PROGRAMS += tests/wasm_node.sh tests/wasm_browser.sh
 bench-wasm: wasm $(BIN_rel)/physics
 	sh bench/wasm.sh $(if $(filter-out 0,$(QUICK)),--quick)
 
+# tests/unit/test_web.c: soa_web.c natively, under ASan and UBSan, page and
+# worker in one process.
+test_web_SRCS := examples/browser/soa_web.c
+$(call objs,asan,tests/unit/test_web.c examples/browser/soa_web.c): EXTRA_CPPFLAGS = -Iexamples/browser
