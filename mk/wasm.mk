@@ -8,8 +8,8 @@
 # In each: libsoa.a, physics.js (+ .wasm; the physics example, run by
 # `node physics.js -n ... -f ...`), tests/test_NAME.js (tests.txt lists
 # them for tests/wasm_node.sh), and in single/ also
-# physics_web.js, the module the browser example's transfer path loads
-# twice (page and Web Worker).  Generated headers come from the native
+# physics_web.js and web_mix.js, modules for the transfer path, which the
+# page and each Web Worker load (soa_web.h).  Generated headers come from the native
 # soac.  The platform file is platform_emscripten.c.
 #
 # Debian's emscripten 3.1.6 wants NODE_PATH to find acorn, and Node 20
@@ -56,8 +56,10 @@ $(WASM_DIR)/$(1)/libsoa.a: $(call wasm_objs,$(1),$(WASM_RUNTIME_SRCS))
 	@rm -f $$@
 	$$(call say,EMAR,$$@)$$(EMCC_ENV) emar rcs $$@ $$^
 
-$(call wasm_objs,$(1),examples/physics/main.c $(PHYSICS_SIM) examples/browser/physics_web.c): \
+$(call wasm_objs,$(1),examples/physics/main.c $(PHYSICS_SIM)): \
     EXTRA_CPPFLAGS = -Iexamples/physics
+$(call wasm_objs,$(1),examples/browser/physics_web.c): \
+    EXTRA_CPPFLAGS = -Iexamples/physics -Iexamples/browser
 $(WASM_DIR)/$(1)/physics.js: $(call wasm_objs,$(1),examples/physics/main.c $(PHYSICS_SIM)) $(WASM_DIR)/$(1)/libsoa.a
 	$$(call say,EMLD,$$@)$$(EMCC_ENV) $$(EMCC) $$(WASM_LDFLAGS) $$(WASM_LDFLAGS_$(1)) -o $$@ $$^
 
@@ -77,16 +79,39 @@ endef
 WASM_BINS :=
 $(foreach v,$(WASM_VARIANTS),$(eval $(call wasm_variant,$(v))))
 
-# examples/browser's transfer path: one module without threads, exporting
-# what the page (build, commit, checksum) and the Web Worker (the kernel
-# on its own copy of the columns) call.
+# examples/browser's transfer path: modules without threads, each a
+# program's world and offloaded systems with soa_web.c (soa_web.h), loaded
+# by the page and again by each Web Worker (soa-worker.js).  web_module(OUT,
+# FACTORY, SOURCES, PROGRAM EXPORTS) links one; every module exports
+# soa_web.h's functions, which transfer.js calls, and the program's own
+# (PROGRAM EXPORTS: a variable, commas and all).
+WASM_WEB_EXPORTS := _soa_web_find,_soa_web_build,_soa_web_rows,_soa_web_ncols,_soa_web_col_size,_soa_web_col_written,_soa_web_col,_soa_web_inbox,_soa_web_commit,_soa_web_kernel_reserve,_soa_web_kernel_col,_soa_web_kernel_run,_soa_web_kernel_out,_malloc,_free
+define web_module
+$(1): $(call wasm_objs,single,examples/browser/soa_web.c $(3)) $(WASM_DIR)/single/libsoa.a
+	$$(call say,EMLD,$$@)$$(EMCC_ENV) $$(EMCC) $$(WASM_LDFLAGS) -sEXIT_RUNTIME=0 -sMODULARIZE=1 \
+	    -sEXPORT_NAME=$(2) -sEXPORTED_FUNCTIONS=$$(WASM_WEB_EXPORTS),$(4) \
+	    -sEXPORTED_RUNTIME_METHODS=UTF8ToString,ccall -o $$@ $$^
+WASM_BINS += $(1)
+endef
+
+# The physics example (its page: examples/browser/index.html).
 WASM_WEB := $(WASM_DIR)/single/physics_web.js
-WASM_WEB_EXPORTS := _web_init,_web_build,_web_column,_web_scratch,_web_commit,_web_checksum,_web_kernel_reserve,_web_kernel_column,_web_kernel_run,_malloc,_free
-$(WASM_WEB): $(call wasm_objs,single,examples/browser/physics_web.c $(PHYSICS_SIM)) $(WASM_DIR)/single/libsoa.a
-	$(call say,EMLD,$@)$(EMCC_ENV) $(EMCC) $(WASM_LDFLAGS) -sEXIT_RUNTIME=0 -sMODULARIZE=1 \
-	    -sEXPORT_NAME=createPhysicsWeb -sEXPORTED_FUNCTIONS=$(WASM_WEB_EXPORTS) \
-	    -sEXPORTED_RUNTIME_METHODS=UTF8ToString -o $@ $^
-WASM_BINS += $(WASM_WEB)
+WEB_PAGE_EXPORTS := _web_init,_web_world,_web_checksum
+$(eval $(call web_module,$(WASM_WEB),createPhysicsWeb,examples/browser/physics_web.c $(PHYSICS_SIM),$(WEB_PAGE_EXPORTS)))
+$(call wasm_objs,single,examples/browser/soa_web.c): EXTRA_CPPFLAGS = -Iexamples/browser
+
+# tests/wasm/web_mix.c: a second system through the same path
+# (tests/wasm/web_mix.js), and natively, for tests/wasm_node.sh to compare.
+$(eval $(call web_module,$(WASM_DIR)/single/web_mix.js,createWebMix,tests/wasm/web_mix.c,$(WEB_PAGE_EXPORTS)))
+$(call wasm_objs,single,tests/wasm/web_mix.c): EXTRA_CPPFLAGS = -Iexamples/browser
+$(call wasm_objs,single,tests/wasm/web_mix.c): | $(BUILD)/gen/web_mix.h
+WEB_MIX_NATIVE := $(BUILD)/rel/tests/web_mix
+$(call objs,rel,tests/wasm/web_mix.c): | $(BUILD)/gen/web_mix.h
+$(WEB_MIX_NATIVE): $(call objs,rel,tests/wasm/web_mix.c) $(LIBSOA)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(CFLAGS_rel) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+TEST_GEN_HEADERS += $(BUILD)/gen/web_mix.h
+TEST_DEPS += $(WEB_MIX_NATIVE)
 
 # emcc is there, or `make wasm` says how to get it (make test skips the
 # wasm tests instead: tests/wasm_*.sh).
@@ -116,3 +141,8 @@ TEST_PROGRAMS += tests/wasm_node.sh tests/wasm_browser.sh
 .PHONY: bench-wasm
 bench-wasm: wasm $(BIN_rel)/physics
 	sh bench/wasm.sh $(if $(filter-out 0,$(QUICK)),--quick)
+
+# tests/unit/test_web.c: soa_web.c natively, under ASan and UBSan, page and
+# worker in one process.
+test_web_SRCS := examples/browser/soa_web.c
+$(call objs,asan,tests/unit/test_web.c examples/browser/soa_web.c): EXTRA_CPPFLAGS = -Iexamples/browser

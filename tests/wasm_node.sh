@@ -3,7 +3,8 @@
 # of both builds (their cmocka lines are counted by tests/run.sh), then the
 # physics example's checksum from the threaded build (2 and 4 threads), the
 # build without threads and Node's transfer path, each equal to the native
-# example's for the same entity count and frames.  Without emcc or node (tools/ensure-deps.sh
+# example's for the same entity count and frames, and a second system (Mix)
+# through the transfer path equal to the same system run natively.  Without emcc or node (tools/ensure-deps.sh
 # could not install them) it says SKIPPED and passes.
 cd "$(dirname "$0")/.." || exit 2
 b=${BUILD:-build}
@@ -77,6 +78,20 @@ for p in shared transfer; do
         echo "FAIL: node $p path: checksum '$sum' != native $native"; fail=1
     fi
 done
+# A second system through the generic transfer path (tests/wasm/web_mix.js:
+# Mix, with columns of 1 to 8 bytes, arrays and two written components,
+# run by a worker_threads Worker with its own instance), against the same
+# system run natively: the same rows, values written and checksum; then
+# the wire data the page and the worker must refuse.
+want=$("$b"/rel/tests/web_mix -n 20000 -f 12 | grep -E '^(rows|checksum) ')
+out=$(timeout 300 $node tests/wasm/web_mix.js "$b"/wasm/single/web_mix.js 20000 12 2>&1); rc=$?
+got=$(printf '%s\n' "$out" | grep -E '^(rows|checksum) ')
+if [ $rc -eq 0 ] && [ -n "$want" ] && [ "$got" = "$want" ]; then
+    echo "node transfer path, system Mix: $(printf '%s\n' "$got" | tr '\n' ' ')(native the same); $(printf '%s\n' "$out" | grep -c '^ok: ') refusals checked"
+else
+    printf '%s\n' "$out"
+    echo "FAIL: node transfer path, system Mix: '$got' != native '$want' (exit $rc)"; fail=1
+fi
 # The threaded build really ran its pool: the example says how many.
 out=$(timeout 300 $node "$b"/wasm/threads/physics.js $args -t 3)
 printf '%s\n' "$out" | grep -q ", 3 threads," ||

@@ -95,16 +95,23 @@
         };
     }
 
+    /* The physics example's world in the page's instance, Integrate run
+     * by a Web Worker with its own (transfer.js, soa-worker.js). */
     async function runTransferPath(o) {
         const here = scriptUrl || location.href;
         const moduleUrl = new URL(o.wasm + 'single/physics_web.js', location.href).href;
         const dir = moduleUrl.slice(0, moduleUrl.lastIndexOf('/') + 1);
         await loadScript(moduleUrl);
         const mod = await root.createPhysicsWeb({ locateFile: (p) => dir + p });
-        const workerUrl = new URL('physics-worker.js', here).href + '?module=' + encodeURIComponent(moduleUrl);
+        if (mod._web_init(o.entities) !== 0)
+            throw new Error('transfer: out of memory for ' + o.entities + ' entities');
+        const workerUrl = new URL('soa-worker.js', here).href + '?module=' +
+                          encodeURIComponent(moduleUrl) + '&factory=createPhysicsWeb';
         const worker = new Worker(workerUrl);
         try {
-            const r = await root.SoaTransfer.runTransfer(mod, channel(worker), o.entities, o.frames, o.onFrame);
+            const r = await root.SoaTransfer.runTransfer(mod, channel(worker), {
+                system: 'Integrate', world: mod._web_world(), frames: o.frames, hz: 60, onFrame: o.onFrame });
+            r.checksum = mod.UTF8ToString(mod._web_checksum());
             r.threads = 1; /* the page's own, plus one Web Worker */
             return r;
         } finally {

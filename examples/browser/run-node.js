@@ -64,7 +64,9 @@ function channel(worker) {
 async function transfer(o) {
     const modPath = path.join(wasmDir, 'single', 'physics_web.js');
     const mod = await require(modPath)();
-    const worker = new Worker(path.join(__dirname, 'physics-worker.js'), { workerData: { module: modPath } });
+    if (mod._web_init(o.n) !== 0)
+        throw new Error('transfer: out of memory for ' + o.n + ' entities');
+    const worker = new Worker(path.join(__dirname, 'soa-worker.js'), { workerData: { module: modPath } });
     let window = { build: 0, run: 0, commit: 0, frames: 0 };
     const moving = o.n - Math.floor(o.n / 10);
     const line = (label, w) => console.log(
@@ -74,15 +76,17 @@ async function transfer(o) {
         `(${(w.build / w.frames * 1e6 / moving).toFixed(2)} / ${(w.run / w.frames * 1e6 / moving).toFixed(2)} / ` +
         `${(w.commit / w.frames * 1e6 / moving).toFixed(2)} ns per entity)`);
     console.log(`physics: ${o.n} entities, ${o.f} frames at 60 Hz, 1 worker, transfer`);
-    const r = await runTransfer(mod, channel(worker), o.n, o.f, (s) => {
+    const onFrame = (s) => {
         window.build += s.build; window.run += s.run; window.commit += s.commit; window.frames++;
         if (window.frames === 20 || s.frame === o.f) {
             line('frame ' + s.frame, window);
             window = { build: 0, run: 0, commit: 0, frames: 0 };
         }
-    });
+    };
+    const r = await runTransfer(mod, channel(worker),
+                                { system: 'Integrate', world: mod._web_world(), frames: o.f, hz: 60, onFrame: onFrame });
     line('mean', { build: r.mean.build, run: r.mean.run, commit: r.mean.commit, frames: 1 });
-    console.log('checksum ' + r.checksum);
+    console.log('checksum ' + mod.UTF8ToString(mod._web_checksum()));
     await worker.terminate();
 }
 

@@ -1,17 +1,19 @@
 /*
  * transfer.js: the transfer path, for a page without SharedArrayBuffer
  * (not cross-origin isolated) and for Node's worker_threads without a
- * shared memory.  Runs the physics example with Integrate's kernel in a
- * worker that holds its own instance of physics_web.js:
+ * shared memory.  Runs any system a module offloads (soa_web.h) in a
+ * worker that holds its own instance of the module, knowing of the system
+ * only what the module says: its columns, their sizes and which are
+ * written.  Each frame:
  *
- *   build   the page's instance gathers Integrate's snapshot; its four
- *           columns (Velocity.x/y, Position.x/y) are copied out of the
- *           instance's memory into fresh ArrayBuffers
+ *   build   the page's instance builds the system's snapshot; each column
+ *           is copied out of the instance's memory into a fresh ArrayBuffer
  *   run     the buffers are transferred (moved, not cloned) to the worker,
- *           which copies them into its instance, runs the kernel and
- *           transfers back only the rows it changed (row, x, y)
- *   commit  the page copies those rows into the snapshot and commits them
- *           to the world
+ *           which checks their sizes, copies them into its instance, runs
+ *           the kernel there and transfers back one buffer: each written
+ *           component's changed bitset and the values of its changed rows
+ *   commit  the page copies that buffer into its instance, which checks it
+ *           against its own snapshot and commits the rows to the world
  *
  * Works in a browser (a <script> tag: window.SoaTransfer) and in Node
  * (require): the caller hands in the page's module instance and a channel
@@ -19,9 +21,6 @@
  */
 (function (root) {
     'use strict';
-
-    const HZ = 60; /* the physics example's frame rate (physics_sim.h) */
-    const COLUMNS = 4; /* Velocity.x, Velocity.y, Position.x, Position.y */
 
     const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
@@ -31,82 +30,124 @@
         return mod.HEAPU8.slice(ptr, ptr + bytes).buffer;
     }
 
+    /* System `name` of instance `mod`: its id and columns' sizes, or an
+     * Error when the module does not offload it. */
+    function describe(mod, name) {
+        const id = mod.ccall('soa_web_find', 'number', ['string'], [name]);
+        if (id < 0)
+            throw new Error('transfer: the module offloads no system ' + name);
+        const sizes = [], written = [];
+        for (let k = 0, n = mod._soa_web_ncols(id); k < n; k++) {
+            sizes.push(mod._soa_web_col_size(id, k));
+            written.push(mod._soa_web_col_written(id, k) === 1);
+        }
+        return { id: id, name: name, sizes: sizes, written: written };
+    }
+
     /*
-     * Runs `frames` frames of `entities` entities.  `mod` is the page's
-     * instance of physics_web.js; `chan` = {send(msg, transfer), receive()
-     * -> Promise of the next reply}; onFrame(stats) is called after each
-     * frame with {frame, rows, changed, build, run, commit} (ms).  Resolves
-     * to {checksum, frames, mean: {build, run, commit}}; rejects with an
-     * Error that says what failed.
+     * System `name` of the page's instance `mod`, run by the worker at the
+     * other end of `chan` = {send(msg, transfer), receive() -> Promise of
+     * the next reply}.  Returns {columns, frame(world, index, dt, time)}:
+     * columns says what the module described; frame runs one frame on the
+     * world at `world` (a pointer in `mod`) and resolves to {rows,
+     * changed, build, run, commit} (ms), or rejects with an Error that
+     * says what failed.
      */
-    async function runTransfer(mod, chan, entities, frames, onFrame) {
-        if (mod._web_init(entities) !== 0)
-            throw new Error('transfer: out of memory for ' + entities + ' entities');
-        const sum = { build: 0, run: 0, commit: 0 };
-        for (let f = 0; f < frames; f++) {
+    function offload(mod, chan, name) {
+        const d = describe(mod, name);
+        async function frame(world, f, dt, time) {
             const t0 = now();
-            const rows = mod._web_build();
+            const rows = mod._soa_web_build(d.id, world);
             if (rows < 0)
-                throw new Error('transfer: frame ' + f + ': the snapshot could not be built');
-            const cols = [];
-            for (let k = 0; k < COLUMNS; k++)
-                cols.push(copyOut(mod, mod._web_column(k), rows * 4));
+                throw new Error('transfer: ' + name + ': frame ' + f + ': the snapshot could not be built');
+            const cols = d.sizes.map((size, k) => copyOut(mod, mod._soa_web_col(d.id, k), rows * size));
             const t1 = now();
-            chan.send({ frame: f, rows: rows, dt: 1 / HZ, time: f / HZ, cols: cols }, cols);
+            chan.send({ system: name, frame: f, rows: rows, dt: dt, time: time, cols: cols }, cols);
             const r = await chan.receive();
             const t2 = now();
-            if (r.error || r.frame !== f)
-                throw new Error('transfer: frame ' + f + ': the worker answered ' +
-                                (r.error || 'about frame ' + r.frame));
-            const n = r.count;
-            const scratch = mod._web_scratch(n);
-            if (n > 0 && !scratch)
-                throw new Error('transfer: frame ' + f + ': out of memory for ' + n + ' rows');
-            const heap = mod.HEAPU8;
-            heap.set(new Uint8Array(r.row), scratch);
-            heap.set(new Uint8Array(r.x), scratch + n * 4);
-            heap.set(new Uint8Array(r.y), scratch + n * 8);
-            if (mod._web_commit(n) < 0)
-                throw new Error('transfer: frame ' + f + ': the worker sent a row out of range');
+            if (!r || r.error || r.frame !== f || r.system !== name)
+                throw new Error('transfer: ' + name + ': frame ' + f + ': the worker answered ' +
+                                (r && r.error ? r.error : 'about another frame'));
+            if (!(r.out instanceof ArrayBuffer))
+                throw new Error('transfer: ' + name + ': frame ' + f + ': no reply buffer');
+            const bytes = r.out.byteLength;
+            const inbox = mod._soa_web_inbox(d.id, bytes);
+            if (!inbox)
+                throw new Error('transfer: ' + name + ': frame ' + f + ': out of memory for ' + bytes + ' bytes');
+            mod.HEAPU8.set(new Uint8Array(r.out), inbox);
+            const changed = mod._soa_web_commit(d.id, world, bytes);
+            if (changed < 0)
+                throw new Error('transfer: ' + name + ': frame ' + f + ': the reply does not fit the snapshot');
             const t3 = now();
-            const stats = { frame: f + 1, rows: rows, changed: n,
-                            build: t1 - t0, run: t2 - t1, commit: t3 - t2 };
-            sum.build += stats.build;
-            sum.run += stats.run;
-            sum.commit += stats.commit;
-            if (onFrame)
-                onFrame(stats);
+            return { rows: rows, changed: changed, build: t1 - t0, run: t2 - t1, commit: t3 - t2 };
         }
-        return {
-            checksum: mod.UTF8ToString(mod._web_checksum()),
-            frames: frames,
-            mean: { build: sum.build / frames, run: sum.run / frames, commit: sum.commit / frames },
-        };
+        return { columns: { sizes: d.sizes, written: d.written }, frame: frame };
     }
 
     /*
-     * The worker's side: answers each frame message with the changed rows.
-     * `mod` is the worker's own instance; `reply(msg, transfer)` posts back.
+     * Runs `o.frames` frames of system `o.system` on the world at
+     * `o.world` in the page's instance `mod`, at `o.hz` frames a second
+     * (frame f at time f / hz); o.onFrame(stats) is called after each
+     * frame with {frame, rows, changed, build, run, commit} (ms).
+     * Resolves to {frames, mean: {build, run, commit}}.
      */
-    function serveFrame(mod, msg, reply) {
-        const rows = msg.rows;
-        if (mod._web_kernel_reserve(rows) !== 0) {
-            reply({ frame: msg.frame, error: 'out of memory for ' + rows + ' rows' }, []);
-            return;
+    async function runTransfer(mod, chan, o) {
+        const sys = offload(mod, chan, o.system);
+        const sum = { build: 0, run: 0, commit: 0 };
+        for (let f = 0; f < o.frames; f++) {
+            const s = await sys.frame(o.world, f, 1 / o.hz, f / o.hz);
+            s.frame = f + 1;
+            sum.build += s.build;
+            sum.run += s.run;
+            sum.commit += s.commit;
+            if (o.onFrame)
+                o.onFrame(s);
         }
-        for (let k = 0; k < COLUMNS; k++)
-            mod.HEAPU8.set(new Uint8Array(msg.cols[k]), mod._web_kernel_column(k));
-        const n = mod._web_kernel_run(rows, msg.dt, msg.time, msg.frame);
-        if (n < 0) {
-            reply({ frame: msg.frame, error: 'the kernel refused ' + rows + ' rows' }, []);
-            return;
-        }
-        /* Columns 4, 5, 6: the changed rows' indices, x and y, packed. */
-        const out = [4, 5, 6].map((k) => copyOut(mod, mod._web_kernel_column(k), n * 4));
-        reply({ frame: msg.frame, count: n, row: out[0], x: out[1], y: out[2] }, out);
+        const n = o.frames || 1;
+        return { frames: o.frames, mean: { build: sum.build / n, run: sum.run / n, commit: sum.commit / n } };
     }
 
-    const api = { runTransfer: runTransfer, serveFrame: serveFrame };
+    /*
+     * The worker's side: answers one frame message with the packed changed
+     * rows.  `mod` is the worker's own instance; `reply(msg, transfer)`
+     * posts back.  The message comes from another thread: its row count
+     * and every buffer's size are checked before a byte is copied in.
+     */
+    const described = new WeakMap(); /* mod -> {name -> describe()} */
+    function serveFrame(mod, msg, reply) {
+        const fail = (why) => reply({ system: msg && msg.system, frame: msg && msg.frame, error: why }, []);
+        let systems = described.get(mod);
+        if (!systems)
+            described.set(mod, (systems = new Map()));
+        let d = systems.get(msg.system);
+        if (!d) {
+            try {
+                d = describe(mod, String(msg.system));
+            } catch (e) {
+                return fail(e.message);
+            }
+            systems.set(msg.system, d);
+        }
+        const rows = msg.rows;
+        if (!Number.isInteger(rows) || rows < 0 || rows > 0x7fffffff)
+            return fail('bad row count ' + rows);
+        if (!Array.isArray(msg.cols) || msg.cols.length !== d.sizes.length)
+            return fail('expected ' + d.sizes.length + ' columns');
+        for (let k = 0; k < d.sizes.length; k++)
+            if (!(msg.cols[k] instanceof ArrayBuffer) || msg.cols[k].byteLength !== rows * d.sizes[k])
+                return fail('column ' + k + ' is not ' + rows + ' rows of ' + d.sizes[k] + ' bytes');
+        if (mod._soa_web_kernel_reserve(d.id, rows) !== 0)
+            return fail('out of memory for ' + rows + ' rows');
+        for (let k = 0; k < d.sizes.length; k++)
+            mod.HEAPU8.set(new Uint8Array(msg.cols[k]), mod._soa_web_kernel_col(d.id, k));
+        const bytes = mod._soa_web_kernel_run(d.id, rows, +msg.dt, +msg.time, msg.frame);
+        if (bytes < 0)
+            return fail('the kernel refused ' + rows + ' rows of frame ' + msg.frame);
+        const out = copyOut(mod, mod._soa_web_kernel_out(d.id), bytes);
+        reply({ system: msg.system, frame: msg.frame, rows: rows, out: out }, [out]);
+    }
+
+    const api = { offload: offload, runTransfer: runTransfer, serveFrame: serveFrame };
     root.SoaTransfer = api;
     if (typeof module === 'object' && module.exports)
         module.exports = api;
