@@ -11,6 +11,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,16 +190,32 @@ void soa__plan_run(const soa__plan *p, soa_fn kernel, const soa_frame *frame,
 
 /* ---- the debug check ------------------------------------------------ */
 
-bool soa__debug_on(void)
+unsigned soa__debug_parse(const char *text)
 {
-    static _Atomic int on = -1; /* -1: not read yet */
-    int v = atomic_load_explicit(&on, memory_order_relaxed);
+    if (!text || !text[0])
+        return 0;
+    uint64_t n = 0;
+    const char *p = text;
+    for (; *p >= '0' && *p <= '9'; p++)
+        if ((n = n * 10 + (uint64_t)(*p - '0')) > UINT_MAX)
+            return 1; /* a number out of range: every frame */
+    return *p ? 1u : (unsigned)n; /* "on", "yes": every frame */
+}
+
+unsigned soa__debug_every(void)
+{
+    static _Atomic long every = -1; /* -1: not read yet */
+    long v = atomic_load_explicit(&every, memory_order_relaxed);
     if (v < 0) {
-        const char *e = getenv("SOA_DEBUG");
-        v = e && e[0] && strcmp(e, "0") != 0;
-        atomic_store_explicit(&on, v, memory_order_relaxed);
+        v = (long)soa__debug_parse(getenv("SOA_DEBUG"));
+        atomic_store_explicit(&every, v, memory_order_relaxed);
     }
-    return v != 0;
+    return (unsigned)v;
+}
+
+bool soa__debug_due(unsigned every, uint64_t *runs)
+{
+    return every && (*runs)++ % every == 0;
 }
 
 /* Calls fn for each row r of block b of match m, for each written term k

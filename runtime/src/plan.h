@@ -82,8 +82,15 @@ SOA__HIDDEN void soa__plan_run(const soa__plan *p, soa_fn kernel,
 
 /* ---- the debug check for writes not marked changed (SOA_DEBUG) ---- */
 
-/* Whether the environment asks for it (SOA_DEBUG set, not "0"); read once. */
-SOA__HIDDEN bool soa__debug_on(void);
+/* How often the environment asks for it, read once: 0 (SOA_DEBUG unset,
+ * empty or "0"), N for SOA_DEBUG=N (every Nth frame of each system), 1 for
+ * any other value ("1", "on"). */
+SOA__HIDDEN unsigned soa__debug_every(void);
+/* The period SOA_DEBUG's text asks for (see soa__debug_every). */
+SOA__HIDDEN unsigned soa__debug_parse(const char *text);
+/* Whether this run of a system is checked, with period `every` (0: never):
+ * the first of every `every` runs, counted in *runs. */
+SOA__HIDDEN bool soa__debug_due(unsigned every, uint64_t *runs);
 
 /* Copies every written column of a laid-out plan's rows from the world
  * into cols[j] (one array per layout column, indexed by virtual row,

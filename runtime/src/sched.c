@@ -64,6 +64,7 @@ typedef struct sched_sys {
     bool built;                     /* this frame's plan succeeded */
     bool submitted;                 /* `job` is pending on the pool */
     bool checked;                   /* debug: saved before this run */
+    uint64_t debug_runs;            /* runs seen by the check's sampling */
     bool warned;                    /* the debug check named it once */
     unsigned char *saved;           /* debug: written columns before (an
                                        array of column pointers, then the
@@ -83,7 +84,8 @@ struct soa_sched {
     uint32_t *order;                /* indices sorted by (stage, wave, index) */
     uint32_t order_cap;
     soa_frame frame;
-    bool debug;                     /* the unmarked-writes check */
+    unsigned debug_every;           /* the unmarked-writes check: every
+                                       Nth run of each system (0: off) */
     char error[256];                /* why the last add or stage failed */
 };
 
@@ -156,7 +158,7 @@ soa_sched *soa_sched_create(soa_world *world, soa_pool *pool)
     s->world = world;
     s->pool = pool;
     s->alloc = a;
-    s->debug = soa__debug_on();
+    s->debug_every = soa__debug_every();
     if (soa_sched_stage(s, DEFAULT_STAGE) != SOA_SCHED_OK) {
         a->free(a, s, sizeof *s);
         errno = ENOMEM;
@@ -566,7 +568,8 @@ static int run_wave(soa_sched *s, uint32_t from, uint32_t to)
             if (!y->built && !err)
                 err = errno ? errno : ENOMEM;
             /* Out of memory for the copy: this frame goes unchecked. */
-            y->checked = s->debug && y->built && debug_save(y) == 0;
+            y->checked = y->built && soa__debug_due(s->debug_every, &y->debug_runs) &&
+                         debug_save(y) == 0;
         }
     }
     if (to - from == 1 || !s->pool) {
@@ -583,7 +586,7 @@ static int run_wave(soa_sched *s, uint32_t from, uint32_t to)
             run_together(s, batch, n);
         }
     }
-    for (uint32_t k = from; s->debug && k < to; k++) {
+    for (uint32_t k = from; s->debug_every && k < to; k++) {
         sched_sys *y = all[s->order[k]];
         if (y->desc && y->checked)
             debug_check(y);
@@ -597,8 +600,16 @@ static int run_wave(soa_sched *s, uint32_t from, uint32_t to)
 
 void soa_sched_set_debug(soa_sched *s, bool on)
 {
-    if (s)
-        s->debug = on;
+    soa_sched_set_debug_every(s, on ? 1u : 0u);
+}
+
+void soa_sched_set_debug_every(soa_sched *s, unsigned every)
+{
+    if (!s)
+        return;
+    s->debug_every = every;
+    for (uint32_t i = 0; i < s->nsys; i++) /* the next run is the first */
+        s->sys[i]->debug_runs = 0;
 }
 
 int soa_sched_run_frame(soa_sched *s, double dt, double time)

@@ -49,6 +49,7 @@ struct soa_snap_state {
     unsigned char *view;   /* an S_view of every row (begin, end 0), made
                               by each build */
     bool warned;           /* the debug check named this system once */
+    uint64_t debug_runs;   /* commits seen by the debug check's sampling */
 };
 
 /* ---- reaching into a generated snapshot ----------------------------- */
@@ -666,8 +667,10 @@ size_t soa_snap_commit_on(const void *snap, soa_world *w, soa_pool *pool)
         return 0;
     commit_ctx c = {snap, h.core->layout, st, w,
                     soa__world_shape(w) == st->shape};
-    if (c.direct && soa__debug_on()) /* the state is ours, never const */
-        debug_check(snap, (soa_snap_state *)(uintptr_t)st);
+    /* the state is ours, never const */
+    soa_snap_state *mine = (soa_snap_state *)(uintptr_t)st;
+    if (c.direct && soa__debug_due(soa__debug_every(), &mine->debug_runs))
+        debug_check(snap, mine);
     return soa__snap_for(pool, *h.rows, commit_rows, &c);
 }
 

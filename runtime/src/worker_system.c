@@ -52,6 +52,7 @@ struct soa_worker_system {
     uint64_t shape;           /* the world's, when the frame was planned */
     soa_pool *pool;           /* commits are spread over it (NULL: caller) */
     bool warned;              /* the debug check named this system once */
+    uint64_t debug_runs;      /* frames seen by the debug check's sampling */
 };
 
 soa_worker_system *soa_worker_system_create(soa_worker *w, uint32_t task)
@@ -398,7 +399,7 @@ int soa_worker_system_end(soa_worker_system *ws, soa_world *world)
         errno = ESTALE;
         return -1;
     }
-    if (ws->in_place && soa__debug_on()) {
+    if (ws->in_place && soa__debug_due(soa__debug_every(), &ws->debug_runs)) {
         /* Rows the worker wrote into its copy without marking them: the
          * commit drops them.  (A debug aid: it reads the arena's copy as
          * data only, like the commit.) */

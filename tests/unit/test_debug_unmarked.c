@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "worker_common.h"
+#include "../../runtime/src/plan.h"
 
 /* Writes every row, marks only the even ones. */
 static void forgetful(const Integrate_view *v, const soa_frame *f, void *ctx)
@@ -107,6 +108,33 @@ typedef struct worker_run {
     soa_worker_system *ws;
 } worker_run;
 
+/* SOA_DEBUG's text: off, every frame, or every Nth; and the sampling. */
+static void test_debug_period(void **state)
+{
+    (void)state;
+    static const struct { const char *text; unsigned every; } cases[] = {
+        {NULL, 0}, {"", 0}, {"0", 0}, {"00", 0}, {"1", 1}, {"on", 1},
+        {"yes", 1}, {"3", 3}, {"100", 100}, {"4294967295", 4294967295u},
+        {"4294967296", 1}, {"99999999999999999999999", 1}, {"3x", 1},
+        {"-2", 1}, {" 2", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (soa__debug_parse(cases[i].text) != cases[i].every)
+            fail_msg("SOA_DEBUG='%s': %u, not %u", cases[i].text ? cases[i].text : "(unset)",
+                     soa__debug_parse(cases[i].text), cases[i].every);
+    assert_int_equal(soa__debug_every(), 1); /* this program's SOA_DEBUG=1 */
+    uint64_t runs = 0;
+    char seen[10];
+    for (int k = 0; k < 9; k++)
+        seen[k] = soa__debug_due(4, &runs) ? 'x' : '.';
+    seen[9] = '\0';
+    assert_string_equal(seen, "x...x...x");
+    runs = 0;
+    for (int k = 0; k < 3; k++)
+        assert_false(soa__debug_due(0, &runs));
+    assert_int_equal(runs, 0);
+}
+
 static void two_worker_frames(void *arg)
 {
     worker_run *r = arg;
@@ -144,6 +172,7 @@ int main(void)
     unsetenv("SOA_WORKER_THREADS");
     (void)reference_checksum;
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_debug_period),
         cmocka_unit_test(test_snapshot_commit_names_unmarked_rows),
         cmocka_unit_test(test_worker_names_unmarked_rows),
     };

@@ -215,11 +215,26 @@ static void unmarked_writes_are_caught(void **state)
         assert_int_equal(soa_sched_get_stats(s, 0, &st), 0);
         assert_int_equal(st.unmarked, 2500);
     }
+    /* sampled: the first of every 3 frames is checked */
+    soa_sched_set_debug_every(s, 3);
+    for (int k = 0; k < 7; k++) {
+        soa_world_clear_changed(w, ab[1]);
+        assert_int_equal(soa_sched_run_frame(s, 0.1, 0.0), 0);
+        assert_int_equal(soa_sched_get_stats(s, 0, &st), 0);
+        assert_int_equal(st.unmarked, k % 3 == 0 ? 2500 : 0);
+    }
+    soa_sched_set_debug(s, true);
     forget = 0;
     soa_world_clear_changed(w, ab[1]);
     assert_int_equal(soa_sched_run_frame(s, 0.1, 0.0), 0);
     assert_int_equal(soa_sched_get_stats(s, 0, &st), 0);
     assert_int_equal(st.unmarked, 0);
+    soa_sched_set_debug(s, false);
+    forget = 1;
+    soa_world_clear_changed(w, ab[1]);
+    assert_int_equal(soa_sched_run_frame(s, 0.1, 0.0), 0);
+    assert_int_equal(soa_sched_get_stats(s, 0, &st), 0);
+    assert_int_equal(st.unmarked, 0); /* off again */
     soa_sched_destroy(s);
     soa_pool_destroy(pool);
     soa_world_destroy(w);

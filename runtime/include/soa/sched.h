@@ -154,9 +154,16 @@ uint64_t soa_sched_frames(const soa_sched *s);
  * the world here (the kernel runs in place) but change tracking never
  * sees them, and a snapshot or worker process would drop them.  Costs a
  * copy and a compare of the written columns per frame: for development.
- * On from creation when the environment has SOA_DEBUG set (not "0").
+ * On from creation when the environment has SOA_DEBUG set (not "0");
+ * SOA_DEBUG=N checks every Nth frame of each system only (the first, the
+ * N+1st, ...), for long runs that want the check at a fraction of its cost.
+ * Snapshot commits and worker-process frames read SOA_DEBUG the same way.
  */
 void soa_sched_set_debug(soa_sched *s, bool on);
+/* The same with a period: check the first of every `every` runs of each
+ * system, counted from the next frame (1: every run, as
+ * soa_sched_set_debug(s, true); 0: off). */
+void soa_sched_set_debug_every(soa_sched *s, unsigned every);
 
 /* A human-readable message for an error code. */
 const char *soa_sched_strerror(int code);
