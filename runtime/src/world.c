@@ -1007,7 +1007,8 @@ static void row_remove(soa_world *w, table *t, size_t r)
         w->slots[soa_entity_index(*eids_at(t, r))].b = (uint32_t)r;
     }
     t->rows = last;
-    table_shrink(w->alloc, t);
+    if (t->nblocks > (last + BLOCK - 1) / BLOCK + 1) /* table_shrink's test */
+        table_shrink(w->alloc, t);
     w->shape++;
 }
 
@@ -1022,6 +1023,23 @@ static size_t row_append(soa_world *w, table *t, soa_entity e)
     return r;
 }
 
+/* Starts loading what removing row r of t will read: the last row (its
+ * handle, its slot, its columns), which lies far from r, so its cache
+ * misses overlap the copy out of r rather than follow it. */
+static void prefetch_last(const soa_world *w, const table *t, size_t r)
+{
+    size_t last = t->rows - 1;
+    if (r == last)
+        return;
+    at a = at_row(t, last);
+    __builtin_prefetch(&w->slots[soa_entity_index(*eids_at(t, last))], 1);
+    const xcol *c = t->self.cols;
+    static const size_t sizes[4] = {8, 4, 2, 1};
+    for (int g = 0; g < 4; g++)
+        for (uint32_t j = 0; j < t->self.nsize[g]; j++, c++)
+            __builtin_prefetch(a.block + c->src + a.i * sizes[g]);
+}
+
 /*
  * Moves e (row r of `from`) along edge g: the components both tables have
  * keep their values and changed bits; the one only g->to has gets its
@@ -1030,10 +1048,12 @@ static size_t row_append(soa_world *w, table *t, soa_entity e)
 static int row_move(soa_world *w, table *from, size_t r, const edge *g)
 {
     table *to = g->to;
-    if (to->rows >= (size_t)UINT32_MAX || table_grow(w->alloc, to, to->rows + 1)) {
+    if (to->rows >= (size_t)UINT32_MAX ||
+        (to->rows >= to->nblocks * BLOCK && table_grow(w->alloc, to, to->rows + 1))) {
         errno = ENOMEM;
         return -1;
     }
+    prefetch_last(w, from, r);
     size_t d = row_append(w, to, *eids_at(from, r));
     at da = at_row(to, d);
     xfer_row(&g->x, da, at_row(from, r));
