@@ -16,8 +16,11 @@
  * open-addressing maps.
  *
  * Tables.  A table is a sorted set of cids, found through a map keyed by
- * the set and through edges (add cid / remove cid -> table) cached on each
- * table.  Its rows live in blocks of BLOCK rows: one allocation per block
+ * the set and through edges cached on each table: per cid added or
+ * removed, the destination table and a plan of (source offset, destination
+ * offset) column copies grouped by element size, so a move is a few tight
+ * copy loops (a table's own plan fills the hole a row leaves).  Its rows
+ * live in blocks of BLOCK rows: one allocation per block
  * holding the entity column, every column (64-byte aligned) and a changed
  * bitset per component with fields, at offsets the table computes once.
  * Rows are packed: removing row r moves the last row into it.  The last
@@ -72,6 +75,46 @@ typedef struct map {
     size_t len;
 } map;
 
+/* A column or bitset copied between blocks: its byte offsets in the
+ * source block and in the destination block. */
+typedef struct xcol {
+    size_t src, dst;
+} xcol;
+
+/*
+ * How a row's data goes from one table's block to another's, or within
+ * one table: the columns both tables have, grouped by element size (8, 4,
+ * 2, then 1 byte) so each group is a fixed-size copy, then the changed
+ * bitsets both have.  Built once, so a move is a few tight loops with no
+ * lookup, hashing or allocation.
+ */
+typedef struct xfer {
+    uint32_t nsize[4]; /* columns of 8, 4, 2 and 1 bytes */
+    uint32_t ncols, nbits;
+    xcol *cols;        /* ncols columns, then nbits bitsets */
+} xfer;
+
+/* A column of an added component: its offset in the destination block,
+ * its element size and its default value (the element's bytes first). */
+typedef struct xfill {
+    size_t dst;
+    uint64_t value;
+    uint32_t size;
+} xfill;
+
+struct soa_table;
+
+/* A cached edge: the table a row goes to when a cid is added or removed,
+ * and how its data goes there.  Tables and their layouts never change once
+ * made, so an edge stays right for the world's lifetime. */
+typedef struct edge {
+    struct soa_table *to;
+    xfer x;
+    uint32_t nfill; /* columns of the added component (0: a tag, or removed) */
+    xfill *fill;    /* its defaults */
+    size_t mark;    /* with nfill: the offset of its changed bitset */
+} edge;
+
 struct soa_table {
     uint32_t id;
     uint32_t ncids;
@@ -89,7 +132,8 @@ struct soa_table {
     size_t rows;
     unsigned char **blocks;
     size_t nblocks, blocks_cap;
-    uint32_t *edge_add, *edge_del; /* cid -> table + 1 (0: not known) */
+    xfer self;           /* every column and bitset onto itself */
+    edge **edge_add, **edge_del; /* per cid; NULL: not known yet */
     uint32_t nedges;
     uint64_t key;        /* hash of cids */
 };
@@ -294,6 +338,22 @@ soa_alloc *soa_world_allocator(const soa_world *w)
     return w ? w->alloc : NULL;
 }
 
+static void xfer_free(soa_alloc *a, xfer *x)
+{
+    if (x->cols)
+        free_n(a, x->cols, (size_t)x->ncols + x->nbits, sizeof *x->cols);
+}
+
+static void edge_free(soa_alloc *a, edge *g)
+{
+    if (!g)
+        return;
+    xfer_free(a, &g->x);
+    if (g->fill)
+        free_n(a, g->fill, g->nfill, sizeof *g->fill);
+    a->free(a, g, sizeof *g);
+}
+
 static void table_free(soa_alloc *a, table *t)
 {
     for (size_t b = 0; b < t->nblocks; b++)
@@ -308,6 +368,11 @@ static void table_free(soa_alloc *a, table *t)
     free_n(a, t->cols, t->ncols, sizeof *t->cols);
     free_n(a, t->col_off, t->ncols, sizeof *t->col_off);
     free_n(a, t->bit_off, t->nbits, sizeof *t->bit_off);
+    xfer_free(a, &t->self);
+    for (uint32_t c = 0; c < t->nedges; c++) {
+        edge_free(a, t->edge_add[c]);
+        edge_free(a, t->edge_del[c]);
+    }
     if (t->nedges) {
         free_n(a, t->edge_add, t->nedges, sizeof *t->edge_add);
         free_n(a, t->edge_del, t->nedges, sizeof *t->edge_del);
@@ -535,6 +600,50 @@ static int table_layout(soa_world *w, table *t)
     return 0;
 }
 
+/* Fills x with the columns and bitsets of `to` that `from` has too (from
+ * == to: all of them, each onto itself): 0 or -1 (ENOMEM). */
+static int xfer_make(soa_alloc *a, xfer *x, const table *from, const table *to)
+{
+    static const uint32_t sizes[4] = {8, 4, 2, 1};
+    memset(x, 0, sizeof *x);
+    for (uint32_t k = 0; k < to->ncids; k++)
+        if (pos_of(from, to->cids[k]) != NONE) {
+            x->ncols += to->ncol_at[k];
+            x->nbits += to->bit[k] != NONE;
+        }
+    x->cols = alloc_n(a, (size_t)x->ncols + x->nbits, sizeof *x->cols,
+                      _Alignof(xcol));
+    if (!x->cols)
+        return -1;
+    xcol *o = x->cols;
+    for (int g = 0; g < 4; g++)
+        for (uint32_t k = 0; k < to->ncids; k++) {
+            uint32_t src = pos_of(from, to->cids[k]);
+            for (uint32_t j = 0; src != NONE && j < to->ncol_at[k]; j++) {
+                uint32_t c = to->col0[k] + j;
+                if (to->cols[c].size != sizes[g])
+                    continue;
+                assert(from->cols[from->col0[src] + j].size == sizes[g]);
+                o->src = from->col_off[from->col0[src] + j];
+                o->dst = to->col_off[c];
+                o++;
+                x->nsize[g]++;
+            }
+        }
+    for (uint32_t k = 0; k < to->ncids; k++) {
+        uint32_t src = pos_of(from, to->cids[k]);
+        if (src != NONE && to->bit[k] != NONE) {
+            o->src = from->bit_off[from->bit[src]];
+            o->dst = to->bit_off[to->bit[k]];
+            o++;
+        }
+    }
+    /* Every column is 1, 2, 4 or 8 bytes (soa_scalar_size). */
+    assert(o == x->cols + x->ncols + x->nbits);
+    assert(x->nsize[0] + x->nsize[1] + x->nsize[2] + x->nsize[3] == x->ncols);
+    return 0;
+}
+
 /* A new table for the sorted set cids[0 .. n), registered in w; NULL
  * (ENOMEM) with w unchanged. */
 static table *table_new(soa_world *w, const soa_cid *cids, uint32_t n)
@@ -571,7 +680,7 @@ static table *table_new(soa_world *w, const soa_cid *cids, uint32_t n)
     memset(t->index, 0xff, t->nindex * sizeof *t->index);
     for (uint32_t k = 0; k < n; k++)
         t->index[cids[k]] = k;
-    if (table_layout(w, t) != 0) {
+    if (table_layout(w, t) != 0 || xfer_make(a, &t->self, t, t) != 0) {
         table_free(a, t);
         return NULL;
     }
@@ -592,38 +701,9 @@ static table *table_for(soa_world *w, const soa_cid *cids, uint32_t n)
     return id != NONE ? w->tables[id] : table_new(w, cids, n);
 }
 
-/* Caches edge t --(add or remove cid)--> to. */
-static void edge_put(soa_world *w, table *t, soa_cid cid, bool add,
-                     const table *to)
-{
-    if (cid >= t->nedges) {
-        size_t cap = next_cap(t->nedges, (size_t)cid + 1, SOA_CID_INVALID);
-        uint32_t *ea = soa__copy_grown(w->alloc, t->edge_add, 4, 4, t->nedges, cap);
-        uint32_t *ed = soa__copy_grown(w->alloc, t->edge_del, 4, 4, t->nedges, cap);
-        if (!ea || !ed) { /* a cache: doing without is fine */
-            if (ea)
-                free_n(w->alloc, ea, cap, 4);
-            if (ed)
-                free_n(w->alloc, ed, cap, 4);
-            return;
-        }
-        if (t->nedges) {
-            free_n(w->alloc, t->edge_add, t->nedges, 4);
-            free_n(w->alloc, t->edge_del, t->nedges, 4);
-        }
-        t->edge_add = ea;
-        t->edge_del = ed;
-        t->nedges = (uint32_t)cap;
-    }
-    (add ? t->edge_add : t->edge_del)[cid] = to->id + 1;
-}
-
 /* The table of t's set with cid added (add) or removed; NULL (ENOMEM). */
-static table *table_step(soa_world *w, table *t, soa_cid cid, bool add)
+static table *table_step(soa_world *w, const table *t, soa_cid cid, bool add)
 {
-    const uint32_t *edges = add ? t->edge_add : t->edge_del;
-    if (cid < t->nedges && edges[cid])
-        return w->tables[edges[cid] - 1];
     soa_cid small[16], *set = small;
     uint32_t n = 0;
     if (t->ncids + 1 > 16 &&
@@ -640,9 +720,89 @@ static table *table_step(soa_world *w, table *t, soa_cid cid, bool add)
     table *to = table_for(w, set, n);
     if (set != small)
         free_n(w->alloc, set, t->ncids + 1u, sizeof *set);
-    if (to)
-        edge_put(w, t, cid, add, to);
     return to;
+}
+
+/* A new edge from t to `to` for cid added (add) or removed; NULL
+ * (ENOMEM). */
+static edge *edge_new(soa_world *w, const table *t, table *to, soa_cid cid,
+                      bool add)
+{
+    soa_alloc *a = w->alloc;
+    edge *g = a->alloc(a, sizeof *g, _Alignof(edge));
+    if (!g)
+        return NULL;
+    memset(g, 0, sizeof *g);
+    g->to = to;
+    uint32_t k = add ? pos_of(to, cid) : NONE;
+    if (k != NONE && to->col0[k] != NONE) {
+        const unsigned char *def = w->comps[cid].desc->defaults;
+        g->nfill = to->ncol_at[k];
+        g->fill = alloc_n(a, g->nfill, sizeof *g->fill, _Alignof(xfill));
+        for (uint32_t j = 0; g->fill && j < g->nfill; j++) {
+            const col *c = &to->cols[to->col0[k] + j];
+            xfill *f = &g->fill[j];
+            f->dst = to->col_off[to->col0[k] + j];
+            f->size = c->size;
+            f->value = 0;
+            if (def)
+                memcpy(&f->value, def + c->offset, c->size);
+        }
+        g->mark = to->bit_off[to->bit[k]];
+    }
+    if ((g->nfill && !g->fill) || xfer_make(a, &g->x, t, to) != 0) {
+        edge_free(a, g);
+        return NULL;
+    }
+    return g;
+}
+
+/* Room in t's edge arrays for cid: 0 or -1 (ENOMEM). */
+static int edges_reserve(soa_alloc *a, table *t, soa_cid cid)
+{
+    if (cid < t->nedges)
+        return 0;
+    size_t cap = next_cap(t->nedges, (size_t)cid + 1, SOA_CID_INVALID);
+    if (!cap)
+        return -1;
+    /* Grown arrays are zeroed: every new entry is NULL, not known. */
+    edge **ea = soa__copy_grown(a, t->edge_add, sizeof *ea, _Alignof(edge *),
+                                t->nedges, cap);
+    edge **ed = soa__copy_grown(a, t->edge_del, sizeof *ed, _Alignof(edge *),
+                                t->nedges, cap);
+    if (!ea || !ed) {
+        if (ea)
+            free_n(a, ea, cap, sizeof *ea);
+        if (ed)
+            free_n(a, ed, cap, sizeof *ed);
+        return -1;
+    }
+    if (t->nedges) {
+        free_n(a, t->edge_add, t->nedges, sizeof *t->edge_add);
+        free_n(a, t->edge_del, t->nedges, sizeof *t->edge_del);
+    }
+    t->edge_add = ea;
+    t->edge_del = ed;
+    t->nedges = (uint32_t)cap;
+    return 0;
+}
+
+/* The edge from t for cid (registered) added (add) or removed, made and
+ * cached on t when missing; NULL (ENOMEM) with no row touched. */
+static const edge *edge_for(soa_world *w, table *t, soa_cid cid, bool add)
+{
+    if (cid < t->nedges) {
+        const edge *g = (add ? t->edge_add : t->edge_del)[cid];
+        if (g)
+            return g;
+    }
+    if (edges_reserve(w->alloc, t, cid) != 0)
+        return NULL;
+    table *to = table_step(w, t, cid, add);
+    edge *g = to ? edge_new(w, t, to, cid, add) : NULL;
+    if (g)
+        (add ? t->edge_add : t->edge_del)[cid] = g;
+    return g;
 }
 
 /* Room for one more row in t: 0 or -1 (ENOMEM). */
@@ -750,25 +910,6 @@ static void get_value(const soa_world *w, const table *t, uint32_t k,
                   t->cols[c].size);
 }
 
-/* The defaults of the component at position k of t into `row`, marked. */
-static void put_default(const soa_world *w, const table *t, uint32_t k,
-                        size_t row)
-{
-    if (t->col0[k] == NONE)
-        return;
-    const void *def = w->comps[t->cids[k]].desc->defaults;
-    at a = at_row(t, row);
-    for (uint32_t c = t->col0[k]; c < t->col0[k] + t->ncol_at[k]; c++) {
-        if (def)
-            copy_elem(elem(t, c, a),
-                      (const unsigned char *)def + t->cols[c].offset,
-                      t->cols[c].size);
-        else
-            memset(elem(t, c, a), 0, t->cols[c].size);
-    }
-    bit_at(t, t->bit[k], a, true);
-}
-
 /* n copies of the element at v (size bytes) from d on. */
 static void fill_elems(unsigned char *d, const unsigned char *v, uint32_t size,
                        size_t n)
@@ -817,15 +958,44 @@ static void fill_defaults(const soa_world *w, const table *t, at a, size_t n)
     }
 }
 
+/* Copies n columns of `size`-byte elements from row s to row d (size a
+ * constant once inlined: each copy is one load and one store). */
+static inline void copy_cols(const xcol *c, uint32_t n, size_t size, at d,
+                             at s)
+{
+    for (uint32_t j = 0; j < n; j++)
+        memcpy(d.block + c[j].dst + d.i * size,
+               s.block + c[j].src + s.i * size, size);
+}
+
+/* Copies what x names of row s into row d (another row). */
+static void xfer_row(const xfer *x, at d, at s)
+{
+    const xcol *c = x->cols;
+    copy_cols(c, x->nsize[0], 8, d, s);
+    c += x->nsize[0];
+    copy_cols(c, x->nsize[1], 4, d, s);
+    c += x->nsize[1];
+    copy_cols(c, x->nsize[2], 2, d, s);
+    c += x->nsize[2];
+    copy_cols(c, x->nsize[3], 1, d, s);
+    c += x->nsize[3];
+    size_t sw = s.i / 64, dw = d.i / 64;
+    unsigned sb = (unsigned)(s.i % 64), db = (unsigned)(d.i % 64);
+    for (uint32_t j = 0; j < x->nbits; j++, c++) {
+        const uint64_t *from = (const uint64_t *)(const void *)(s.block + c->src);
+        uint64_t *to = (uint64_t *)(void *)(d.block + c->dst);
+        uint64_t on = from[sw] >> sb & 1u;
+        to[dw] = (to[dw] & ~((uint64_t)1 << db)) | on << db;
+    }
+}
+
 /* Copies row `from` of t into its row `to` (every column, eid, bits). */
 static void row_copy_within(table *t, size_t to, size_t from)
 {
-    at d = at_row(t, to), s = at_row(t, from);
+    assert(to != from);
     *eids_at(t, to) = *eids_at(t, from);
-    for (uint32_t c = 0; c < t->ncols; c++)
-        copy_elem(elem(t, c, d), elem(t, c, s), t->cols[c].size);
-    for (uint32_t b = 0; b < t->nbits; b++)
-        bit_at(t, b, d, bit_of(t, b, s));
+    xfer_row(&t->self, at_row(t, to), at_row(t, from));
 }
 
 /* Removes row r of t: the last row moves into it (its slot follows). */
@@ -837,7 +1007,8 @@ static void row_remove(soa_world *w, table *t, size_t r)
         w->slots[soa_entity_index(*eids_at(t, r))].b = (uint32_t)r;
     }
     t->rows = last;
-    table_shrink(w->alloc, t);
+    if (t->nblocks > (last + BLOCK - 1) / BLOCK + 1) /* table_shrink's test */
+        table_shrink(w->alloc, t);
     w->shape++;
 }
 
@@ -852,33 +1023,47 @@ static size_t row_append(soa_world *w, table *t, soa_entity e)
     return r;
 }
 
-/*
- * Moves e (row r of `from`) to table `to`: the components both have keep
- * their values and changed bits; the ones only `to` has get defaults and
- * are marked changed.  0, or -1 (ENOMEM) with nothing moved.
- */
-static int row_move(soa_world *w, table *from, size_t r, table *to)
+/* Starts loading what removing row r of t will read: the last row (its
+ * handle, its slot, its columns), which lies far from r, so its cache
+ * misses overlap the copy out of r rather than follow it. */
+static void prefetch_last(const soa_world *w, const table *t, size_t r)
 {
-    if (to->rows >= (size_t)UINT32_MAX || table_grow(w->alloc, to, to->rows + 1)) {
+    size_t last = t->rows - 1;
+    if (r == last)
+        return;
+    at a = at_row(t, last);
+    __builtin_prefetch(&w->slots[soa_entity_index(*eids_at(t, last))], 1);
+    const xcol *c = t->self.cols;
+    static const size_t sizes[4] = {8, 4, 2, 1};
+    for (int g = 0; g < 4; g++)
+        for (uint32_t j = 0; j < t->self.nsize[g]; j++, c++)
+            __builtin_prefetch(a.block + c->src + a.i * sizes[g]);
+}
+
+/*
+ * Moves e (row r of `from`) along edge g: the components both tables have
+ * keep their values and changed bits; the one only g->to has gets its
+ * defaults and is marked changed.  0, or -1 (ENOMEM) with nothing moved.
+ */
+static int row_move(soa_world *w, table *from, size_t r, const edge *g)
+{
+    table *to = g->to;
+    if (to->rows >= (size_t)UINT32_MAX ||
+        (to->rows >= to->nblocks * BLOCK && table_grow(w->alloc, to, to->rows + 1))) {
         errno = ENOMEM;
         return -1;
     }
+    prefetch_last(w, from, r);
     size_t d = row_append(w, to, *eids_at(from, r));
-    at da = at_row(to, d), sa = at_row(from, r);
-    for (uint32_t k = 0; k < to->ncids; k++) {
-        uint32_t src = pos_of(from, to->cids[k]);
-        if (src == NONE) {
-            put_default(w, to, k, d);
-            continue;
-        }
-        for (uint32_t j = 0; j < to->ncol_at[k]; j++) {
-            uint32_t c = to->col0[k] + j;
-            copy_elem(elem(to, c, da), elem(from, from->col0[src] + j, sa),
-                      to->cols[c].size);
-        }
-        if (to->bit[k] != NONE)
-            bit_at(to, to->bit[k], da, bit_of(from, from->bit[src], sa));
+    at da = at_row(to, d);
+    xfer_row(&g->x, da, at_row(from, r));
+    for (uint32_t j = 0; j < g->nfill; j++) { /* the added component */
+        const xfill *f = &g->fill[j];
+        copy_elem(da.block + f->dst + da.i * f->size,
+                  (const unsigned char *)&f->value, f->size);
     }
+    if (g->nfill)
+        soa_bitset_set((uint64_t *)(void *)(da.block + g->mark), da.i);
     row_remove(w, from, r);
     return 0;
 }
@@ -1081,12 +1266,12 @@ static int locate(const soa_world *w, soa_entity e, soa_cid cid, table **t,
  * (ENOMEM) with nothing moved. */
 static int step(soa_world *w, table *t, size_t row, soa_cid cid, bool add)
 {
-    table *to = table_step(w, t, cid, add);
-    if (!to) {
+    const edge *g = edge_for(w, t, cid, add);
+    if (!g) {
         errno = ENOMEM;
         return -1;
     }
-    return row_move(w, t, row, to);
+    return row_move(w, t, row, g);
 }
 
 int soa_world_add(soa_world *w, soa_entity e, soa_cid cid)

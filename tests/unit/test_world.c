@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "soa/soa.h"
-#include "counting_alloc.h"
+#include "counting_world.h"
 
 /* Hand-written descriptors, as soac would emit them. */
 typedef struct Pos { float x, y; } Pos;
@@ -45,26 +45,6 @@ static const soa_component_desc wide_desc = {
     wide_fields};
 static const soa_component_desc frozen_desc = {
     "Frozen", 0x3333, 0, 0, NULL, 0, NULL};
-
-static counting_alloc ca;
-
-static soa_world *new_world(void)
-{
-    counting_alloc_init(&ca);
-    soa_world *w = soa_world_create(&ca.base);
-    assert_non_null(w);
-    return w;
-}
-
-/* Destroys w and checks every byte came back with the size it was
- * allocated with. */
-static void end_world(soa_world *w)
-{
-    soa_world_destroy(w);
-    assert_int_equal(ca.live_bytes, 0);
-    assert_int_equal(ca.live_blocks, 0);
-    assert_int_equal(ca.bad_frees, 0);
-}
 
 static Pos pos_of(const soa_world *w, soa_entity e, soa_cid c)
 {
