@@ -39,7 +39,7 @@ WASM_RUNTIME_SRCS := $(RUNTIME_COMMON_SRCS) runtime/src/platform_emscripten.c
 # The unit tests that mean something without processes or shared memory
 # between processes (those that do test soa_shm_available() and skip),
 # and in the single build the ones without threads.
-WASM_TESTS_single  := test_wasm_platform test_desc test_world test_gen_api \
+WASM_TESTS_single  := test_wasm_platform test_desc test_world test_world_moves test_gen_api \
                       test_gen_world test_gen_limits test_system_ns
 WASM_TESTS_threads := $(WASM_TESTS_single) test_bitset test_snap test_system \
                       test_pool test_sched test_mailbox test_worker_threads
