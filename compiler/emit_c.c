@@ -143,15 +143,11 @@ static void emit_mismatch(soac_tpl *t, const char *what, const char *macro)
     soac_tpl_put(t, " (this one is from $schema; the next error names the other's schema): "
                     "regenerate them from one schema\"\n#if defined(");
     soac_tpl_put(t, macro);
-    soac_tpl_put(t, ")\n#ifdef __cplusplus\nstatic_assert(false, \"");
+    soac_tpl_put(t, ")\nSOA_SCHEMA_MISMATCH(\"");
     soac_tpl_put(t, what);
     soac_tpl_put(t, " differ between \" ");
     soac_tpl_put(t, macro);
-    soac_tpl_put(t, " \" and $schema\");\n#else\n_Static_assert(0, \"");
-    soac_tpl_put(t, what);
-    soac_tpl_put(t, " differ between \" ");
-    soac_tpl_put(t, macro);
-    soac_tpl_put(t, " \" and $schema\");\n#endif\n#endif\n");
+    soac_tpl_put(t, " \" and $schema\");\n#endif\n");
 }
 
 /* FNV-1a of an enum's base type and each value's name and number: two
@@ -344,61 +340,23 @@ static void emit_cols_struct(soac_tpl *t, const soac_component *c)
         "} $C_cols;\n\n");
 }
 
-static void emit_cols_release(soac_tpl *t, const soac_component *c)
+/* The columns are allocated and freed by the runtime, from the
+ * descriptor; the struct's shape is checked where it is defined. */
+static void emit_cols_init_release(soac_tpl *t, const soac_component *c)
 {
+    soac_tpl_setu(t, "ncols", c->ncols);
     soac_tpl_put(t,
-        "/* Frees every column of `c` (allocated from `alloc`, NULL: the heap) and\n"
-        " * zeroes it.  A zeroed or partly initialised c is fine. */\n"
-        "static inline void $C_cols_release($C_cols *c, soa_alloc *alloc)\n{\n"
-        "    soa_alloc *a = soa_alloc_or_heap(alloc);\n");
-    each_column(t, c, "    a->free(a, c->$col, c->cap * sizeof($T));\n");
-    soac_tpl_put(t,
-        "    a->free(a, c->changed, soa_bitset_words(c->cap) * sizeof(uint64_t));\n"
-        "    memset(c, 0, sizeof *c);\n}\n\n");
-}
-
-/* The widest element of any column: the changed bitset's 8 at least. */
-static size_t widest_element(const soac_component *c)
-{
-    size_t w = 8;
-    for (size_t i = 0; i < c->ncols; i++)
-        if (c->cols[i].scalar->size > w)
-            w = c->cols[i].scalar->size;
-    return w;
-}
-
-static void emit_cols_init(soac_tpl *t, const soac_component *c)
-{
-    soac_tpl_setu(t, "widest", widest_element(c));
-    soac_tpl_put(t,
+        "typedef char $C_cols_shape[SOA_COLS_LAYOUT_OK($C_cols, $ncols) ? 1 : -1];\n\n"
         "/* Allocates every column for `cap` rows, each 64-byte aligned, from `alloc`\n"
         " * (NULL: the heap), and a cleared changed bitset.  0, or -1 with errno\n"
         " * (EOVERFLOW: cap too large; or the allocator's, ENOMEM) and nothing left\n"
         " * allocated.  Release with $C_cols_release and the same allocator. */\n"
         "static inline int $C_cols_init($C_cols *c, size_t cap, soa_alloc *alloc)\n{\n"
-        "    soa_alloc *a = soa_alloc_or_heap(alloc);\n"
-        "    size_t bytes = 0;\n"
-        "    int e;\n"
-        "    memset(c, 0, sizeof *c);\n"
-        "    /* the widest column bounds every size computed below */\n"
-        "    if (!soa_mul_ok(cap, $widest, &bytes)) {\n"
-        "        errno = EOVERFLOW;\n"
-        "        return -1;\n"
-        "    }\n"
-        "    c->cap = cap;\n");
-    each_column(t, c,
-        "    c->$col = SOA_CAST($T *, a->alloc(a, cap * sizeof($T), SOA_ALIGN));\n"
-        "    if (!c->$col && cap)\n        goto fail;\n");
-    soac_tpl_put(t,
-        "    c->changed = SOA_CAST(uint64_t *, a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN));\n"
-        "    if (!c->changed && cap)\n        goto fail;\n"
-        "    if (cap)\n        soa_bitset_clear_all(c->changed, cap);\n"
-        "    return 0;\n"
-        "fail:\n"
-        "    e = errno ? errno : ENOMEM;\n"
-        "    $C_cols_release(c, alloc);\n"
-        "    errno = e;\n"
-        "    return -1;\n}\n\n");
+        "    return soa_cols_init(c, &$C_desc, cap, alloc);\n}\n\n"
+        "/* Frees every column of `c` (allocated from `alloc`, NULL: the heap) and\n"
+        " * zeroes it.  A zeroed or partly initialised c is fine. */\n"
+        "static inline void $C_cols_release($C_cols *c, soa_alloc *alloc)\n{\n"
+        "    soa_cols_release(c, &$C_desc, alloc);\n}\n\n");
 }
 
 static void emit_store_load(soac_tpl *t, const soac_component *c)
@@ -569,8 +527,7 @@ static void emit_component(soac_out *o, const soac_component *c)
         emit_value_struct(&t, c);
     emit_desc(&t, c);
     emit_cols_struct(&t, c);
-    emit_cols_release(&t, c);
-    emit_cols_init(&t, c);
+    emit_cols_init_release(&t, c);
     if (!tag) {
         emit_store_load(&t, c);
         emit_gather_scatter(&t, c);

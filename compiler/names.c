@@ -5,7 +5,7 @@
 
 static const char *const component_suffixes[] = {
     "", "_LAYOUT_HASH", "_DEFAULTS_HASH", "_SCHEMA", "_default", "_default_value", "_desc",
-    "_desc_fields", "_cols", "_cols_init", "_cols_release", "_cols_store",
+    "_desc_fields", "_cols", "_cols_shape", "_cols_init", "_cols_release", "_cols_store",
     "_cols_load", "_cols_gather", "_cols_scatter", "_mark_changed",
     "_is_changed", "_clear_changed", "_count_changed", "_commit_changed",
     /* the typed accessors of soa/world.h (a tag has _add, _has, _remove) */

@@ -1,5 +1,10 @@
-/* desc.c: the runtime's version and the scalar-type tables. */
+/* desc.c: the runtime's version, the scalar-type tables, and a component's
+ * columns (soa_cols_init / soa_cols_release, which every generated
+ * C_cols_init and C_cols_release call). */
 #include "soa/soa.h"
+
+#include <errno.h>
+#include <string.h>
 
 const char *soa_version(void)
 {
@@ -33,4 +38,83 @@ const char *soa_scalar_name(soa_scalar t)
     case SOA_BOOL: return "bool";
     }
     return "?";
+}
+
+/* ---- a component's columns (C_cols) ---------------------------------- */
+
+/* Pointer k of a C_cols (the columns, then the bitset at k = ncols). */
+static void *cols_ptr(const void *cols, size_t k)
+{
+    void *p;
+    memcpy(&p, (const unsigned char *)cols + k * sizeof p, sizeof p);
+    return p;
+}
+
+static void cols_set_ptr(void *cols, size_t k, const void *p)
+{
+    memcpy((unsigned char *)cols + k * sizeof p, &p, sizeof p);
+}
+
+static size_t cols_count(const soa_component_desc *d)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < d->nfields; i++)
+        n += d->fields[i].count;
+    return n;
+}
+
+/* Where a C_cols keeps `cap`, and its whole size. */
+#define COLS_CAP_AT(n) (((n) + 1) * sizeof(void *))
+#define COLS_BYTES(n) (COLS_CAP_AT(n) + sizeof(size_t))
+
+void soa_cols_release(void *cols, const soa_component_desc *d, soa_alloc *alloc)
+{
+    soa_alloc *a = soa_alloc_or_heap(alloc);
+    size_t n = cols_count(d), cap, k = 0;
+    memcpy(&cap, (unsigned char *)cols + COLS_CAP_AT(n), sizeof cap);
+    for (uint32_t i = 0; i < d->nfields; i++) {
+        size_t size = soa_scalar_size(d->fields[i].type);
+        for (uint32_t j = 0; j < d->fields[i].count; j++)
+            a->free(a, cols_ptr(cols, k++), cap * size);
+    }
+    a->free(a, cols_ptr(cols, n), soa_bitset_words(cap) * sizeof(uint64_t));
+    memset(cols, 0, COLS_BYTES(n));
+}
+
+int soa_cols_init(void *cols, const soa_component_desc *d, size_t cap,
+                  soa_alloc *alloc)
+{
+    soa_alloc *a = soa_alloc_or_heap(alloc);
+    size_t n = cols_count(d), widest = sizeof(uint64_t), bytes, k = 0;
+    memset(cols, 0, COLS_BYTES(n));
+    for (uint32_t i = 0; i < d->nfields; i++)
+        if (soa_scalar_size(d->fields[i].type) > widest)
+            widest = soa_scalar_size(d->fields[i].type);
+    /* the widest column bounds every size computed below */
+    if (!soa_mul_ok(cap, widest, &bytes)) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    memcpy((unsigned char *)cols + COLS_CAP_AT(n), &cap, sizeof cap);
+    for (uint32_t i = 0; i < d->nfields; i++) {
+        size_t size = soa_scalar_size(d->fields[i].type);
+        for (uint32_t j = 0; j < d->fields[i].count; j++, k++) {
+            void *p = a->alloc(a, cap * size, SOA_ALIGN);
+            cols_set_ptr(cols, k, p);
+            if (!p && cap)
+                goto fail;
+        }
+    }
+    uint64_t *bits = a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
+    cols_set_ptr(cols, n, bits);
+    if (!bits && cap)
+        goto fail;
+    if (cap)
+        soa_bitset_clear_all(bits, cap);
+    return 0;
+fail:;
+    int e = errno ? errno : ENOMEM;
+    soa_cols_release(cols, d, alloc);
+    errno = e;
+    return -1;
 }

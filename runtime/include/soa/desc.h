@@ -77,6 +77,34 @@ typedef struct soa_component_desc {
     const soa_field_desc *fields;
 } soa_component_desc;
 
+/*
+ * A component's columns (the generated C_cols): one pointer per column,
+ * fields in order and an array field's elements in order, then
+ * `uint64_t *changed`, then `size_t cap`.  SOA_COLS_LAYOUT_OK checks a
+ * struct has that shape (the generated header asserts it at compile time).
+ *
+ * soa_cols_init allocates every column of `cols` for `cap` rows, each
+ * SOA_ALIGN-aligned, from `alloc` (NULL: the heap), and a cleared changed
+ * bitset: 0, or -1 with errno (EOVERFLOW: cap too large; or the
+ * allocator's, ENOMEM) and nothing left allocated.  soa_cols_release frees
+ * them (a zeroed or partly initialised struct is fine) and zeroes it.
+ */
+int soa_cols_init(void *cols, const soa_component_desc *d, size_t cap,
+                  soa_alloc *alloc);
+void soa_cols_release(void *cols, const soa_component_desc *d, soa_alloc *alloc);
+#define SOA_COLS_LAYOUT_OK(T, ncols) \
+    (offsetof(T, changed) == (ncols) * sizeof(void *) && \
+     offsetof(T, cap) == ((ncols) + 1) * sizeof(void *))
+
+/* The compile-time error that follows a generated header's #error when two
+ * headers disagree on a component, enum or system: its message can name
+ * both schemas (#error cannot expand a macro). */
+#ifdef __cplusplus
+#define SOA_SCHEMA_MISMATCH(msg) static_assert(false, msg)
+#else
+#define SOA_SCHEMA_MISMATCH(msg) _Static_assert(0, msg)
+#endif
+
 /* What a kernel is told about the frame it runs in. */
 typedef struct soa_frame {
     double dt, time;
