@@ -373,20 +373,15 @@ static void emit_store_load(soac_tpl *t, const soac_component *c)
     soac_tpl_put(t, "    return v;\n}\n\n");
 }
 
-static void emit_gather_scatter(soac_tpl *t, const soac_component *c)
+static void emit_gather_scatter(soac_tpl *t)
 {
     soac_tpl_put(t,
         "/* Copies n values from src into rows [row0, row0 + n) (<= c->cap). */\n"
         "static inline void $C_cols_gather($C_cols *c, size_t row0, const $C *src, size_t n)\n{\n"
-        "    size_t i;\n");
-    each_column(t, c, "    for (i = 0; i < n; i++)\n        c->$col[row0 + i] = src[i].$col;\n");
-    soac_tpl_put(t,
-        "}\n\n"
+        "    soa_cols_gather(c, &$C_desc, row0, src, n);\n}\n\n"
         "/* Copies rows [row0, row0 + n) (<= c->cap) into dst[0 .. n). */\n"
         "static inline void $C_cols_scatter(const $C_cols *c, size_t row0, $C *dst, size_t n)\n{\n"
-        "    size_t i;\n");
-    each_column(t, c, "    for (i = 0; i < n; i++)\n        dst[i].$col = c->$col[row0 + i];\n");
-    soac_tpl_put(t, "}\n\n");
+        "    soa_cols_scatter(c, &$C_desc, row0, dst, n);\n}\n\n");
 }
 
 static void emit_changed(soac_tpl *t)
@@ -530,7 +525,7 @@ static void emit_component(soac_out *o, const soac_component *c)
     emit_cols_init_release(&t, c);
     if (!tag) {
         emit_store_load(&t, c);
-        emit_gather_scatter(&t, c);
+        emit_gather_scatter(&t);
     }
     emit_changed(&t);
     if (!tag)

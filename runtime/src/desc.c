@@ -3,6 +3,7 @@
  * C_cols_init and C_cols_release call). */
 #include "soa/soa.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -117,4 +118,56 @@ fail:;
     soa_cols_release(cols, d, alloc);
     errno = e;
     return -1;
+}
+
+/* Copies n elements of `size` bytes between a column and a field of n
+ * values `stride` bytes apart: into the column (in), or out of it.
+ * Inlined with a constant size, each element is one move. */
+static inline void strided(bool in, unsigned char *col, unsigned char *field,
+                           size_t stride, size_t size, size_t n)
+{
+    if (in)
+        for (size_t i = 0; i < n; i++)
+            memcpy(col + i * size, field + i * stride, size);
+    else
+        for (size_t i = 0; i < n; i++)
+            memcpy(field + i * stride, col + i * size, size);
+}
+
+static void copy_strided(bool in, unsigned char *col, unsigned char *field,
+                         size_t stride, size_t size, size_t n)
+{
+    switch (size) {
+    case 1: strided(in, col, field, stride, 1, n); break;
+    case 2: strided(in, col, field, stride, 2, n); break;
+    case 4: strided(in, col, field, stride, 4, n); break;
+    case 8: strided(in, col, field, stride, 8, n); break;
+    default: assert(!"a scalar is 1, 2, 4 or 8 bytes");
+    }
+}
+
+/* Each column k of `cols` with its field's byte offset in a value and its
+ * element size, for gather and scatter. */
+#define EACH_COLUMN(d, k, off, size)                                           \
+    for (uint32_t i_ = 0, k = 0; i_ < (d)->nfields; i_++)                      \
+        for (size_t size = soa_scalar_size((d)->fields[i_].type), j_ = 0,       \
+                    off = (d)->fields[i_].offset;                              \
+             j_ < (d)->fields[i_].count; j_++, k++, off += size)
+
+void soa_cols_gather(void *cols, const soa_component_desc *d, size_t row0,
+                     const void *src, size_t n)
+{
+    /* src is only read (strided copies in) */
+    unsigned char *values = (unsigned char *)(uintptr_t)src;
+    EACH_COLUMN(d, k, off, size)
+        copy_strided(true, (unsigned char *)cols_ptr(cols, k) + row0 * size,
+                     values + off, d->size, size, n);
+}
+
+void soa_cols_scatter(const void *cols, const soa_component_desc *d, size_t row0,
+                      void *dst, size_t n)
+{
+    EACH_COLUMN(d, k, off, size)
+        copy_strided(false, (unsigned char *)cols_ptr(cols, k) + row0 * size,
+                     (unsigned char *)dst + off, d->size, size, n);
 }

@@ -92,6 +92,12 @@ typedef struct soa_component_desc {
 int soa_cols_init(void *cols, const soa_component_desc *d, size_t cap,
                   soa_alloc *alloc);
 void soa_cols_release(void *cols, const soa_component_desc *d, soa_alloc *alloc);
+/* Copies n values (C structs, d->size bytes apart) from src into rows
+ * [row0, row0 + n) of the columns, or those rows out into dst[0 .. n). */
+void soa_cols_gather(void *cols, const soa_component_desc *d, size_t row0,
+                     const void *src, size_t n);
+void soa_cols_scatter(const void *cols, const soa_component_desc *d, size_t row0,
+                      void *dst, size_t n);
 #define SOA_COLS_LAYOUT_OK(T, ncols) \
     (offsetof(T, changed) == (ncols) * sizeof(void *) && \
      offsetof(T, cap) == ((ncols) + 1) * sizeof(void *))
