@@ -149,7 +149,7 @@ static void scale(size_t total, int frames, int repeats)
     soa_sched *s = soa_sched_create(soa_mpi_world(m), pool);
     soa_sched_spec spec = {0};
     spec.system = &Integrate_system;
-    spec.kernel = Integrate_kernel_fn(integrate_kernel);
+    spec.kernel = Integrate_kernel_fn(physics_integrate);
     if (!s || soa_sched_add(s, &spec) < 0)
         die(NULL, "scheduler");
     if (soa_mpi_end_frame(m, NULL) != 0) /* settle the first frame */

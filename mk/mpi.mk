@@ -41,10 +41,11 @@ ifneq ($(MPI_HAVE),)
 ALL_TARGETS += $(LIBSOA_MPI) $(MPI_PHYSICS)
 TEST_DEPS   += $(MPI_PHYSICS) $(MPI_TESTS) $(BIN_rel)/physics
 
-STRIPS   := $(call objs,rel,examples/mpi-physics/strips.c)
+STRIPS   := $(call objs,rel,examples/mpi-physics/strips.c $(PHYSICS_SIM))
 MPI_OBJS := $(call objs,rel,$(MPI_SRCS) examples/mpi-physics/main.c \
               tests/mpi/mpi_world.c tests/mpi/mpi_fail.c bench/mpi.c)
-$(MPI_OBJS): private EXTRA_CPPFLAGS += $(MPI_CPPFLAGS)
+$(MPI_OBJS): private EXTRA_CPPFLAGS += $(MPI_CPPFLAGS) -Iexamples/physics
+$(STRIPS): private EXTRA_CPPFLAGS += -Iexamples/physics
 $(call objs,rel,bench/mpi.c): private EXTRA_CPPFLAGS += -Iexamples/mpi-physics
 $(call objs,rel,examples/mpi-physics/main.c bench/mpi.c examples/mpi-physics/strips.c): generated/physics.h
 $(call objs,rel,tests/mpi/mpi_world.c tests/mpi/mpi_fail.c): $(BUILD)/gen/mpi_test.h

@@ -32,17 +32,6 @@ typedef struct options {
     unsigned threads;
 } options;
 
-static int parse_size(const char *s, size_t min, size_t max, size_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
-        return -1;
-    *out = (size_t)v;
-    return 0;
-}
-
 static int parse_options(int argc, char **argv, options *o)
 {
     size_t t = 1;
@@ -50,11 +39,11 @@ static int parse_options(int argc, char **argv, options *o)
     *o = (options){200000, 120, 10, 1};
     while ((c = getopt(argc, argv, "n:f:t:e:h")) != -1) {
         switch (c) {
-        case 'n': if (parse_size(optarg, 1, UINT32_MAX - 3u, &o->entities)) return -1; break;
-        case 'f': if (parse_size(optarg, 1, 100000000, &o->frames)) return -1; break;
-        case 'e': if (parse_size(optarg, 1, 100000000, &o->every)) return -1; break;
+        case 'n': if (physics_parse_size(optarg, 1, UINT32_MAX - 3u, &o->entities)) return -1; break;
+        case 'f': if (physics_parse_size(optarg, 1, 100000000, &o->frames)) return -1; break;
+        case 'e': if (physics_parse_size(optarg, 1, 100000000, &o->every)) return -1; break;
         case 't':
-            if (parse_size(optarg, 0, 1024, &t))
+            if (physics_parse_size(optarg, 0, 1024, &t))
                 return -1;
             o->threads = (unsigned)t;
             break;
@@ -64,31 +53,22 @@ static int parse_options(int argc, char **argv, options *o)
     return optind == argc ? 0 : -1;
 }
 
-/* examples/physics's generator and starting values, on rank 0. */
-static float rnd(uint32_t *s)
-{
-    *s = *s * 1664525u + 1013904223u;
-    return (float)(*s >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
-}
-
+/* examples/physics's starting values, on rank 0. */
 static int populate(soa_mpi *m, size_t n, soa_cid pos, soa_cid vel)
 {
     soa_world *w = soa_mpi_world(m);
     soa_cid both[2] = {pos, vel};
-    uint32_t seed = 12345;
+    uint32_t seed = PHYSICS_SEED;
     for (size_t i = 0; i < n; i++) {
         soa_gid g;
-        int moving = i % 10 != 9; /* every 10th is static: no Velocity */
+        Position p;
+        Velocity v;
+        bool moving = physics_start(i, &seed, &p, &v);
         if (soa_mpi_spawn(m, both, moving ? 2 : 1, 1, &g) != 0)
             return -1;
         soa_entity e = soa_mpi_local(m, g);
-        Position p = {(float)(i % 1000), (float)(i / 1000)};
-        if (soa_world_set(w, e, pos, &p) != 0)
-            return -1;
-        if (!moving)
-            continue;
-        Velocity v = {rnd(&seed) * 10.0f, rnd(&seed) * 10.0f};
-        if (soa_world_set(w, e, vel, &v) != 0)
+        if (soa_world_set(w, e, pos, &p) != 0 ||
+            (moving && soa_world_set(w, e, vel, &v) != 0))
             return -1;
     }
     return 0;
@@ -124,14 +104,11 @@ static int checksum(soa_mpi *m, soa_cid pos, size_t n, uint64_t *out)
     }
     if (rc == 0) {
         qsort(rows, got, sizeof *rows, by_gid);
-        uint64_t h = 0xcbf29ce484222325u;
+        uint64_t h = PHYSICS_HASH_START;
         for (size_t i = 0; i < got; i++) {
             if (i && rows[i].g == rows[i - 1].g)
                 rc = -1;
-            unsigned char b[sizeof(Position)];
-            memcpy(b, &rows[i].p, sizeof b);
-            for (size_t k = 0; k < sizeof b; k++)
-                h = (h ^ b[k]) * 0x100000001b3u;
+            h = physics_hash(h, &rows[i].p);
         }
         *out = h;
     }
@@ -215,7 +192,7 @@ static int run(const options *o, soa_mpi *m)
     soa_sched *s = pool ? soa_sched_create(w, pool) : NULL;
     soa_sched_spec spec = {0};
     spec.system = &Integrate_system;
-    spec.kernel = Integrate_kernel_fn(integrate_kernel);
+    spec.kernel = Integrate_kernel_fn(physics_integrate);
     int rc = s && soa_sched_add(s, &spec) >= 0 ? simulate(o, m, s) : -1;
     uint64_t sum = 0;
     if (rc == 0 && (rc = checksum(m, pos, o->entities, &sum)) == 0 &&

@@ -23,14 +23,3 @@ void strips_of_cols(void *const *cols, size_t begin, size_t end, int *ranks,
     for (size_t i = begin; i < end; i++)
         ranks[i - begin] = strip(x[i], n);
 }
-
-void integrate_kernel(const Integrate_view *v, const soa_frame *f, void *ctx)
-{
-    (void)ctx;
-    float dt = (float)f->dt;
-    for (size_t i = v->begin; i < v->end; i++) {
-        v->Position.x[i] += v->Velocity.x[i] * dt;
-        v->Position.y[i] += v->Velocity.y[i] * dt;
-        soa_bitset_set(v->Position.changed, i);
-    }
-}

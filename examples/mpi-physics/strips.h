@@ -7,7 +7,7 @@
 #ifndef MPI_PHYSICS_STRIPS_H
 #define MPI_PHYSICS_STRIPS_H
 
-#include "physics.h"
+#include "physics_sim.h" /* examples/physics: the kernel, start and checksum */
 
 #define STRIPS_WIDTH 1000.0f
 
@@ -19,8 +19,5 @@ int strip_of(const void *value, void *ctx);
  * what soa_mpi_partition_cols takes, a loop the compiler vectorises. */
 void strips_of_cols(void *const *cols, size_t begin, size_t end, int *ranks,
                     void *ctx);
-
-/* position += velocity * dt for one chunk of rows, marked changed. */
-void integrate_kernel(const Integrate_view *v, const soa_frame *f, void *ctx);
 
 #endif

@@ -61,17 +61,6 @@ static int usage(const char *argv0)
     return 2;
 }
 
-static int parse_size(const char *s, size_t min, size_t max, size_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
-        return -1;
-    *out = (size_t)v;
-    return 0;
-}
-
 static int parse_options(int argc, char **argv, options *o)
 {
     size_t t = 1;
@@ -79,11 +68,11 @@ static int parse_options(int argc, char **argv, options *o)
     *o = (options){200000, 120, 1, 1, NULL, 0, 0};
     while ((c = getopt(argc, argv, "n:f:m:t:w:STh")) != -1) {
         switch (c) {
-        case 'n': if (parse_size(optarg, 1, UINT32_MAX - 3u, &o->entities)) return -1; break;
-        case 'f': if (parse_size(optarg, 1, 100000000, &o->frames)) return -1; break;
-        case 'm': if (parse_size(optarg, 1, 1000000, &o->ticks)) return -1; break;
+        case 'n': if (physics_parse_size(optarg, 1, UINT32_MAX - 3u, &o->entities)) return -1; break;
+        case 'f': if (physics_parse_size(optarg, 1, 100000000, &o->frames)) return -1; break;
+        case 'm': if (physics_parse_size(optarg, 1, 1000000, &o->ticks)) return -1; break;
         case 't':
-            if (parse_size(optarg, 1, 1024, &t))
+            if (physics_parse_size(optarg, 1, 1024, &t))
                 return -1;
             o->threads = (unsigned)t;
             break;
