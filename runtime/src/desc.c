@@ -64,6 +64,14 @@ static size_t cols_count(const soa_component_desc *d)
     return n;
 }
 
+/* Each column k of a C_cols, in order, with its element size and its byte
+ * offset in a value (the field's, plus the element's in an array). */
+#define EACH_COLUMN(d, k, off, size)                                           \
+    for (uint32_t i_ = 0, k = 0; i_ < (d)->nfields; i_++)                      \
+        for (size_t size = soa_scalar_size((d)->fields[i_].type), j_ = 0,       \
+                    off = (d)->fields[i_].offset;                              \
+             j_ < (d)->fields[i_].count; j_++, k++, off += size)
+
 /* Where a C_cols keeps `cap`, and its whole size. */
 #define COLS_CAP_AT(n) (((n) + 1) * sizeof(void *))
 #define COLS_BYTES(n) (COLS_CAP_AT(n) + sizeof(size_t))
@@ -71,12 +79,11 @@ static size_t cols_count(const soa_component_desc *d)
 void soa_cols_release(void *cols, const soa_component_desc *d, soa_alloc *alloc)
 {
     soa_alloc *a = soa_alloc_or_heap(alloc);
-    size_t n = cols_count(d), cap, k = 0;
+    size_t n = cols_count(d), cap;
     memcpy(&cap, (unsigned char *)cols + COLS_CAP_AT(n), sizeof cap);
-    for (uint32_t i = 0; i < d->nfields; i++) {
-        size_t size = soa_scalar_size(d->fields[i].type);
-        for (uint32_t j = 0; j < d->fields[i].count; j++)
-            a->free(a, cols_ptr(cols, k++), cap * size);
+    EACH_COLUMN(d, k, off, size) {
+        a->free(a, cols_ptr(cols, k), cap * size);
+        (void)off;
     }
     a->free(a, cols_ptr(cols, n), soa_bitset_words(cap) * sizeof(uint64_t));
     memset(cols, 0, COLS_BYTES(n));
@@ -86,7 +93,7 @@ int soa_cols_init(void *cols, const soa_component_desc *d, size_t cap,
                   soa_alloc *alloc)
 {
     soa_alloc *a = soa_alloc_or_heap(alloc);
-    size_t n = cols_count(d), widest = sizeof(uint64_t), bytes, k = 0;
+    size_t n = cols_count(d), widest = sizeof(uint64_t), bytes;
     memset(cols, 0, COLS_BYTES(n));
     for (uint32_t i = 0; i < d->nfields; i++)
         if (soa_scalar_size(d->fields[i].type) > widest)
@@ -97,14 +104,12 @@ int soa_cols_init(void *cols, const soa_component_desc *d, size_t cap,
         return -1;
     }
     memcpy((unsigned char *)cols + COLS_CAP_AT(n), &cap, sizeof cap);
-    for (uint32_t i = 0; i < d->nfields; i++) {
-        size_t size = soa_scalar_size(d->fields[i].type);
-        for (uint32_t j = 0; j < d->fields[i].count; j++, k++) {
-            void *p = a->alloc(a, cap * size, SOA_ALIGN);
-            cols_set_ptr(cols, k, p);
-            if (!p && cap)
-                goto fail;
-        }
+    EACH_COLUMN(d, k, off, size) {
+        void *p = a->alloc(a, cap * size, SOA_ALIGN);
+        cols_set_ptr(cols, k, p);
+        if (!p && cap)
+            goto fail;
+        (void)off;
     }
     uint64_t *bits = a->alloc(a, soa_bitset_words(cap) * sizeof(uint64_t), SOA_ALIGN);
     cols_set_ptr(cols, n, bits);
@@ -142,17 +147,9 @@ static void copy_strided(bool in, unsigned char *col, unsigned char *field,
     case 2: strided(in, col, field, stride, 2, n); break;
     case 4: strided(in, col, field, stride, 4, n); break;
     case 8: strided(in, col, field, stride, 8, n); break;
-    default: assert(!"a scalar is 1, 2, 4 or 8 bytes");
+    default: assert(size == 1 && "a scalar is 1, 2, 4 or 8 bytes");
     }
 }
-
-/* Each column k of `cols` with its field's byte offset in a value and its
- * element size, for gather and scatter. */
-#define EACH_COLUMN(d, k, off, size)                                           \
-    for (uint32_t i_ = 0, k = 0; i_ < (d)->nfields; i_++)                      \
-        for (size_t size = soa_scalar_size((d)->fields[i_].type), j_ = 0,       \
-                    off = (d)->fields[i_].offset;                              \
-             j_ < (d)->fields[i_].count; j_++, k++, off += size)
 
 void soa_cols_gather(void *cols, const soa_component_desc *d, size_t row0,
                      const void *src, size_t n)
